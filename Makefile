@@ -1,0 +1,108 @@
+# vmshift: build, test, install.  `make check` and `make demo` work alone on
+# a fresh Debian 12 as root: they install what they need first (`make deps`).
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DESTDIR    ?=
+BUILD      ?= build
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+SANITIZE   ?=
+PKG_CONFIG ?= pkg-config
+
+# The planner needs no hypervisor library; the executor brings libvirt,
+# libxml2 and libssh2 in.  Deferred (=) so that `make deps` can install
+# them before they are first looked up.
+PLANNER_PKGS = yaml-0.1 libpcre2-8 glib-2.0
+ALL_PKGS     = libvirt libxml-2.0 libssh2 $(PLANNER_PKGS)
+WARN         = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
+               -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+SAN_FLAGS    = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SAN_FLAGS) $(shell $(PKG_CONFIG) --cflags $(ALL_PKGS))
+LDLIBS_ALL   = $(shell $(PKG_CONFIG) --libs $(ALL_PKGS))
+LDLIBS_PLAN  = $(shell $(PKG_CONFIG) --libs $(PLANNER_PKGS))
+
+PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c \
+               planner/plan_parse.c planner/plan_check.c planner/order.c planner/json.c
+EXECUTOR_SRC =
+CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c
+UNIT_TESTS   = test_ydoc test_plan test_order
+
+PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
+EXECUTOR_OBJ = $(EXECUTOR_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ      = $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+# Debian packages: to build, to test (schema validator, lab), to run the lab.
+DEB_BUILD = build-essential pkg-config libvirt-dev libyaml-dev libxml2-dev \
+            libssh2-1-dev libpcre2-dev libglib2.0-dev
+DEB_TEST  = python3 python3-jsonschema python3-yaml
+DEB_LAB   = libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
+            qemu-system-x86 qemu-utils openssh-server openssh-client iproute2 procps
+DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_LAB)
+
+.PHONY: all deps check check-fast asan install uninstall clean demo bench lint
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/vmshift
+
+$(BUILD)/vmshift: $(CMD_OBJ) $(EXECUTOR_OBJ) $(PLANNER_OBJ)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(PLANNER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
+
+# Installs only what is missing; needs root for that (CI runs as root).
+deps:
+	@missing=$$(for p in $(DEB_ALL); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root, or: apt-get install" $$missing >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# Everything: unit, plan and CLI tests, the same under ASan+UBSan, then the
+# end-to-end tests against the real lab (brought up and always torn down).
+check: deps
+	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=address,undefined CFLAGS="-O1 -g" all \
+		$(UNIT_TESTS:%=$(BUILD)/asan/tests/%)
+	tests/run-tests $(BUILD) $(BUILD)/asan
+
+# The fast part alone (no lab, no sanitizers).
+check-fast: all $(UNIT_BIN)
+	tests/run-tests --no-lab $(BUILD)
+
+asan: deps
+	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=address,undefined CFLAGS="-O1 -g" all \
+		$(UNIT_TESTS:%=$(BUILD)/asan/tests/%)
+	tests/run-tests --no-lab $(BUILD)/asan
+
+demo: deps all
+	tests/demo $(BUILD)/vmshift
+
+bench: all
+	$(MAKE) $(BUILD)/bench/bench-plan
+	$(BUILD)/bench/bench-plan
+
+$(BUILD)/bench/bench-plan: bench/bench-plan.c $(PLANNER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/vmshift $(DESTDIR)$(BINDIR)/vmshift
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vmshift
+
+clean:
+	rm -rf $(BUILD)

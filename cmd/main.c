@@ -1,0 +1,121 @@
+/* main.c: vmshift's command table and dispatch. */
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static int cmd_help(int argc, char **argv);
+
+static const struct cmd commands[] = {
+	{ "validate", cmd_validate, "PLAN...", "check plans; print every error as FILE:LINE:COL",
+	  "  Exit status 0 if every plan is valid, 2 if any is not.\n" },
+	{ "plan", cmd_plan, "PLAN [--output text|json|dot]",
+	  "show the ordered migrations, their steps and waves",
+	  "  -o, --output FORMAT  text (for people, the default), json (stable, for tools),\n"
+	  "                       dot (the dependency graph, for 'dot -Tsvg')\n" },
+	{ "help", cmd_help, "[COMMAND]", "show help for vmshift or one command", "" },
+};
+
+static const struct cmd *
+cmd_lookup(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void
+print_overview(FILE *out)
+{
+	fprintf(out, "usage: vmshift COMMAND [ARGS]\n\n"
+		     "Migrate KVM/libvirt virtual machines in batches from a reviewed YAML plan.\n\n"
+		     "commands:\n");
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n  vmshift --version     print the version\n"
+		     "  vmshift help COMMAND  options of one command\n\n"
+		     "exit status: 0 ok, 1 runtime failure, 2 invalid plan or usage, 3 interrupted (resumable)\n");
+}
+
+int
+cmd_print_help(const char *name)
+{
+	const struct cmd *c = cmd_lookup(name);
+
+	if (!c)
+		return cmd_usage_error("help", "unknown command '%s'", name);
+	printf("usage: vmshift %s %s\n\n%s\n\n%s", c->name, c->usage, c->summary, c->help);
+	return cmd_finish_stdout(EXIT_OK);
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_overview(stdout);
+		return cmd_finish_stdout(EXIT_OK);
+	}
+	return cmd_print_help(argv[1]);
+}
+
+int
+cmd_usage_error(const char *name, const char *fmt, ...)
+{
+	const struct cmd *c = cmd_lookup(name);
+	va_list ap;
+
+	fprintf(stderr, "vmshift %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (c)
+		fprintf(stderr, "usage: vmshift %s %s\n", c->name, c->usage);
+	return EXIT_INVALID;
+}
+
+void
+cmd_print_diags(struct diags *dg)
+{
+	g_autofree char *text = NULL;
+
+	diags_sort(dg);
+	text = diags_format(dg);
+	fputs(text, stderr);
+}
+
+int
+cmd_finish_stdout(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("vmshift: cannot write the output");
+		return rc == EXIT_OK ? EXIT_FAILED : rc;
+	}
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd *c;
+
+	setlocale(LC_ALL, "");
+	if (argc < 2) {
+		print_overview(stderr);
+		return EXIT_INVALID;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("vmshift %s\n", VMSHIFT_VERSION);
+		return cmd_finish_stdout(EXIT_OK);
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(1, argv);
+	if (!(c = cmd_lookup(argv[1]))) {
+		fprintf(stderr, "vmshift: unknown command '%s'; see 'vmshift help'\n", argv[1]);
+		return EXIT_INVALID;
+	}
+	return c->run(argc - 1, argv + 1);
+}

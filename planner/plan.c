@@ -1,0 +1,234 @@
+/* plan.c: the plan's life cycle and the names the format fixes. */
+#include <errno.h>
+#include <string.h>
+
+#include "plan_priv.h"
+
+static const char *const mode_names[] = {
+	[MODE_COLD] = "cold",
+	[MODE_LIVE] = "live",
+	[MODE_OFFLINE_SCP] = "offline-with-scp-disk",
+};
+
+static const char *const step_names[STEP__COUNT] = {
+	[STEP_PREFLIGHT] = "preflight",
+	[STEP_SHUTDOWN_SOURCE] = "shutdown-source",
+	[STEP_EXPORT_XML] = "export-xml",
+	[STEP_COPY_DISKS] = "copy-disks",
+	[STEP_PREPARE_TARGET] = "prepare-target",
+	[STEP_MIGRATE_LIVE] = "migrate-live",
+	[STEP_DEFINE_TARGET] = "define-target",
+	[STEP_START_TARGET] = "start-target",
+	[STEP_VERIFY_TARGET] = "verify-target",
+	[STEP_UNDEFINE_SOURCE] = "undefine-source",
+	[STEP_DELETE_SOURCE_DISKS] = "delete-source-disks",
+};
+
+static const enum step cold_steps[] = {
+	STEP_PREFLIGHT, STEP_SHUTDOWN_SOURCE, STEP_EXPORT_XML, STEP_PREPARE_TARGET,
+	STEP_DEFINE_TARGET, STEP_START_TARGET, STEP_VERIFY_TARGET, STEP_UNDEFINE_SOURCE,
+};
+
+static const enum step offline_steps[] = {
+	STEP_PREFLIGHT, STEP_SHUTDOWN_SOURCE, STEP_EXPORT_XML, STEP_COPY_DISKS,
+	STEP_PREPARE_TARGET, STEP_DEFINE_TARGET, STEP_START_TARGET, STEP_VERIFY_TARGET,
+	STEP_UNDEFINE_SOURCE, STEP_DELETE_SOURCE_DISKS,
+};
+
+static const enum step live_steps[] = {
+	STEP_PREFLIGHT, STEP_PREPARE_TARGET, STEP_MIGRATE_LIVE, STEP_VERIFY_TARGET,
+	STEP_UNDEFINE_SOURCE,
+};
+
+const char *
+mode_name(enum mode m)
+{
+	return m >= MODE_COLD && m <= MODE_OFFLINE_SCP ? mode_names[m] : "(unset)";
+}
+
+const char *
+step_name(enum step s)
+{
+	return s < STEP__COUNT ? step_names[s] : "(unknown)";
+}
+
+const enum step *
+mode_steps(enum mode m, guint *n_out)
+{
+	switch (m) {
+	case MODE_COLD:
+		*n_out = G_N_ELEMENTS(cold_steps);
+		return cold_steps;
+	case MODE_LIVE:
+		*n_out = G_N_ELEMENTS(live_steps);
+		return live_steps;
+	case MODE_OFFLINE_SCP:
+		*n_out = G_N_ELEMENTS(offline_steps);
+		return offline_steps;
+	default:
+		*n_out = 0;
+		return NULL;
+	}
+}
+
+static void
+remap_rule_free(gpointer p)
+{
+	struct remap_rule *r = p;
+
+	g_free(r->from);
+	g_free(r->to);
+	pcre2_code_free(r->re);
+	g_free(r);
+}
+
+void
+remap_init(struct remap *r)
+{
+	for (guint k = 0; k < REMAP__COUNT; k++)
+		r->rules[k] = g_ptr_array_new_with_free_func(remap_rule_free);
+}
+
+void
+remap_release(struct remap *r)
+{
+	for (guint k = 0; k < REMAP__COUNT; k++)
+		g_clear_pointer(&r->rules[k], g_ptr_array_unref);
+}
+
+/* The format's defaults; plan_parse.c overwrites what a plan writes. */
+void
+settings_init(struct settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->mode = MODE_UNSET;
+	s->undefine_source = TRUE;
+	s->start = START_KEEP;
+	s->shutdown.timeout_s = 120;
+	s->live.max_downtime_ms = 300;
+	s->live.copy_storage = COPY_STORAGE_NONE;
+	s->live.on_timeout = ON_TIMEOUT_ABORT;
+	s->disks.verify = VERIFY_SHA256;
+	remap_init(&s->remap);
+}
+
+void
+settings_release(struct settings *s)
+{
+	remap_release(&s->remap);
+}
+
+static void
+host_free(gpointer p)
+{
+	struct host *h = p;
+
+	g_free(h->name);
+	g_free(h->uri);
+	g_free(h->ssh.host);
+	g_free(h->ssh.user);
+	g_free(h->ssh.identity);
+	g_free(h->ssh.known_hosts);
+	g_free(h->migration_host);
+	g_free(h);
+}
+
+static void
+migration_free(gpointer p)
+{
+	struct migration *m = p;
+
+	g_free(m->id);
+	g_free(m->vm);
+	g_free(m->match);
+	pcre2_code_free(m->match_re);
+	g_free(m->from_name);
+	g_free(m->to_name);
+	g_array_unref(m->after_refs);
+	g_ptr_array_unref(m->after);
+	settings_release(&m->set);
+	g_free(m);
+}
+
+static struct plan *
+plan_new(const char *path)
+{
+	struct plan *plan = g_new0(struct plan, 1);
+
+	plan->path = g_strdup(path);
+	plan->max_parallel = 1;
+	plan->hosts = g_ptr_array_new_with_free_func(host_free);
+	plan->host_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	remap_init(&plan->remap);
+	settings_init(&plan->defaults);
+	plan->migrations = g_ptr_array_new_with_free_func(migration_free);
+	plan->migration_by_id = g_hash_table_new(g_str_hash, g_str_equal);
+	plan->order = g_ptr_array_new();
+	return plan;
+}
+
+void
+plan_free(struct plan *plan)
+{
+	if (!plan)
+		return;
+	g_free(plan->path);
+	g_free(plan->name);
+	g_ptr_array_unref(plan->order);
+	g_hash_table_unref(plan->migration_by_id);
+	g_ptr_array_unref(plan->migrations);
+	settings_release(&plan->defaults);
+	remap_release(&plan->remap);
+	g_hash_table_unref(plan->host_by_name);
+	g_ptr_array_unref(plan->hosts);
+	g_free(plan);
+}
+
+struct plan *
+plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
+{
+	struct pctx c = { .dg = dg, .plan = plan_new(path) };
+	g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)buf, len);
+	guint before = diags_count(dg);
+
+	g_strlcpy(c.plan->sha256, sum, sizeof(c.plan->sha256));
+	if (ydoc_load(&c.y, buf, len, dg) == 0) {
+		plan_read_tree(&c, ydoc_root(&c.y));
+		plan_check(&c);
+		/* Ordering needs a sound graph: hosts resolved, ids unique. */
+		if (diags_count(dg) == before)
+			plan_order(c.plan, dg);
+	}
+	ydoc_release(&c.y);
+	if (diags_count(dg) != before) {
+		plan_free(c.plan);
+		return NULL;
+	}
+	return c.plan;
+}
+
+struct plan *
+plan_load(const char *path, struct diags *dg)
+{
+	g_autofree char *buf = NULL;
+	g_autoptr(GError) err = NULL;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &buf, &len, &err)) {
+		diags_add(dg, (struct pos){ 0, 0 }, "cannot read the plan: %s", err->message);
+		return NULL;
+	}
+	return plan_parse(path, buf, len, dg);
+}
+
+struct host *
+plan_host(const struct plan *plan, const char *name)
+{
+	return g_hash_table_lookup(plan->host_by_name, name);
+}
+
+struct migration *
+plan_migration(const struct plan *plan, const char *id)
+{
+	return g_hash_table_lookup(plan->migration_by_id, id);
+}

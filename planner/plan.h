@@ -1,0 +1,185 @@
+/* plan.h: a validated migration plan (format v1, docs/plan-format.md).
+ *
+ * plan_load() parses and checks a plan file and returns it with every
+ * default applied, every pattern compiled, and the execution order and
+ * waves computed.  A plan that fails any rule is not returned: all its
+ * problems (up to DIAG_MAX) are in the caller's diags instead.
+ *
+ * Everything hanging off a struct plan is owned by it; pointers between
+ * its parts (a migration's hosts, its dependencies) are borrowed.
+ */
+#ifndef VMSHIFT_PLAN_H
+#define VMSHIFT_PLAN_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "diag.h"
+
+#define PLAN_VERSION 1
+#define PLAN_NAME_MAX 64
+
+enum mode {
+	MODE_UNSET = -1,
+	MODE_COLD,
+	MODE_LIVE,
+	MODE_OFFLINE_SCP,
+};
+
+enum start_policy { START_KEEP, START_ALWAYS, START_NEVER };
+enum copy_storage { COPY_STORAGE_NONE, COPY_STORAGE_ALL, COPY_STORAGE_INC };
+enum on_timeout { ON_TIMEOUT_ABORT, ON_TIMEOUT_SUSPEND, ON_TIMEOUT_POSTCOPY };
+enum verify { VERIFY_SHA256, VERIFY_SIZE, VERIFY_NONE };
+
+/* The steps of a migration, in the order each mode runs them.  Their
+ * names are part of the plan format: the journal and JSON use them. */
+enum step {
+	STEP_PREFLIGHT,
+	STEP_SHUTDOWN_SOURCE,
+	STEP_EXPORT_XML,
+	STEP_COPY_DISKS,
+	STEP_PREPARE_TARGET,
+	STEP_MIGRATE_LIVE,
+	STEP_DEFINE_TARGET,
+	STEP_START_TARGET,
+	STEP_VERIFY_TARGET,
+	STEP_UNDEFINE_SOURCE,
+	STEP_DELETE_SOURCE_DISKS,
+	STEP__COUNT
+};
+
+const char *mode_name(enum mode m);
+const char *step_name(enum step s);
+/* The steps @m runs, in order; *n_out gets their count. */
+const enum step *mode_steps(enum mode m, guint *n_out);
+
+struct ssh_access {
+	char *host;		/* NULL: no SSH access to this host */
+	gint64 port;
+	char *user;
+	char *identity;		/* NULL: use the SSH agent */
+	char *known_hosts;	/* NULL: ~/.ssh/known_hosts */
+};
+
+struct host {
+	char *name;
+	char *uri;
+	struct ssh_access ssh;	/* from ssh:, else derived from a qemu+ssh URI */
+	char *migration_host;
+	gint64 max_parallel;
+	guint index;		/* position in the plan's hosts: */
+	struct pos at;		/* the host's key under hosts: */
+};
+
+struct remap_rule {
+	char *from;
+	char *to;
+	pcre2_code *re;
+	struct pos from_at, to_at;
+};
+
+enum remap_kind { REMAP_PATHS, REMAP_BRIDGES, REMAP_NETWORKS, REMAP__COUNT };
+
+struct remap {
+	GPtrArray *rules[REMAP__COUNT];	/* of struct remap_rule *, owned */
+};
+
+/* Each option block records which keys were written and where, so that
+ * defaults fill only what a migration leaves out and errors can point at
+ * the key that caused them. */
+#define OPT_MAX_KEYS 16
+
+struct shutdown_opts {
+	gint64 timeout_s;
+	gboolean force;
+	guint32 given;
+	struct pos at[OPT_MAX_KEYS];
+};
+
+struct live_opts {
+	gint64 max_downtime_ms;
+	gint64 bandwidth_mib_s;
+	gboolean auto_converge;
+	gboolean postcopy;
+	int copy_storage;	/* enum copy_storage */
+	gint64 timeout_s;
+	int on_timeout;		/* enum on_timeout */
+	gboolean compressed;
+	gint64 parallel_connections;
+	gboolean tls;
+	gboolean unsafe;
+	guint32 given;
+	struct pos at[OPT_MAX_KEYS];
+};
+
+struct disk_opts {
+	int verify;		/* enum verify */
+	gboolean delete_source;
+	gboolean overwrite;
+	guint32 given;
+	struct pos at[OPT_MAX_KEYS];
+};
+
+/* The keys that defaults: and a migration share. */
+struct settings {
+	int mode;		/* enum mode */
+	gboolean undefine_source;
+	int start;		/* enum start_policy */
+	guint32 given;
+	struct pos at[OPT_MAX_KEYS];
+	struct shutdown_opts shutdown;
+	struct live_opts live;
+	struct disk_opts disks;
+	struct remap remap;
+	struct pos live_at, disks_at;	/* the block's own key, if written */
+};
+
+struct after_ref {
+	char *id;
+	struct pos at;		/* the list item naming it */
+};
+
+struct migration {
+	char *id;		/* unique; defaults to vm, or to match */
+	gboolean id_given;	/* written as id: (only then can after: name a match entry) */
+	char *vm;		/* exactly one of vm and match */
+	char *match;
+	pcre2_code *match_re;
+	char *from_name;	/* as written */
+	char *to_name;
+	struct host *from;	/* resolved; NULL if unknown */
+	struct host *to;
+	GArray *after_refs;	/* of struct after_ref, as written */
+	GPtrArray *after;	/* of struct migration *, borrowed, resolved */
+	struct settings set;	/* defaults applied */
+	guint index;		/* position in the plan's migrations: list */
+	guint wave;		/* 1-based */
+	struct pos at;		/* the list item */
+	struct pos id_at, name_at, from_at, to_at, after_at;	/* name_at: vm or match value */
+};
+
+struct plan {
+	char *path;
+	char *name;
+	gint64 max_parallel;
+	GPtrArray *hosts;	/* of struct host *, owned, plan order */
+	GHashTable *host_by_name;
+	struct remap remap;	/* plan-wide rules */
+	struct settings defaults;	/* defaults:, as written */
+	GPtrArray *migrations;	/* of struct migration *, owned, plan order */
+	GHashTable *migration_by_id;
+	GPtrArray *order;	/* execution order, borrowed from migrations */
+	guint n_waves;
+	char sha256[65];	/* of the file's bytes */
+};
+
+/* Parse and check the plan in @buf (@len bytes, from file @path). */
+struct plan *plan_parse(const char *path, const char *buf, gsize len, struct diags *dg);
+/* Read @path and plan_parse() it; an unreadable file is one diagnostic. */
+struct plan *plan_load(const char *path, struct diags *dg);
+void plan_free(struct plan *plan);
+
+struct host *plan_host(const struct plan *plan, const char *name);
+struct migration *plan_migration(const struct plan *plan, const char *id);
+
+#endif

@@ -1,0 +1,279 @@
+/* plan_check.c: the rules that relate parts of a plan to each other:
+ * host and id references, duplicates, modes and their option blocks,
+ * SSH access, and PCRE2 patterns with their replacements. */
+#include <string.h>
+
+#include "plan_priv.h"
+#include "suggest.h"
+
+/* Column of byte @offset inside the scalar @v, if the pattern is on
+ * one line of the file; else the scalar's own position. */
+static struct pos
+pos_in_scalar(yaml_node_t *v, const char *text, gsize offset)
+{
+	struct pos at = ydoc_pos(v);
+
+	if (v->start_mark.line != v->end_mark.line || memchr(text, '\\', offset) ||
+	    v->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+	    v->data.scalar.style == YAML_FOLDED_SCALAR_STYLE)
+		return at;
+	at.col += ydoc_text_col(v) + (guint)g_utf8_pointer_to_offset(text, text + offset);
+	return at;
+}
+
+static pcre2_code *
+pattern_compile(struct pctx *c, const char *pattern, yaml_node_t *v, const char *key)
+{
+	int errcode;
+	PCRE2_SIZE erroffset;
+	pcre2_code *re;
+	PCRE2_UCHAR msg[256];
+
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &errcode,
+			   &erroffset, NULL);
+	if (re)
+		return re;
+	pcre2_get_error_message(errcode, msg, sizeof(msg));
+	diags_add(c->dg, pos_in_scalar(v, pattern, MIN(erroffset, strlen(pattern))),
+		  "'%s' is not a valid PCRE2 pattern: %s (at offset %zu)", key, (char *)msg,
+		  (gsize)erroffset);
+	return NULL;
+}
+
+int
+match_compile(struct pctx *c, struct migration *m, yaml_node_t *v)
+{
+	m->match_re = pattern_compile(c, m->match, v, "match");
+	return m->match_re ? 0 : -1;
+}
+
+/* The replacement syntax of pcre2_substitute(): $$ is a dollar, $N and
+ * ${N} a numbered group, $NAME and ${NAME} a named one. */
+static int
+check_replacement(struct pctx *c, const struct remap_rule *r)
+{
+	guint32 groups = 0;
+	const char *s = r->to;
+
+	pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &groups);
+	while ((s = strchr(s, '$'))) {
+		const char *ref = s + 1;
+		gboolean braced = *ref == '{';
+		gsize len;
+		g_autofree char *name = NULL;
+
+		if (*ref == '$') {
+			s = ref + 1;
+			continue;
+		}
+		if (braced)
+			ref++;
+		len = strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		if (len == 0 || (braced && ref[len] != '}'))
+			return diags_add(c->dg, r->to_at,
+					 "'to' has a '$' that starts no group reference; write $$ for a literal '$'");
+		name = g_strndup(ref, len);
+		if (g_ascii_isdigit(*name)) {
+			guint64 n = g_ascii_strtoull(name, NULL, 10);
+
+			if (strspn(name, "0123456789") != len)
+				return diags_add(c->dg, r->to_at, "'to' refers to '$%s', which is not a group", name);
+			if (n > groups)
+				return diags_add(c->dg, r->to_at,
+						 "'to' uses $%s but the pattern '%s' has %u capture group%s",
+						 name, r->from, groups, groups == 1 ? "" : "s");
+		} else if (pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)name) < 0) {
+			return diags_add(c->dg, r->to_at,
+					 "'to' refers to group '%s', which the pattern '%s' does not define",
+					 name, r->from);
+		}
+		s = ref + len + braced;
+	}
+	return 0;
+}
+
+int
+remap_rule_compile(struct pctx *c, struct remap_rule *r, yaml_node_t *from_node)
+{
+	if (!(r->re = pattern_compile(c, r->from, from_node, "from")))
+		return -1;
+	return check_replacement(c, r);
+}
+
+/* ---- references ---- */
+
+static const char *const *
+host_names(const struct plan *plan)
+{
+	const char **names = g_new(const char *, plan->hosts->len + 1);
+
+	for (guint i = 0; i < plan->hosts->len; i++)
+		names[i] = ((struct host *)plan->hosts->pdata[i])->name;
+	names[plan->hosts->len] = NULL;
+	return names;
+}
+
+static struct host *
+resolve_host(struct pctx *c, const char *name, struct pos at, const char *key)
+{
+	struct host *h;
+	g_autofree const char *const *names = NULL;
+	const char *near;
+
+	if (!name)
+		return NULL;
+	if ((h = plan_host(c->plan, name)))
+		return h;
+	names = host_names(c->plan);
+	near = suggest_nearest(name, names, c->plan->hosts->len);
+	if (near) {
+		diags_add(c->dg, at, "'%s' names unknown host '%s' (did you mean '%s'?)", key, name, near);
+	} else {
+		g_autofree char *all = g_strjoinv(", ", (char **)names);
+
+		diags_add(c->dg, at, "'%s' names unknown host '%s'; hosts are: %s", key, name, all);
+	}
+	return NULL;
+}
+
+/* Ids are unique, and one VM leaves one host once. */
+static void
+check_unique(struct pctx *c)
+{
+	g_autoptr(GHashTable) by_vm = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	struct plan *plan = c->plan;
+
+	for (guint i = 0; i < plan->migrations->len; i++) {
+		struct migration *m = plan->migrations->pdata[i];
+		struct migration *first;
+		gboolean vm_dup = FALSE;
+
+		if (m->vm && m->from_name) {
+			char *key = g_strdup_printf("%s\n%s", m->from_name, m->vm);
+
+			if ((first = g_hash_table_lookup(by_vm, key))) {
+				diags_add(c->dg, m->name_at,
+					  "vm '%s' on host '%s' is already migrated by the migration at line %u",
+					  m->vm, m->from_name, first->at.line);
+				vm_dup = TRUE;
+				g_free(key);
+			} else {
+				g_hash_table_insert(by_vm, key, m);
+			}
+		}
+		if ((first = g_hash_table_lookup(plan->migration_by_id, m->id))) {
+			if (vm_dup && !m->id_given)
+				continue;
+			if (m->id_given)
+				diags_add(c->dg, m->id_at, "duplicate migration id '%s' (first at line %u)",
+					  m->id, first->at.line);
+			else
+				diags_add(c->dg, m->name_at,
+					  "migration id '%s' is already used by the migration at line %u "
+					  "(an id defaults to the vm or match; add a distinct id: to one of them)",
+					  m->id, first->at.line);
+			continue;
+		}
+		g_hash_table_insert(plan->migration_by_id, m->id, m);
+	}
+}
+
+static void
+resolve_after(struct pctx *c, struct migration *m)
+{
+	for (guint i = 0; i < m->after_refs->len; i++) {
+		struct after_ref *ref = &g_array_index(m->after_refs, struct after_ref, i);
+		struct migration *dep = plan_migration(c->plan, ref->id);
+
+		if (dep == m) {
+			diags_add(c->dg, ref->at, "migration '%s' cannot come after itself", m->id);
+		} else if (dep && dep->match && !dep->id_given) {
+			diags_add(c->dg, ref->at,
+				  "'after' names the match pattern '%s'; give that migration (line %u) an id: and name the id here",
+				  ref->id, dep->at.line);
+		} else if (dep) {
+			if (!g_ptr_array_find(m->after, dep, NULL))
+				g_ptr_array_add(m->after, dep);
+		} else {
+			g_autoptr(GPtrArray) ids = g_ptr_array_new();
+			const char *near;
+
+			for (guint k = 0; k < c->plan->migrations->len; k++) {
+				struct migration *o = c->plan->migrations->pdata[k];
+
+				if (o != m && (o->vm || o->id_given))
+					g_ptr_array_add(ids, o->id);
+			}
+			near = suggest_nearest(ref->id, (const char *const *)ids->pdata, ids->len);
+			if (near)
+				diags_add(c->dg, ref->at, "'after' names unknown migration '%s' (did you mean '%s'?)",
+					  ref->id, near);
+			else
+				diags_add(c->dg, ref->at, "'after' names unknown migration '%s'", ref->id);
+		}
+	}
+}
+
+static gboolean
+has_ssh(const struct host *h)
+{
+	return h && h->ssh.host;
+}
+
+static void
+check_settings(struct pctx *c, struct migration *m)
+{
+	const struct settings *s = &m->set;
+	const struct live_opts *l = &s->live;
+
+	if (s->mode == MODE_UNSET) {
+		diags_add(c->dg, m->at,
+			  "migration '%s' has no mode; set mode: cold, live or offline-with-scp-disk here or in defaults",
+			  m->id);
+		return;
+	}
+	if (s->live_at.line && s->mode != MODE_LIVE)
+		diags_add(c->dg, s->live_at, "a 'live' block applies only to mode live; this migration's mode is %s",
+			  mode_name(s->mode));
+	if (s->disks_at.line && s->mode != MODE_OFFLINE_SCP)
+		diags_add(c->dg, s->disks_at,
+			  "a 'disks' block applies only to mode offline-with-scp-disk; this migration's mode is %s",
+			  mode_name(s->mode));
+	if (s->mode == MODE_LIVE) {
+		if (l->on_timeout == ON_TIMEOUT_POSTCOPY && !l->postcopy)
+			diags_add(c->dg, l->at[LF_ON_TIMEOUT], "on_timeout: postcopy needs postcopy: true");
+		if (l->on_timeout != ON_TIMEOUT_ABORT && l->timeout_s == 0)
+			diags_add(c->dg, l->at[LF_ON_TIMEOUT],
+				  "on_timeout: %s needs timeout_s > 0 (0 means no timeout)",
+				  l->on_timeout == ON_TIMEOUT_SUSPEND ? "suspend" : "postcopy");
+	}
+	if (s->mode == MODE_OFFLINE_SCP) {
+		if (m->from && !has_ssh(m->from))
+			diags_add(c->dg, m->from_at,
+				  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
+				  m->from->name);
+		if (m->to && !has_ssh(m->to))
+			diags_add(c->dg, m->to_at,
+				  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
+				  m->to->name);
+	}
+}
+
+void
+plan_check(struct pctx *c)
+{
+	struct plan *plan = c->plan;
+
+	check_unique(c);
+	for (guint i = 0; i < plan->migrations->len; i++) {
+		struct migration *m = plan->migrations->pdata[i];
+
+		m->from = resolve_host(c, m->from_name, m->from_at, "from");
+		m->to = resolve_host(c, m->to_name, m->to_at, "to");
+		if (m->from && m->from == m->to)
+			diags_add(c->dg, m->to_at, "'to' is the same host as 'from' ('%s')", m->to->name);
+		settings_inherit(&m->set, &plan->defaults);
+		check_settings(c, m);
+		resolve_after(c, m);
+	}
+}
