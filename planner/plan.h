@@ -153,6 +153,7 @@ struct migration {
 	GPtrArray *after;	/* of struct migration *, borrowed, resolved */
 	struct settings set;	/* defaults applied */
 	guint index;		/* position in the plan's migrations: list */
+	gboolean not_a_map;	/* reported; nothing else to check */
 	guint wave;		/* 1-based */
 	struct pos at;		/* the list item */
 	struct pos id_at, name_at, from_at, to_at, after_at;	/* name_at: vm or match value */

@@ -120,7 +120,7 @@ resolve_host(struct pctx *c, const char *name, struct pos at, const char *key)
 	g_autofree const char *const *names = NULL;
 	const char *near;
 
-	if (!name)
+	if (!name || c->plan->hosts->len == 0)	/* no hosts is reported already */
 		return NULL;
 	if ((h = plan_host(c->plan, name)))
 		return h;
@@ -227,6 +227,8 @@ check_settings(struct pctx *c, struct migration *m)
 	const struct live_opts *l = &s->live;
 
 	if (s->mode == MODE_UNSET) {
+		if (s->at[SF_MODE].line || c->plan->defaults.at[SF_MODE].line)
+			return;	/* written, but not valid: reported already */
 		diags_add(c->dg, m->at,
 			  "migration '%s' has no mode; set mode: cold, live or offline-with-scp-disk here or in defaults",
 			  m->id);
@@ -268,6 +270,8 @@ plan_check(struct pctx *c)
 	for (guint i = 0; i < plan->migrations->len; i++) {
 		struct migration *m = plan->migrations->pdata[i];
 
+		if (m->not_a_map)
+			continue;
 		m->from = resolve_host(c, m->from_name, m->from_at, "from");
 		m->to = resolve_host(c, m->to_name, m->to_at, "to");
 		if (m->from && m->from == m->to)

@@ -123,6 +123,8 @@ type_error(struct pctx *c, const struct field *f, yaml_node_t *v)
 
 	if (f->type == F_INT && got == YK_STR && s && *s && strspn(s, "0123456789") == strlen(s))
 		hint = " (write it without quotes)";
+	else if (f->type == F_BOOL && got == YK_STR && (!strcmp(s, "true") || !strcmp(s, "false")))
+		hint = " (write it without quotes)";
 	else if (f->type == F_BOOL && s && (!g_ascii_strcasecmp(s, "yes") || !g_ascii_strcasecmp(s, "no") ||
 					    !g_ascii_strcasecmp(s, "on") || !g_ascii_strcasecmp(s, "off")))
 		hint = " (plans use YAML 1.2: write true or false)";
@@ -260,12 +262,12 @@ read_map(struct pctx *c, yaml_node_t *map, const char *what, const struct field 
 			if (strcmp(key, fields[f].key))
 				continue;
 			done = TRUE;
-			if (field_set(c, &fields[f], pr->value, base)) {
-				if (given)
-					*given |= 1u << f;
-				if (at)
-					at[f] = ydoc_pos(pr->value);
-			}
+			/* at[] records even a bad value, so that later checks
+			 * know the key was written and stay quiet about it */
+			if (at)
+				at[f] = ydoc_pos(pr->value);
+			if (field_set(c, &fields[f], pr->value, base) && given)
+				*given |= 1u << f;
 		}
 		for (guint e = 0; extra && extra[e] && !done; e++) {
 			if (strcmp(key, extra[e]))
@@ -602,10 +604,12 @@ read_migration(struct pctx *c, yaml_node_t *item)
 	m->after = g_ptr_array_new();
 	m->index = c->plan->migrations->len;
 	m->at = ydoc_pos(item);
+	m->id = g_strdup_printf("#%u", m->index + 1);
 	g_ptr_array_add(c->plan->migrations, m);
 	if (ydoc_kind(item) != YK_MAP) {
 		diags_add(c->dg, ydoc_pos(item), "each migration must be a mapping, not %s",
 			  ydoc_kind_name(ydoc_kind(item)));
+		m->not_a_map = TRUE;
 		return;
 	}
 
@@ -635,10 +639,9 @@ read_migration(struct pctx *c, yaml_node_t *item)
 				if (strcmp(key, settings_fields[f].key))
 					continue;
 				done = TRUE;
-				if (field_set(c, &settings_fields[f], pr->value, &m->set)) {
+				m->set.at[f] = ydoc_pos(pr->value);
+				if (field_set(c, &settings_fields[f], pr->value, &m->set))
 					m->set.given |= 1u << f;
-					m->set.at[f] = ydoc_pos(pr->value);
-				}
 			}
 			for (guint e = 0; extra[e] && !done; e++) {
 				if (strcmp(key, extra[e]))
@@ -670,10 +673,12 @@ read_migration(struct pctx *c, yaml_node_t *item)
 		diags_add(c->dg, m->at, "migration is missing required key 'from'");
 	if (!(present & (1u << MF_TO)))
 		diags_add(c->dg, m->at, "migration is missing required key 'to'");
-	if (!m->id && (m->vm || m->match))
+	/* Until now the id was "#N", which keeps messages about a migration
+	 * with neither id, vm nor match readable. */
+	if (!m->id_given && (m->vm || m->match)) {
+		g_free(m->id);
 		m->id = g_strdup(m->vm ? m->vm : m->match);
-	else if (!m->id)	/* the plan is invalid anyway; keep messages readable */
-		m->id = g_strdup_printf("#%u", m->index + 1);
+	}
 }
 
 static void

@@ -2,27 +2,31 @@
 
 #include "suggest.h"
 
+/* Optimal string alignment distance: Levenshtein plus transpositions,
+ * so "mdoe" is one edit from "mode". */
 guint
 suggest_distance(const char *a, const char *b)
 {
-	gsize la = strlen(a), lb = strlen(b);
-	g_autofree guint *row = g_new(guint, lb + 1);
+	gsize la = strlen(a), lb = strlen(b), w = lb + 1;
+	g_autofree guint *d = g_new(guint, (la + 1) * w);
 
+	for (gsize i = 0; i <= la; i++)
+		d[i * w] = i;
 	for (gsize j = 0; j <= lb; j++)
-		row[j] = j;
+		d[j] = j;
 	for (gsize i = 1; i <= la; i++) {
-		guint diag = row[0];
-
-		row[0] = i;
 		for (gsize j = 1; j <= lb; j++) {
-			guint up = row[j];
 			guint cost = g_ascii_tolower(a[i - 1]) != g_ascii_tolower(b[j - 1]);
+			guint v = MIN(MIN(d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1),
+				      d[(i - 1) * w + j - 1] + cost);
 
-			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
-			diag = up;
+			if (i > 1 && j > 1 && g_ascii_tolower(a[i - 1]) == g_ascii_tolower(b[j - 2]) &&
+			    g_ascii_tolower(a[i - 2]) == g_ascii_tolower(b[j - 1]))
+				v = MIN(v, d[(i - 2) * w + j - 2] + 1);
+			d[i * w + j] = v;
 		}
 	}
-	return row[lb];
+	return d[la * w + lb];
 }
 
 const char *

@@ -10,6 +10,9 @@
 # listens on its own loopback address (all of 127/8 reaches lo on Linux).
 
 LAB_DIR=${LAB_DIR:-/tmp/vmshift-lab}
+# sshd and nsenter'd commands need absolute paths
+case $LAB_DIR in /*) ;; *) LAB_DIR=$PWD/$LAB_DIR ;; esac
+LAB_DIR=${LAB_DIR%/}
 LAB_NS_DIR=$LAB_DIR/ns
 LAB_HOSTS_DIR=$LAB_DIR/hosts
 LAB_HOME=$LAB_DIR/home          # /root of the controller ("ctl") namespace
