@@ -188,10 +188,8 @@ struct plan *
 plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
 {
 	struct pctx c = { .dg = dg, .plan = plan_new(path) };
-	g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)buf, len);
 	guint before = diags_count(dg);
 
-	g_strlcpy(c.plan->sha256, sum, sizeof(c.plan->sha256));
 	if (ydoc_load(&c.y, buf, len, dg) == 0) {
 		plan_read_tree(&c, ydoc_root(&c.y));
 		plan_check(&c);
@@ -212,13 +210,25 @@ plan_load(const char *path, struct diags *dg)
 {
 	g_autofree char *buf = NULL;
 	g_autoptr(GError) err = NULL;
+	struct plan *plan;
 	gsize len = 0;
 
 	if (!g_file_get_contents(path, &buf, &len, &err)) {
 		diags_add(dg, (struct pos){ 0, 0 }, "cannot read the plan: %s", err->message);
 		return NULL;
 	}
-	return plan_parse(path, buf, len, dg);
+	plan = plan_parse(path, buf, len, dg);
+	if (plan)
+		plan_hash(plan, buf, len);
+	return plan;
+}
+
+void
+plan_hash(struct plan *plan, const char *buf, gsize len)
+{
+	g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)buf, len);
+
+	g_strlcpy(plan->sha256, sum, sizeof(plan->sha256));
 }
 
 struct host *

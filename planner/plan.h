@@ -171,12 +171,16 @@ struct plan {
 	GHashTable *migration_by_id;
 	GPtrArray *order;	/* execution order, borrowed from migrations */
 	guint n_waves;
-	char sha256[65];	/* of the file's bytes */
+	char sha256[65];	/* of the file's bytes; set by plan_load() and plan_hash() */
 };
 
 /* Parse and check the plan in @buf (@len bytes, from file @path). */
 struct plan *plan_parse(const char *path, const char *buf, gsize len, struct diags *dg);
-/* Read @path and plan_parse() it; an unreadable file is one diagnostic. */
+/* Set plan->sha256 from the bytes it was parsed from (the journal ties a
+ * run to them).  Apart from plan_parse() because validating needs none. */
+void plan_hash(struct plan *plan, const char *buf, gsize len);
+/* Read @path, plan_parse() and plan_hash() it; an unreadable file is one
+ * diagnostic. */
 struct plan *plan_load(const char *path, struct diags *dg);
 void plan_free(struct plan *plan);
 

@@ -136,11 +136,27 @@ resolve_host(struct pctx *c, const char *name, struct pos at, const char *key)
 	return NULL;
 }
 
+static guint
+vm_at_host_hash(gconstpointer p)
+{
+	const struct migration *m = p;
+
+	return g_str_hash(m->vm) * 31 + g_str_hash(m->from_name);
+}
+
+static gboolean
+vm_at_host_equal(gconstpointer a, gconstpointer b)
+{
+	const struct migration *x = a, *y = b;
+
+	return !strcmp(x->vm, y->vm) && !strcmp(x->from_name, y->from_name);
+}
+
 /* Ids are unique, and one VM leaves one host once. */
 static void
 check_unique(struct pctx *c)
 {
-	g_autoptr(GHashTable) by_vm = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GHashTable) by_vm = g_hash_table_new(vm_at_host_hash, vm_at_host_equal);
 	struct plan *plan = c->plan;
 
 	for (guint i = 0; i < plan->migrations->len; i++) {
@@ -149,16 +165,13 @@ check_unique(struct pctx *c)
 		gboolean vm_dup = FALSE;
 
 		if (m->vm && m->from_name) {
-			char *key = g_strdup_printf("%s\n%s", m->from_name, m->vm);
-
-			if ((first = g_hash_table_lookup(by_vm, key))) {
+			if ((first = g_hash_table_lookup(by_vm, m))) {
 				diags_add(c->dg, m->name_at,
 					  "vm '%s' on host '%s' is already migrated by the migration at line %u",
 					  m->vm, m->from_name, first->at.line);
 				vm_dup = TRUE;
-				g_free(key);
 			} else {
-				g_hash_table_insert(by_vm, key, m);
+				g_hash_table_add(by_vm, m);
 			}
 		}
 		if ((first = g_hash_table_lookup(plan->migration_by_id, m->id))) {

@@ -197,7 +197,7 @@ field_set(struct pctx *c, const struct field *f, yaml_node_t *v, void *base)
 	case F_ENUM:
 		if (ydoc_kind(v) == YK_STR || ydoc_kind(v) == YK_INT || ydoc_kind(v) == YK_BOOL) {
 			gsize n = g_strv_length((char **)f->names);
-			g_autofree char *all = join_names(f->names);
+			g_autofree char *all = NULL;
 			const char *near;
 
 			for (gsize k = 0; k < n; k++) {
@@ -206,6 +206,7 @@ field_set(struct pctx *c, const struct field *f, yaml_node_t *v, void *base)
 					return TRUE;
 				}
 			}
+			all = join_names(f->names);
 			near = suggest_nearest(s, f->names, n);
 			if (near)
 				diags_add(c->dg, ydoc_pos(v), "'%s' must be one of %s, not '%s' (did you mean '%s'?)",
@@ -604,12 +605,12 @@ read_migration(struct pctx *c, yaml_node_t *item)
 	m->after = g_ptr_array_new();
 	m->index = c->plan->migrations->len;
 	m->at = ydoc_pos(item);
-	m->id = g_strdup_printf("#%u", m->index + 1);
 	g_ptr_array_add(c->plan->migrations, m);
 	if (ydoc_kind(item) != YK_MAP) {
 		diags_add(c->dg, ydoc_pos(item), "each migration must be a mapping, not %s",
 			  ydoc_kind_name(ydoc_kind(item)));
 		m->not_a_map = TRUE;
+		m->id = g_strdup_printf("#%u", m->index + 1);
 		return;
 	}
 
@@ -673,12 +674,10 @@ read_migration(struct pctx *c, yaml_node_t *item)
 		diags_add(c->dg, m->at, "migration is missing required key 'from'");
 	if (!(present & (1u << MF_TO)))
 		diags_add(c->dg, m->at, "migration is missing required key 'to'");
-	/* Until now the id was "#N", which keeps messages about a migration
-	 * with neither id, vm nor match readable. */
-	if (!m->id_given && (m->vm || m->match)) {
-		g_free(m->id);
+	if (!m->id && (m->vm || m->match))
 		m->id = g_strdup(m->vm ? m->vm : m->match);
-	}
+	else if (!m->id)	/* the plan is invalid anyway; keep messages readable */
+		m->id = g_strdup_printf("#%u", m->index + 1);
 }
 
 static void

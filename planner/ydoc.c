@@ -357,11 +357,11 @@ is_merge_key(const yaml_node_t *k)
 	       (k->tag && strcmp((const char *)k->tag, MERGE_TAG) == 0);
 }
 
-static void collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GHashTable *seen,
+static void collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
 			  gboolean merged, guint depth);
 
 static void
-merge_from(struct ydoc *y, yaml_node_t *src, GArray *out, GHashTable *seen, guint depth)
+merge_from(struct ydoc *y, yaml_node_t *src, GArray *out, GArray *seen, guint depth)
 {
 	if (src->type == YAML_MAPPING_NODE) {
 		collect_pairs(y, src, out, seen, TRUE, depth + 1);
@@ -384,15 +384,31 @@ merge_from(struct ydoc *y, yaml_node_t *src, GArray *out, GHashTable *seen, guin
 		  ydoc_kind_name(ydoc_kind(src)));
 }
 
+static yaml_node_t *
+find_key(struct ydoc *y, const GArray *keys, const char *k)
+{
+	for (guint i = 0; i < keys->len; i++) {
+		yaml_node_t *n = g_array_index(keys, yaml_node_t *, i);
+
+		if (!strcmp(ydoc_str(n), k))
+			return n;
+	}
+	(void)y;
+	return NULL;
+}
+
 /* Explicit keys first (duplicates are errors), then merge sources in
- * order; a merged key never overrides one already present. */
+ * order; a merged key never overrides one already present.  Plan
+ * mappings are small, so a linear search beats hashing here. */
 static void
-collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GHashTable *seen,
+collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
 	      gboolean merged, guint depth)
 {
 	yaml_node_t *merges[8];
-	guint n_merges = 0;
-	g_autoptr(GHashTable) own = g_hash_table_new(g_str_hash, g_str_equal);
+	guint n_merges = 0, own_start = seen->len;
+	/* Outside a merge, this mapping's keys are exactly those seen. */
+	g_autoptr(GArray) own_keys = own_start ? g_array_new(FALSE, FALSE, sizeof(yaml_node_t *)) : NULL;
+	GArray *own = own_keys ? own_keys : seen;
 
 	if (depth > YDOC_MAX_DEPTH)
 		return;
@@ -419,16 +435,18 @@ collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GHashTable *seen,
 			continue;
 		}
 		ks = ydoc_str(k);
-		if ((first = g_hash_table_lookup(own, ks))) {
+		if ((first = find_key(y, own, ks))) {
 			if (!merged)
 				diags_add(y->dg, ydoc_pos(k), "duplicate key '%s' (first at line %u)",
 					  ks, ydoc_pos(first).line);
 			continue;
 		}
-		g_hash_table_insert(own, (gpointer)ks, k);
-		if (g_hash_table_contains(seen, ks))
-			continue;
-		g_hash_table_add(seen, (gpointer)ks);
+		if (own_keys) {
+			g_array_append_val(own_keys, k);
+			if (find_key(y, seen, ks))
+				continue;	/* a key of the mapping that merges this one */
+		}
+		g_array_append_val(seen, k);
 		g_array_append_val(out, ((struct ypair){ k, v }));
 	}
 	for (guint i = 0; i < n_merges; i++)
@@ -438,8 +456,9 @@ collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GHashTable *seen,
 GArray *
 ydoc_pairs(struct ydoc *y, yaml_node_t *map)
 {
-	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct ypair));
-	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	guint n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(struct ypair), n);
+	g_autoptr(GArray) seen = g_array_sized_new(FALSE, FALSE, sizeof(yaml_node_t *), n);
 
 	collect_pairs(y, map, out, seen, FALSE, 0);
 	return out;
