@@ -14,7 +14,7 @@ PKG_CONFIG ?= pkg-config
 # libxml2 and libssh2 in.  Deferred (=) so that `make deps` can install
 # them before they are first looked up.
 PLANNER_PKGS = yaml-0.1 libpcre2-8 glib-2.0
-ALL_PKGS     = libvirt libxml-2.0 libssh2 $(PLANNER_PKGS)
+ALL_PKGS     = libvirt libxml-2.0 libssh2 json-glib-1.0 $(PLANNER_PKGS)
 WARN         = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 SAN_FLAGS    = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -24,8 +24,9 @@ LDLIBS_PLAN  = $(shell $(PKG_CONFIG) --libs $(PLANNER_PKGS))
 
 PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c \
                planner/plan_parse.c planner/plan_check.c planner/order.c planner/json.c
-EXECUTOR_SRC =
-CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c
+EXECUTOR_SRC = executor/executor.c executor/steps.c executor/hosts.c executor/journal.c \
+               executor/domxml.c executor/sshx.c executor/udiff.c
+CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c
 UNIT_TESTS   = test_ydoc test_plan test_order
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
@@ -35,7 +36,7 @@ UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 # Debian packages: to build, to test (schema validator, lab), to run the lab.
 DEB_BUILD = build-essential pkg-config libvirt-dev libyaml-dev libxml2-dev \
-            libssh2-1-dev libpcre2-dev libglib2.0-dev
+            libssh2-1-dev libpcre2-dev libglib2.0-dev libjson-glib-dev
 DEB_TEST  = python3 python3-jsonschema python3-yaml
 DEB_LAB   = libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
             qemu-system-x86 qemu-utils openssh-server openssh-client iproute2 procps

@@ -26,6 +26,10 @@ struct cmd {
 
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* Print a usage error for @name and return EXIT_INVALID. */
 int cmd_usage_error(const char *name, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

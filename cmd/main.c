@@ -15,6 +15,25 @@ static const struct cmd commands[] = {
 	  "show the ordered migrations, their steps and waves",
 	  "  -o, --output FORMAT  text (for people, the default), json (stable, for tools),\n"
 	  "                       dot (the dependency graph, for 'dot -Tsvg')\n" },
+	{ "apply", cmd_apply,
+	  "PLAN [--dry-run] [--state-dir DIR] [--only ID...] [--on-failure rollback|stop] [--output text|json]",
+	  "run the plan's migrations (or, with --dry-run, show what they would do)",
+	  "  -n, --dry-run            connect read-only, run every preflight check, show the steps,\n"
+	  "                           files and the domain XML diff; change nothing, write no journal\n"
+	  "      --state-dir DIR      journal and saved XML (default: .vmshift/<plan name>/ beside the plan)\n"
+	  "      --only ID...         only these migrations (ids as in the plan)\n"
+	  "      --on-failure MODE    rollback (default: undo the failed migration's steps) or stop\n"
+	  "      --accept-new-host-keys  add unknown SSH host keys to known_hosts (changed keys are refused)\n"
+	  "  -o, --output FORMAT      text or json (the report on stdout; progress stays on stderr)\n"
+	  "  -q, --quiet              no progress lines\n"
+	  "  Exit status: 0 all done, 1 some migration failed, 2 invalid plan or usage, 3 interrupted.\n" },
+	{ "resume", cmd_resume, "PLAN [--state-dir DIR] [--output text|json]",
+	  "continue an interrupted or stopped run from its journal",
+	  "  Refuses a plan whose unfinished migrations changed since the run began.\n" },
+	{ "rollback", cmd_rollback, "PLAN [--only ID...] [--state-dir DIR] [--output text|json]",
+	  "undo the completed steps of the named, or the failed, migrations (newest first)", "" },
+	{ "status", cmd_status, "PLAN [--state-dir DIR] [--output text|json]",
+	  "what the journal says of each migration: pending, running, done, failed, rolled back", "" },
 	{ "help", cmd_help, "[COMMAND]", "show help for vmshift or one command", "" },
 };
 

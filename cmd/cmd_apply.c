@@ -1,0 +1,183 @@
+/* cmd_apply.c: vmshift apply | resume | rollback | status PLAN */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "cmd.h"
+#include "../executor/executor.h"
+
+static volatile int interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void
+log_line(gpointer ud, const char *line)
+{
+	gboolean quiet = GPOINTER_TO_INT(ud);
+	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	g_autofree char *t = g_date_time_format(now, "%H:%M:%S");
+
+	if (!quiet)
+		fprintf(stderr, "%s vmshift: %s\n", t, line);
+}
+
+enum which { W_APPLY, W_RESUME, W_ROLLBACK, W_STATUS };
+
+static int
+run(enum which w, const char *name, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "only", required_argument, NULL, 'O' },
+		{ "on-failure", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "accept-new-host-keys", no_argument, NULL, 'A' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct exec_opts o = { .on_failure = ON_FAILURE_ROLLBACK, .interrupted = &interrupted };
+	g_autoptr(GPtrArray) only = g_ptr_array_new();
+	g_autoptr(GString) json = g_string_new(NULL);
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autoptr(GError) err = NULL;
+	gboolean as_json = FALSE, quiet = FALSE;
+	struct diags dg;
+	struct plan *plan;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "nqho:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (w != W_APPLY)
+				return cmd_usage_error(name, "--dry-run is for apply");
+			o.dry_run = TRUE;
+			break;
+		case 's':
+			o.state_dir = optarg;
+			break;
+		case 'O':
+			if (w == W_STATUS || w == W_RESUME)
+				return cmd_usage_error(name, "--only is for apply and rollback");
+			g_ptr_array_add(only, optarg);
+			break;
+		case 'f':
+			if (!strcmp(optarg, "rollback"))
+				o.on_failure = ON_FAILURE_ROLLBACK;
+			else if (!strcmp(optarg, "stop"))
+				o.on_failure = ON_FAILURE_STOP;
+			else
+				return cmd_usage_error(name, "--on-failure must be rollback or stop, not '%s'", optarg);
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				as_json = TRUE;
+			else if (strcmp(optarg, "text"))
+				return cmd_usage_error(name, "--output must be text or json, not '%s'", optarg);
+			break;
+		case 'A':
+			o.accept_new_host_keys = TRUE;
+			break;
+		case 'q':
+			quiet = TRUE;
+			break;
+		case 'h':
+			return cmd_print_help(name);
+		default:
+			return cmd_usage_error(name, "bad option");
+		}
+	}
+	/* --only takes one id; more ids may follow as plain arguments */
+	if (argc - optind < 1)
+		return cmd_usage_error(name, "name the plan file");
+	for (int i = optind + 1; i < argc; i++) {
+		if (!only->len)
+			return cmd_usage_error(name, "unexpected argument '%s'", argv[i]);
+		g_ptr_array_add(only, argv[i]);
+	}
+	if (only->len) {
+		g_ptr_array_add(only, NULL);
+		o.only = (char **)only->pdata;
+	}
+	o.resume = w == W_RESUME;
+	o.log = log_line;
+	o.log_ud = GINT_TO_POINTER(quiet);
+
+	diags_init(&dg, argv[optind]);
+	plan = plan_load(argv[optind], &dg);
+	if (!plan) {
+		cmd_print_diags(&dg);
+		diags_release(&dg);
+		return EXIT_INVALID;
+	}
+	diags_release(&dg);
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	switch (w) {
+	case W_STATUS:
+		rc = executor_status(plan, &o, json, text, &err);
+		if (rc == RUN_INTERRUPTED || rc == RUN_FAILED)
+			rc = EXIT_OK;	/* status reports; it does not fail */
+		break;
+	case W_ROLLBACK:
+		rc = executor_rollback(plan, &o, json, text, &err);
+		break;
+	default:
+		rc = executor_apply(plan, &o, json, text, &err);
+		break;
+	}
+	plan_free(plan);
+	if (rc < 0) {
+		fprintf(stderr, "vmshift %s: %s\n", name, err->message);
+		return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_INVALID : EXIT_FAILED;
+	}
+	if (as_json) {
+		fputs(json->str, stdout);
+		if (w == W_APPLY && o.dry_run)
+			fputs(text->str, stderr);
+	} else if (w == W_STATUS || (w == W_APPLY && o.dry_run)) {
+		fputs(text->str, stdout);
+	} else {
+		fputs(text->str, stderr);
+	}
+	if (interrupted)
+		fprintf(stderr, "vmshift %s: interrupted; `vmshift resume %s` continues\n", name, argv[optind]);
+	return cmd_finish_stdout(rc);
+}
+
+int
+cmd_apply(int argc, char **argv)
+{
+	return run(W_APPLY, "apply", argc, argv);
+}
+
+int
+cmd_resume(int argc, char **argv)
+{
+	return run(W_RESUME, "resume", argc, argv);
+}
+
+int
+cmd_rollback(int argc, char **argv)
+{
+	return run(W_ROLLBACK, "rollback", argc, argv);
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	return run(W_STATUS, "status", argc, argv);
+}

@@ -1,0 +1,129 @@
+/* domxml.h: what a libvirt domain XML references, and its remapped copy.
+ *
+ * domxml_parse() reads the XML of virDomainGetXMLDesc(VIR_DOMAIN_XML_INACTIVE
+ * | VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE) with libxml2: no
+ * network access, no entity substitution, and a DOCTYPE is refused (libvirt
+ * never writes one).  Nothing here talks to libvirt.
+ *
+ * domxml_remap() rewrites the values the plan's remap rules cover
+ * (docs/plan-format.md, "remap"); domxml_format() returns the document with
+ * only those values changed: every other byte of the input, quotes and
+ * layout included, is kept, so a diff of input and output shows just the
+ * remapped lines.  (Only if a value cannot be located in the input text,
+ * e.g. a path written as CDATA, is the document serialised by libxml2
+ * instead; it is then equivalent but not byte-identical.)
+ *
+ * Ownership: returned char * and GPtrArray * belong to the caller (the
+ * arrays have their free function set); const char * are borrowed from
+ * the struct domxml and live until domxml_free() or domxml_remap().
+ */
+#ifndef VMSHIFT_DOMXML_H
+#define VMSHIFT_DOMXML_H
+
+#include <glib.h>
+
+#include "../planner/plan.h"
+
+#define DOMXML_ERROR (domxml_error_quark())
+GQuark domxml_error_quark(void);
+
+enum domxml_error {
+	DOMXML_ERROR_PARSE,	/* not well-formed; the message has line and column */
+	DOMXML_ERROR_INVALID,	/* well-formed but not a usable domain (no name, ...) */
+	DOMXML_ERROR_REMAP,	/* a rule failed or gave an unusable value */
+};
+
+enum dom_path_kind {
+	DOM_PATH_DISK,
+	DOM_PATH_NVRAM,
+	DOM_PATH_KERNEL,
+	DOM_PATH_INITRD,
+	DOM_PATH_SERIAL_LOG,
+	DOM_PATH_CONSOLE_LOG,
+};
+
+/* One file path the domain references.  Listed: <disk type='file'> with
+ * device disk, cdrom or floppy and a <source file>; <os><nvram> (its text,
+ * or <source file> in the typed form); <os><kernel>; <os><initrd>; for
+ * <serial> and <console>, <source path> when type='file' and <log file>
+ * of any type.  Not listed: block/network/volume disks, <loader>, the
+ * nvram template, backing stores, channels, parallel ports.
+ *
+ * In libvirt's inactive XML the console aliasing serial 0 repeats that
+ * serial's <source path> and <log file>: the same path then appears once
+ * as "serial 0 ..." and once as "console 0 ...".  Deduplicate by path if
+ * it matters (creating the same empty log twice does not). */
+struct dom_path {
+	enum dom_path_kind kind;
+	char *what;		/* for people: "disk vda", "disk hdc (cdrom)", "nvram",
+				 * "serial 0 file" (type='file' source), "serial 0 log"
+				 * (<log file>), "console 0 file", "console 0 log", "kernel" */
+	char *path;		/* current value (remapped, after domxml_remap()) */
+	gboolean copy;		/* offline mode copies it: file disks and cdroms, nvram */
+	gboolean readonly;	/* the disk has <readonly/> */
+	gboolean log;		/* serial/console output: create it empty on the target */
+};
+
+/* One value domxml_remap() changed. */
+struct dom_change {
+	enum remap_kind kind;
+	char *what;		/* as in struct dom_path; "interface 52:54:00:..." for
+				 * bridges and networks ("interface N" without <mac>) */
+	char *from;
+	char *to;
+};
+
+void dom_path_free(gpointer p);
+void dom_change_free(gpointer p);
+
+struct domxml;
+typedef struct domxml DomXml;
+
+/* Parse @xml (NUL-terminated, UTF-8).  <domain> must be the root and
+ * have a non-empty <name> and <uuid>; <memory> must be a valid size if
+ * present.  NULL with *err set on failure. */
+struct domxml *domxml_parse(const char *xml, GError **err);
+void domxml_free(struct domxml *d);	/* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomXml, domxml_free)
+
+const char *domxml_name(const struct domxml *d);
+const char *domxml_uuid(const struct domxml *d);
+/* <memory> in KiB, rounded up; 0 if the element is absent. */
+guint64 domxml_memory_kib(const struct domxml *d);
+
+/* Of struct dom_path *, in document order (disks and chardevs as they
+ * appear under <devices>, after nvram, kernel and initrd). */
+GPtrArray *domxml_paths(const struct domxml *d);
+/* Of char *: distinct <source bridge> of <interface type='bridge'>, and
+ * distinct <source network> of <interface type='network'>, document
+ * order. */
+GPtrArray *domxml_bridges(const struct domxml *d);
+GPtrArray *domxml_networks(const struct domxml *d);
+
+/* Rewrite every value with remap_apply(): paths rules to every path
+ * domxml_paths() lists, bridges rules to bridge names, networks rules to
+ * network names.  For each value that changes, appends a struct
+ * dom_change * to @changes (give it dom_change_free as free function).
+ * A remapped value must be non-empty, and a remapped path absolute.
+ * All or nothing: on error (-1, *err set) neither the document nor
+ * @changes is touched.  May be called again; rules then see the values
+ * the previous call produced. */
+int domxml_remap(struct domxml *d, const struct remap *const *sets, guint n_sets,
+		 GPtrArray *changes, GError **err)
+	G_GNUC_WARN_UNUSED_RESULT;
+
+/* The (remapped) document as text: the input with the changed values
+ * replaced in place (or, in the fallback described at the top, libxml2's
+ * serialisation without an XML declaration).  Caller frees. */
+char *domxml_format(const struct domxml *d);
+
+/* Apply the @kind rules of @sets to @value: sets in order, rules of a set
+ * in order, the first rule whose pattern matches wins, and only its first
+ * match is replaced (pcre2_substitute() without GLOBAL).  NULL entries of
+ * @sets, and NULL rule arrays, are skipped.  Returns a new string (which
+ * may equal @value if the rule maps it to itself), or NULL: with *err
+ * unset if no rule matched, with *err set on a substitution error. */
+char *remap_apply(const struct remap *const *sets, guint n_sets, enum remap_kind kind,
+		  const char *value, GError **err);
+
+#endif

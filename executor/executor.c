@@ -1,0 +1,1100 @@
+/* executor.c: units, the journal's replay, scheduling, rollback, status
+ * and the reports.  The steps themselves are in steps.c. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "exec_priv.h"
+#include "udiff.h"
+
+static const char *const status_names[] = {
+	[U_PENDING] = "pending", [U_RUNNING] = "running", [U_DONE] = "done",
+	[U_FAILED] = "failed", [U_ROLLED_BACK] = "rolled-back", [U_BLOCKED] = "blocked",
+	[U_INTERRUPTED] = "interrupted",
+};
+
+void
+exec_log(struct exec *x, const char *fmt, ...)
+{
+	g_autofree char *line = NULL;
+	va_list ap;
+
+	if (!x->o->log)
+		return;
+	va_start(ap, fmt);
+	line = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	x->o->log(x->o->log_ud, line);
+}
+
+static int
+step_from_name(const char *name)
+{
+	for (int s = 0; s < STEP__COUNT; s++)
+		if (!g_strcmp0(step_name(s), name))
+			return s;
+	return -1;
+}
+
+/* ---- facts ---- */
+
+gboolean
+fact_bool(struct unit *u, const char *key, gboolean dflt)
+{
+	JsonNode *n = json_object_get_member(u->facts, key);
+
+	return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_boolean(n) : dflt;
+}
+
+const char *
+fact_str(struct unit *u, const char *key)
+{
+	JsonNode *n = json_object_get_member(u->facts, key);
+
+	return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_string(n) : "";
+}
+
+JsonArray *
+fact_array(struct unit *u, const char *key)
+{
+	JsonNode *n = json_object_get_member(u->facts, key);
+
+	return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+static void
+facts_merge(JsonObject *into, JsonObject *delta)
+{
+	GList *keys = json_object_get_members(delta);
+
+	for (GList *l = keys; l; l = l->next)
+		json_object_set_member(into, l->data, json_node_copy(json_object_get_member(delta, l->data)));
+	g_list_free(keys);
+}
+
+static JsonObject *
+record_new(const char *ev, struct unit *u)
+{
+	JsonObject *o = json_object_new();
+
+	json_object_set_string_member(o, "ev", ev);
+	if (u)
+		json_object_set_string_member(o, "unit", u->id);
+	return o;
+}
+
+static int
+journal_put(struct exec *x, JsonObject *rec, GError **err)
+{
+	int rc = x->j ? journal_append(x->j, rec, err) : 0;
+
+	json_object_unref(rec);
+	return rc;
+}
+
+int
+unit_record_facts(struct exec *x, struct unit *u, enum step s, JsonObject *delta, GError **err)
+{
+	JsonObject *rec = record_new("facts", u);
+
+	facts_merge(u->facts, delta);
+	json_object_set_string_member(rec, "step", step_name(s));
+	json_object_set_object_member(rec, "facts", json_object_ref(delta));
+	return journal_put(x, rec, err);
+}
+
+static int
+record_step(struct exec *x, struct unit *u, const char *ev, enum step s, const char *phase,
+	    const char *error, GError **err)
+{
+	JsonObject *rec = record_new(ev, u);
+
+	json_object_set_string_member(rec, "step", step_name(s));
+	json_object_set_string_member(rec, "phase", phase);
+	if (error)
+		json_object_set_string_member(rec, "error", error);
+	return journal_put(x, rec, err);
+}
+
+static int
+record_status(struct exec *x, struct unit *u, GError **err)
+{
+	JsonObject *rec = record_new("unit", u);
+
+	json_object_set_string_member(rec, "status", status_names[u->status]);
+	if (u->error)
+		json_object_set_string_member(rec, "error", u->error);
+	return journal_put(x, rec, err);
+}
+
+/* ---- fault injection (tests only) ---- */
+
+static void
+fault_parse(struct exec *x)
+{
+	const char *spec = g_getenv("VMSHIFT_FAULT");
+	g_auto(GStrv) parts = NULL;
+
+	if (!spec || !*spec)
+		return;
+	parts = g_strsplit(spec, ":", 3);
+	if (g_strv_length(parts) < 2)
+		return;
+	x->fault_step = g_strdup(parts[0]);
+	x->fault_action = g_strdup(parts[1]);
+	x->fault_unit = g_strdup(parts[2]);
+	exec_log(x, "VMSHIFT_FAULT is set (%s): a test is injecting a failure", spec);
+}
+
+gboolean
+fault_due(struct exec *x, struct unit *u, enum step s, const char *action)
+{
+	return x->fault_step && !strcmp(x->fault_step, step_name(s)) && !strcmp(x->fault_action, action) &&
+	       (!x->fault_unit || !strcmp(x->fault_unit, u->id));
+}
+
+/* ---- units ---- */
+
+static struct hostconn *
+hostconn_of(struct exec *x, struct host *h)
+{
+	return x->hosts->pdata[h->index];
+}
+
+static char *
+unit_dir_name(const char *id)
+{
+	g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, -1);
+	g_autofree char *safe = g_strdup(id);
+
+	g_strcanon(safe, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", '_');
+	return g_strdup_printf("%.48s-%.8s", safe, sum);
+}
+
+static void
+unit_free(gpointer p)
+{
+	struct unit *u = p;
+
+	g_free(u->id);
+	g_free(u->vm);
+	g_free(u->dir);
+	g_free(u->error);
+	json_object_unref(u->facts);
+	g_array_unref(u->done);
+	if (u->report)
+		g_string_free(u->report, TRUE);
+	domxml_free(u->sxml);
+	domxml_free(u->txml);
+	if (u->changes)
+		g_ptr_array_unref(u->changes);
+	g_free(u);
+}
+
+static struct unit *
+unit_new(struct exec *x, struct migration *m, const char *vm)
+{
+	struct unit *u = g_new0(struct unit, 1);
+	g_autofree char *dn = NULL;
+
+	u->m = m;
+	u->vm = g_strdup(vm);
+	u->id = m->match ? g_strdup_printf("%s/%s", m->id, vm) : g_strdup(m->id);
+	dn = unit_dir_name(u->id);
+	u->dir = g_build_filename(x->state_dir, "units", dn, NULL);
+	u->facts = json_object_new();
+	u->done = g_array_new(FALSE, FALSE, sizeof(int));
+	u->running = -1;
+	u->failed_step = -1;
+	u->src = x->hosts ? hostconn_of(x, m->from) : NULL;
+	u->dst = x->hosts ? hostconn_of(x, m->to) : NULL;
+	u->selected = !x->o->only || g_strv_contains((const char *const *)x->o->only, m->id);
+	g_ptr_array_add(x->units, u);
+	return u;
+}
+
+static struct unit *
+unit_find(struct exec *x, const char *id)
+{
+	for (guint i = 0; i < x->units->len; i++)
+		if (!strcmp(((struct unit *)x->units->pdata[i])->id, id))
+			return x->units->pdata[i];
+	return NULL;
+}
+
+static gboolean
+unit_has_done(struct unit *u, enum step s)
+{
+	for (guint i = 0; i < u->done->len; i++)
+		if (g_array_index(u->done, int, i) == (int)s)
+			return TRUE;
+	return FALSE;
+}
+
+static void
+unit_reset(struct unit *u)
+{
+	g_array_set_size(u->done, 0);
+	json_object_unref(u->facts);
+	u->facts = json_object_new();
+	u->running = -1;
+	u->failed_step = -1;
+	g_clear_pointer(&u->error, g_free);
+	u->status = U_PENDING;
+}
+
+/* The journal's "resolve" records, by migration id. */
+static GHashTable *
+journal_resolutions(GPtrArray *recs)
+{
+	GHashTable *res = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_array_unref);
+
+	for (guint i = 0; recs && i < recs->len; i++) {
+		JsonObject *r = recs->pdata[i];
+
+		if (!g_strcmp0(json_object_get_string_member_with_default(r, "ev", ""), "resolve"))
+			g_hash_table_insert(res, g_strdup(json_object_get_string_member(r, "migration")),
+					    json_array_ref(json_object_get_array_member(r, "vms")));
+	}
+	return res;
+}
+
+/* The domains on the source host that @m's pattern matches, by name. */
+static GPtrArray *
+resolve_match(struct exec *x, struct migration *m, GError **err)
+{
+	struct hostconn *hc = hostconn_of(x, m->from);
+	virDomainPtr *doms = NULL;
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(m->match_re, NULL);
+	int n = virConnectListAllDomains(hc->conn, &doms, VIR_CONNECT_LIST_DOMAINS_PERSISTENT);
+
+	if (n < 0) {
+		g_autofree char *e = libvirt_error();
+
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot list the domains of %s: %s", hc->h->name, e);
+		g_ptr_array_unref(names);
+		names = NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = virDomainGetName(doms[i]);
+
+		if (pcre2_match(m->match_re, (PCRE2_SPTR)name, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL) >= 0)
+			g_ptr_array_add(names, g_strdup(name));
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	pcre2_match_data_free(md);
+	if (names)
+		g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+	return names;
+}
+
+static int
+build_units(struct exec *x, GPtrArray *recs, GError **err)
+{
+	g_autoptr(GHashTable) res = journal_resolutions(recs);
+
+	x->units = g_ptr_array_new_with_free_func(unit_free);
+	for (guint i = 0; i < x->plan->order->len; i++) {
+		struct migration *m = x->plan->order->pdata[i];
+		JsonArray *known;
+		g_autoptr(GPtrArray) vms = NULL;
+
+		if (!m->match) {
+			unit_new(x, m, m->vm);
+			continue;
+		}
+		if ((known = g_hash_table_lookup(res, m->id))) {
+			for (guint k = 0; k < json_array_get_length(known); k++)
+				unit_new(x, m, json_array_get_string_element(known, k));
+			continue;
+		}
+		if (!x->hosts)
+			continue;	/* status: not resolved yet */
+		if (!(vms = resolve_match(x, m, err)))
+			return -1;
+		exec_log(x, "%s: '%s' matches %u domain%s on %s", m->id, m->match, vms->len,
+			 vms->len == 1 ? "" : "s", m->from->name);
+		if (x->j) {
+			JsonObject *rec = record_new("resolve", NULL);
+			JsonArray *a = json_array_new();
+
+			for (guint k = 0; k < vms->len; k++)
+				json_array_add_string_element(a, vms->pdata[k]);
+			json_object_set_string_member(rec, "migration", m->id);
+			json_object_set_array_member(rec, "vms", a);
+			if (journal_put(x, rec, err) < 0)
+				return -1;
+		}
+		for (guint k = 0; k < vms->len; k++)
+			unit_new(x, m, vms->pdata[k]);
+	}
+	return 0;
+}
+
+/* ---- the journal's replay ---- */
+
+static void
+replay(struct exec *x, GPtrArray *recs)
+{
+	for (guint i = 0; recs && i < recs->len; i++) {
+		JsonObject *r = recs->pdata[i];
+		const char *ev = json_object_get_string_member_with_default(r, "ev", "");
+		struct unit *u = unit_find(x, json_object_get_string_member_with_default(r, "unit", ""));
+		int s = step_from_name(json_object_get_string_member_with_default(r, "step", ""));
+		const char *phase = json_object_get_string_member_with_default(r, "phase", "");
+		const char *error = json_object_get_string_member_with_default(r, "error", NULL);
+
+		if (!u)
+			continue;
+		if (!strcmp(ev, "facts")) {
+			facts_merge(u->facts, json_object_get_object_member(r, "facts"));
+		} else if (!strcmp(ev, "step") && s >= 0) {
+			u->status = U_RUNNING;
+			if (!strcmp(phase, "start")) {
+				u->running = s;
+			} else if (!strcmp(phase, "done")) {
+				u->running = -1;
+				if (!unit_has_done(u, s))
+					g_array_append_val(u->done, s);
+			} else if (!strcmp(phase, "failed")) {
+				u->running = -1;
+				u->failed_step = s;
+				g_free(u->error);
+				u->error = g_strdup(error);
+				u->status = U_FAILED;
+			}
+		} else if (!strcmp(ev, "undo") && s >= 0 && !strcmp(phase, "done")) {
+			for (guint k = 0; k < u->done->len; k++)
+				if (g_array_index(u->done, int, k) == s)
+					g_array_remove_index(u->done, k);
+			if (u->failed_step == s)
+				u->failed_step = -1;
+			if (u->running == s)
+				u->running = -1;
+		} else if (!strcmp(ev, "unit")) {
+			const char *st = json_object_get_string_member_with_default(r, "status", "");
+
+			for (guint k = 0; k < G_N_ELEMENTS(status_names); k++)
+				if (!strcmp(st, status_names[k]))
+					u->status = k;
+			g_free(u->error);
+			u->error = g_strdup(error);
+			if (u->status == U_ROLLED_BACK) {
+				g_array_set_size(u->done, 0);
+				u->running = -1;
+				u->failed_step = -1;
+			}
+		} else if (!strcmp(ev, "reset")) {
+			unit_reset(u);
+		}
+	}
+	/* a run that died leaves steps open */
+	for (guint i = 0; i < x->units->len; i++) {
+		struct unit *u = x->units->pdata[i];
+
+		if (u->status == U_RUNNING)
+			u->status = U_INTERRUPTED;
+	}
+}
+
+/* What a migration is, for "did it change since the run began?". */
+static char *
+fingerprint(const struct plan *plan, const struct migration *m)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	const struct settings *st = &m->set;
+	const struct remap *sets[] = { &m->set.remap, &plan->defaults.remap, &plan->remap };
+
+	g_string_append_printf(s, "%s|%s|%s|%s|%s|%s|%s|%d|%d|%d|", m->id, m->vm ? m->vm : "",
+			       m->match ? m->match : "", m->from->name, m->from->uri, m->to->name,
+			       m->to->uri, st->mode, st->undefine_source, st->start);
+	g_string_append_printf(s, "%" G_GINT64_FORMAT "|%d|", st->shutdown.timeout_s, st->shutdown.force);
+	g_string_append_printf(s, "%d|%d|%d|", st->disks.verify, st->disks.delete_source, st->disks.overwrite);
+	g_string_append_printf(s, "%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%d|%d|%d|%" G_GINT64_FORMAT "|%d|%d|%" G_GINT64_FORMAT "|%d|%d|",
+			       st->live.max_downtime_ms, st->live.bandwidth_mib_s, st->live.auto_converge,
+			       st->live.postcopy, st->live.copy_storage, st->live.timeout_s, st->live.on_timeout,
+			       st->live.compressed, st->live.parallel_connections, st->live.tls, st->live.unsafe);
+	for (guint k = 0; k < G_N_ELEMENTS(sets); k++)
+		for (guint r = 0; r < REMAP__COUNT; r++)
+			for (guint i = 0; i < sets[k]->rules[r]->len; i++) {
+				const struct remap_rule *rule = sets[k]->rules[r]->pdata[i];
+
+				g_string_append_printf(s, "%u:%u:%s=>%s|", k, r, rule->from, rule->to);
+			}
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, s->str, s->len);
+}
+
+/* Refuse a plan whose unfinished migrations changed since the run began. */
+static int
+check_unchanged(struct exec *x, GPtrArray *recs, GError **err)
+{
+	JsonObject *first = NULL;
+	JsonObject *fps;
+	g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; recs && i < recs->len && !first; i++)
+		if (!g_strcmp0(json_object_get_string_member_with_default(recs->pdata[i], "ev", ""), "run"))
+			first = recs->pdata[i];
+	if (!first || !(fps = json_object_get_object_member(first, "fingerprints")))
+		return 0;
+	for (guint i = 0; i < x->units->len; i++) {
+		struct unit *u = x->units->pdata[i];
+		const char *was = json_object_get_string_member_with_default(fps, u->m->id, NULL);
+		g_autofree char *now = NULL;
+
+		if (!was || u->status == U_DONE || u->status == U_ROLLED_BACK ||
+		    (u->status == U_PENDING && u->done->len == 0))
+			continue;
+		now = fingerprint(x->plan, u->m);
+		if (strcmp(now, was) && !g_ptr_array_find_with_equal_func(changed, u->m->id, g_str_equal, NULL))
+			g_ptr_array_add(changed, g_strdup(u->m->id));
+	}
+	if (!changed->len)
+		return 0;
+	g_ptr_array_add(changed, NULL);
+	{
+		g_autofree char *all = g_strjoinv(", ", (char **)changed->pdata);
+
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "the plan changed since this run began, for unfinished migration(s) %s; finish or roll them back with the plan as it was (vmshift rollback), or move %s away to start over",
+			    all, x->state_dir);
+	}
+	return -1;
+}
+
+static int
+record_run(struct exec *x, const char *cmd, GError **err)
+{
+	JsonObject *rec = record_new("run", NULL);
+	JsonObject *fps = json_object_new();
+
+	for (guint i = 0; i < x->plan->migrations->len; i++) {
+		struct migration *m = x->plan->migrations->pdata[i];
+		g_autofree char *fp = fingerprint(x->plan, m);
+
+		json_object_set_string_member(fps, m->id, fp);
+	}
+	json_object_set_string_member(rec, "cmd", cmd);
+	json_object_set_string_member(rec, "plan", x->plan->path);
+	json_object_set_string_member(rec, "plan_sha256", x->plan->sha256);
+	json_object_set_object_member(rec, "fingerprints", fps);
+	return journal_put(x, rec, err);
+}
+
+/* ---- running a unit ---- */
+
+static int
+rollback_unit(struct exec *x, struct unit *u, GError **err)
+{
+	g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(int));
+
+	if (unit_has_done(u, STEP_DELETE_SOURCE_DISKS) && u->m->set.disks.delete_source) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "%s: its source disks were deleted (delete-source-disks ran); it cannot be rolled back",
+			    u->id);
+		return -1;
+	}
+	/* the step under way when it failed or died may have half happened */
+	if (u->failed_step >= 0)
+		g_array_append_val(todo, u->failed_step);
+	if (u->running >= 0 && u->running != u->failed_step)
+		g_array_append_val(todo, u->running);
+	for (guint i = u->done->len; i-- > 0;)
+		if (g_array_index(u->done, int, i) != u->failed_step && g_array_index(u->done, int, i) != u->running)
+			g_array_append_val(todo, g_array_index(u->done, int, i));
+	for (guint i = 0; i < todo->len; i++) {
+		int s = g_array_index(todo, int, i);
+		const struct step_impl *impl = step_impl(s);
+		g_autoptr(GError) e = NULL;
+
+		if (impl->undo) {
+			exec_log(x, "%s: undoing %s", u->id, step_name(s));
+			if (record_step(x, u, "undo", s, "start", NULL, err) < 0)
+				return -1;
+			if (impl->undo(x, u, &e) < 0) {
+				g_autofree char *msg = g_strdup_printf("rollback failed at %s: %s; fix it by hand, then run vmshift rollback again",
+								       step_name(s), e->message);
+
+				record_step(x, u, "undo", s, "failed", e->message, NULL);
+				g_free(u->error);
+				u->error = g_steal_pointer(&msg);
+				u->status = U_FAILED;
+				record_status(x, u, NULL);
+				g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, u->error);
+				return -1;
+			}
+		} else if (record_step(x, u, "undo", s, "start", NULL, err) < 0) {
+			return -1;
+		}
+		if (record_step(x, u, "undo", s, "done", NULL, err) < 0)
+			return -1;
+		for (guint k = 0; k < u->done->len; k++)
+			if (g_array_index(u->done, int, k) == s)
+				g_array_remove_index(u->done, k);
+	}
+	u->running = -1;
+	u->failed_step = -1;
+	u->status = U_ROLLED_BACK;
+	exec_log(x, "%s: rolled back", u->id);
+	return record_status(x, u, err);
+}
+
+static void
+run_unit(struct exec *x, struct unit *u)
+{
+	guint n;
+	const enum step *steps = mode_steps(u->m->set.mode, &n);
+	g_autoptr(GError) err = NULL;
+
+	if (g_mkdir_with_parents(u->dir, 0700) < 0) {
+		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create '%s': %s", u->dir,
+			    g_strerror(errno));
+		goto failed;
+	}
+	if (u->status == U_FAILED) {
+		/* resumed after --on-failure stop: try the failed step again */
+		u->failed_step = -1;
+		g_clear_pointer(&u->error, g_free);
+	}
+	u->status = U_RUNNING;
+	for (guint i = 0; i < n; i++) {
+		enum step s = steps[i];
+		const struct step_impl *impl = step_impl(s);
+
+		if (unit_has_done(u, s))
+			continue;
+		if (x->o->interrupted && *x->o->interrupted) {
+			u->status = U_INTERRUPTED;
+			record_status(x, u, NULL);
+			return;
+		}
+		exec_log(x, "%s: %s", u->id, step_name(s));
+		u->running = s;
+		if (record_step(x, u, "step", s, "start", NULL, &err) < 0)
+			goto failed;
+		if (impl->run(x, u, &err) == 0) {
+			if (fault_due(x, u, s, "kill")) {
+				exec_log(x, "VMSHIFT_FAULT: killing vmshift during %s", step_name(s));
+				raise(SIGKILL);
+			}
+			if (fault_due(x, u, s, "fail"))
+				g_set_error(&err, G_IO_ERROR, G_IO_ERROR_FAILED, "VMSHIFT_FAULT: injected failure at %s",
+					    step_name(s));
+		}
+		if (err) {
+			u->failed_step = s;
+			u->running = -1;
+			record_step(x, u, "step", s, "failed", err->message, NULL);
+			goto failed;
+		}
+		u->running = -1;
+		g_array_append_val(u->done, s);
+		if (record_step(x, u, "step", s, "done", NULL, &err) < 0)
+			goto failed;
+		if (s == STEP_PREFLIGHT && fact_bool(u, "already_done", FALSE))
+			break;
+	}
+	u->status = U_DONE;
+	exec_log(x, "%s: done", u->id);
+	record_status(x, u, NULL);
+	return;
+failed:
+	g_free(u->error);
+	u->error = g_strdup(err->message);
+	u->status = U_FAILED;
+	exec_log(x, "%s: FAILED at %s: %s", u->id, u->failed_step >= 0 ? step_name(u->failed_step) : "start",
+		 err->message);
+	record_status(x, u, NULL);
+	if (x->o->on_failure == ON_FAILURE_ROLLBACK && u->failed_step >= 0) {
+		g_autoptr(GError) e = NULL;
+
+		if (rollback_unit(x, u, &e) < 0)
+			exec_log(x, "%s: %s", u->id, e->message);
+		else {
+			/* rolled back, but the migration still failed */
+			g_free(u->error);
+			u->error = g_strdup(err->message);
+		}
+	}
+}
+
+/* ---- scheduling ---- */
+
+struct worker {
+	struct exec *x;
+	struct unit *u;
+};
+
+static gpointer
+worker_main(gpointer p)
+{
+	struct worker *w = p;
+
+	run_unit(w->x, w->u);
+	g_mutex_lock(&w->x->mu);
+	g_cond_broadcast(&w->x->cond);
+	g_mutex_unlock(&w->x->mu);
+	g_free(w);
+	return NULL;
+}
+
+/* 1: every unit @u runs after is done; 0: not yet; -1: never (blocked). */
+static int
+deps_ready(struct exec *x, struct unit *u, char **why)
+{
+	int ready = 1;
+
+	for (guint d = 0; d < u->m->after->len; d++) {
+		struct migration *dep = u->m->after->pdata[d];
+
+		for (guint i = 0; i < x->units->len; i++) {
+			struct unit *o = x->units->pdata[i];
+
+			if (o->m != dep || o->status == U_DONE)
+				continue;
+			if (o->status == U_FAILED || o->status == U_BLOCKED || o->status == U_ROLLED_BACK ||
+			    o->status == U_INTERRUPTED || !o->selected) {
+				*why = g_strdup_printf("it runs after %s, which is %s", o->id,
+						       !o->selected ? "not selected and not done" : status_names[o->status]);
+				return -1;
+			}
+			ready = 0;
+		}
+	}
+	return ready;
+}
+
+static gboolean
+runnable(struct unit *u)
+{
+	return u->selected && (u->status == U_PENDING || u->status == U_INTERRUPTED || u->status == U_FAILED ||
+			       u->status == U_ROLLED_BACK);
+}
+
+static void
+schedule(struct exec *x)
+{
+	g_autofree guint *busy = g_new0(guint, x->hosts->len);
+	g_autoptr(GHashTable) started = g_hash_table_new(NULL, NULL);
+	guint running = 0;
+
+	g_mutex_lock(&x->mu);
+	for (;;) {
+		gboolean waiting = FALSE;
+
+		/* account for units that finished since the last pass */
+		for (guint i = 0; i < x->units->len; i++) {
+			struct unit *u = x->units->pdata[i];
+
+			if (g_hash_table_contains(started, u) && u->status != U_RUNNING) {
+				g_hash_table_remove(started, u);
+				running--;
+				busy[u->m->from->index]--;
+				busy[u->m->to->index]--;
+			}
+		}
+		for (guint i = 0; i < x->units->len; i++) {
+			struct unit *u = x->units->pdata[i];
+			g_autofree char *why = NULL;
+			struct worker *w;
+			int ready;
+
+			if (!runnable(u) || g_hash_table_contains(started, u))
+				continue;
+			if (x->o->interrupted && *x->o->interrupted)
+				break;
+			if ((ready = deps_ready(x, u, &why)) < 0) {
+				u->status = U_BLOCKED;
+				u->error = g_steal_pointer(&why);
+				exec_log(x, "%s: blocked: %s", u->id, u->error);
+				record_status(x, u, NULL);
+				continue;
+			}
+			if (!ready || running >= x->plan->max_parallel ||
+			    busy[u->m->from->index] >= u->m->from->max_parallel ||
+			    busy[u->m->to->index] >= u->m->to->max_parallel) {
+				waiting = TRUE;
+				continue;
+			}
+			if (u->status == U_ROLLED_BACK) {
+				JsonObject *rec = record_new("reset", u);
+
+				unit_reset(u);
+				journal_put(x, rec, NULL);
+			}
+			u->status = U_RUNNING;
+			running++;
+			busy[u->m->from->index]++;
+			busy[u->m->to->index]++;
+			g_hash_table_add(started, u);
+			w = g_new0(struct worker, 1);
+			w->x = x;
+			w->u = u;
+			g_thread_unref(g_thread_new(u->id, worker_main, w));
+		}
+		if (running == 0 && (!waiting || (x->o->interrupted && *x->o->interrupted)))
+			break;
+		g_cond_wait(&x->cond, &x->mu);
+	}
+	g_mutex_unlock(&x->mu);
+}
+
+/* ---- reports ---- */
+
+static void
+unit_json(struct unit *u, JsonBuilder *b)
+{
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "id");
+	json_builder_add_string_value(b, u->id);
+	json_builder_set_member_name(b, "migration");
+	json_builder_add_string_value(b, u->m->id);
+	json_builder_set_member_name(b, "vm");
+	json_builder_add_string_value(b, u->vm);
+	json_builder_set_member_name(b, "from");
+	json_builder_add_string_value(b, u->m->from->name);
+	json_builder_set_member_name(b, "to");
+	json_builder_add_string_value(b, u->m->to->name);
+	json_builder_set_member_name(b, "mode");
+	json_builder_add_string_value(b, mode_name(u->m->set.mode));
+	json_builder_set_member_name(b, "status");
+	json_builder_add_string_value(b, status_names[u->status]);
+	json_builder_set_member_name(b, "steps_done");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < u->done->len; i++)
+		json_builder_add_string_value(b, step_name(g_array_index(u->done, int, i)));
+	json_builder_end_array(b);
+	if (u->running >= 0) {
+		json_builder_set_member_name(b, "running_step");
+		json_builder_add_string_value(b, step_name(u->running));
+	}
+	if (u->failed_step >= 0) {
+		json_builder_set_member_name(b, "failed_step");
+		json_builder_add_string_value(b, step_name(u->failed_step));
+	}
+	if (u->error) {
+		json_builder_set_member_name(b, "error");
+		json_builder_add_string_value(b, u->error);
+	}
+	json_builder_end_object(b);
+}
+
+static void
+unit_text(struct unit *u, GString *t)
+{
+	g_string_append_printf(t, "%s (%s -> %s, %s): ", u->id, u->m->from->name, u->m->to->name,
+			       mode_name(u->m->set.mode));
+	switch (u->status) {
+	case U_INTERRUPTED:
+		if (u->running >= 0)
+			g_string_append_printf(t, "interrupted during %s (resume continues)", step_name(u->running));
+		else
+			g_string_append_printf(t, "interrupted after %u step%s (resume continues)", u->done->len,
+					       u->done->len == 1 ? "" : "s");
+		break;
+	case U_FAILED:
+		g_string_append_printf(t, "failed at %s: %s", u->failed_step >= 0 ? step_name(u->failed_step) : "?",
+				       u->error ? u->error : "");
+		break;
+	case U_ROLLED_BACK:
+		g_string_append_printf(t, "rolled back%s%s", u->error ? " after: " : "", u->error ? u->error : "");
+		break;
+	case U_BLOCKED:
+		g_string_append_printf(t, "blocked: %s", u->error ? u->error : "");
+		break;
+	case U_DONE:
+		g_string_append(t, fact_bool(u, "already_done", FALSE) ? "done (it was already on the target)" : "done");
+		break;
+	default:
+		g_string_append(t, status_names[u->status]);
+	}
+	g_string_append_c(t, '\n');
+}
+
+static void
+report(struct exec *x, const char *what, int result, GString *json, GString *text)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autofree char *s = NULL;
+	static const char *const results[] = { [RUN_OK] = "ok", [RUN_FAILED] = "failed", [2] = "invalid",
+					       [RUN_INTERRUPTED] = "interrupted" };
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "plan");
+	json_builder_add_string_value(b, x->plan->name);
+	json_builder_set_member_name(b, "command");
+	json_builder_add_string_value(b, what);
+	json_builder_set_member_name(b, "result");
+	json_builder_add_string_value(b, results[result]);
+	json_builder_set_member_name(b, "state_dir");
+	json_builder_add_string_value(b, x->state_dir);
+	json_builder_set_member_name(b, "migrations");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < x->units->len; i++)
+		if (((struct unit *)x->units->pdata[i])->selected || !strcmp(what, "status"))
+			unit_json(x->units->pdata[i], b);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	s = json_generator_to_data(gen, NULL);
+	if (json)
+		g_string_append_printf(json, "%s\n", s);
+	if (text)
+		for (guint i = 0; i < x->units->len; i++)
+			if (((struct unit *)x->units->pdata[i])->selected || !strcmp(what, "status"))
+				unit_text(x->units->pdata[i], text);
+}
+
+static int
+overall(struct exec *x)
+{
+	int rc = RUN_OK;
+
+	for (guint i = 0; i < x->units->len; i++) {
+		struct unit *u = x->units->pdata[i];
+
+		if (!u->selected)
+			continue;
+		if (u->status == U_INTERRUPTED || u->status == U_PENDING)
+			rc = MAX(rc, RUN_INTERRUPTED);
+		else if (u->status != U_DONE)
+			rc = rc == RUN_INTERRUPTED ? rc : RUN_FAILED;
+	}
+	return rc;
+}
+
+/* ---- setup ---- */
+
+char *
+executor_default_state_dir(const struct plan *plan)
+{
+	g_autofree char *dir = g_path_get_dirname(plan->path);
+
+	return g_build_filename(dir, ".vmshift", plan->name, NULL);
+}
+
+static void
+exec_init(struct exec *x, struct plan *plan, const struct exec_opts *o)
+{
+	memset(x, 0, sizeof(*x));
+	x->plan = plan;
+	x->o = o;
+	x->state_dir = o->state_dir ? g_strdup(o->state_dir) : executor_default_state_dir(plan);
+	g_mutex_init(&x->mu);
+	g_cond_init(&x->cond);
+	fault_parse(x);
+}
+
+static void
+exec_release(struct exec *x)
+{
+	if (x->units)
+		g_ptr_array_unref(x->units);
+	hosts_close(x);
+	journal_close(x->j);
+	g_free(x->state_dir);
+	g_free(x->fault_step);
+	g_free(x->fault_action);
+	g_free(x->fault_unit);
+	g_mutex_clear(&x->mu);
+	g_cond_clear(&x->cond);
+}
+
+static int
+check_only(struct exec *x, GError **err)
+{
+	for (guint i = 0; x->o->only && x->o->only[i]; i++) {
+		if (!plan_migration(x->plan, x->o->only[i])) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "--only names '%s', which is no migration id of plan '%s'", x->o->only[i],
+				    x->plan->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+dry_run(struct exec *x, GString *text)
+{
+	for (guint i = 0; i < x->units->len; i++) {
+		struct unit *u = x->units->pdata[i];
+		g_autoptr(GError) e = NULL;
+		guint n;
+		const enum step *steps = mode_steps(u->m->set.mode, &n);
+
+		if (!u->selected)
+			continue;
+		u->report = g_string_new(NULL);
+		exec_log(x, "%s: preflight (dry run)", u->id);
+		if (step_preflight(x, u, &e) < 0) {
+			u->status = U_FAILED;
+			u->failed_step = STEP_PREFLIGHT;
+			u->error = g_strdup(e->message);
+		} else {
+			u->status = U_DONE;	/* as far as a dry run goes */
+		}
+		g_string_append_printf(text, "\n%s: %s %s -> %s, %s\n", u->id, u->vm, u->m->from->name,
+				       u->m->to->name, mode_name(u->m->set.mode));
+		g_string_append(text, u->report->str);
+		if (e) {
+			g_string_append_printf(text, "    PREFLIGHT FAILS: %s\n", e->message);
+			continue;
+		}
+		if (fact_bool(u, "already_done", FALSE))
+			continue;
+		g_string_append(text, "    would run:\n");
+		for (guint k = 0; k < n; k++) {
+			const struct step_impl *impl = step_impl(steps[k]);
+			const char *skip = NULL;
+
+			if (steps[k] == STEP_SHUTDOWN_SOURCE && !fact_bool(u, "source_running", FALSE))
+				skip = "it is not running";
+			else if (steps[k] == STEP_START_TARGET && !(u->m->set.start == START_ALWAYS ||
+							       (u->m->set.start == START_KEEP && fact_bool(u, "source_running", FALSE))))
+				skip = u->m->set.start == START_NEVER ? "start: never" : "it was not running";
+			else if (steps[k] == STEP_UNDEFINE_SOURCE && !u->m->set.undefine_source)
+				skip = "undefine_source: false";
+			else if (steps[k] == STEP_DELETE_SOURCE_DISKS && !u->m->set.disks.delete_source)
+				skip = "disks.delete_source: false";
+			if (skip)
+				g_string_append_printf(text, "      %-20s skipped (%s)\n", step_name(steps[k]), skip);
+			else
+				g_string_append_printf(text, "      %-20s undo: %s\n", step_name(steps[k]), impl->undo_says);
+		}
+		if (u->sxml && u->txml) {
+			g_autofree char *a = domxml_format(u->sxml), *b = domxml_format(u->txml);
+			g_autofree char *an = g_strdup_printf("%s/%s (source)", u->m->from->name, u->vm);
+			g_autofree char *bn = g_strdup_printf("%s/%s (target)", u->m->to->name, u->vm);
+			g_autofree char *d = udiff(a, b, an, bn);
+
+			g_string_append(text, *d ? d : "    domain XML: unchanged\n");
+		}
+	}
+}
+
+static int
+exec_setup(struct exec *x, gboolean connect, gboolean lock, GPtrArray **recs, GError **err)
+{
+	g_autofree char *jpath = g_build_filename(x->state_dir, "journal.jsonl", NULL);
+
+	if (check_only(x, err) < 0)
+		return -1;
+	if (lock && !(x->j = journal_open(x->state_dir, err)))
+		return -1;
+	if (!(*recs = journal_read(jpath, err)))
+		return -1;
+	if (connect && hosts_connect(x, err) < 0)
+		return -1;
+	return build_units(x, *recs, err);
+}
+
+int
+executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GString *text, GError **err)
+{
+	struct exec x;
+	g_autoptr(GPtrArray) recs = NULL;
+	int rc = -1;
+
+	exec_init(&x, plan, o);
+	if (o->resume) {
+		g_autofree char *jpath = g_build_filename(x.state_dir, "journal.jsonl", NULL);
+
+		if (!g_file_test(jpath, G_FILE_TEST_EXISTS)) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				    "nothing to resume: no journal at %s (vmshift apply starts a run)", jpath);
+			goto out;
+		}
+	}
+	if (exec_setup(&x, TRUE, !o->dry_run, &recs, err) < 0)
+		goto out;
+	if (o->dry_run) {
+		dry_run(&x, text);
+		rc = overall(&x) == RUN_OK ? RUN_OK : RUN_FAILED;
+		report(&x, "dry-run", rc, json, NULL);
+		goto out;
+	}
+	replay(&x, recs);
+	if (check_unchanged(&x, recs, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
+		goto out;
+	schedule(&x);
+	rc = overall(&x);
+	report(&x, o->resume ? "resume" : "apply", rc, json, text);
+out:
+	exec_release(&x);
+	return rc;
+}
+
+int
+executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, GString *text, GError **err)
+{
+	struct exec x;
+	g_autoptr(GPtrArray) recs = NULL;
+	int rc = -1;
+
+	exec_init(&x, plan, o);
+	if (exec_setup(&x, TRUE, TRUE, &recs, err) < 0)
+		goto out;
+	replay(&x, recs);
+	if (record_run(&x, "rollback", err) < 0)
+		goto out;
+	rc = RUN_OK;
+	/* dependents first: the reverse of execution order */
+	for (guint i = x.units->len; i-- > 0;) {
+		struct unit *u = x.units->pdata[i];
+		g_autoptr(GError) e = NULL;
+		gboolean named = o->only != NULL && u->selected;
+		gboolean broken = u->status == U_FAILED || u->status == U_INTERRUPTED;
+
+		u->selected = named || (!o->only && broken);
+		if (!u->selected)
+			continue;
+		if (u->done->len == 0 && u->running < 0 && u->failed_step < 0) {
+			exec_log(&x, "%s: nothing to roll back", u->id);
+			continue;
+		}
+		if (rollback_unit(&x, u, &e) < 0) {
+			exec_log(&x, "%s", e->message);
+			rc = RUN_FAILED;
+		}
+	}
+	report(&x, "rollback", rc, json, text);
+out:
+	exec_release(&x);
+	return rc;
+}
+
+int
+executor_status(struct plan *plan, const struct exec_opts *o, GString *json, GString *text, GError **err)
+{
+	struct exec x;
+	g_autoptr(GPtrArray) recs = NULL;
+	int rc = -1;
+
+	exec_init(&x, plan, o);
+	if (exec_setup(&x, FALSE, FALSE, &recs, err) < 0)
+		goto out;
+	replay(&x, recs);
+	if (!recs->len)
+		g_string_append_printf(text, "no run yet (no journal in %s)\n", x.state_dir);
+	for (guint i = 0; i < plan->order->len; i++) {
+		struct migration *m = plan->order->pdata[i];
+		gboolean any = FALSE;
+
+		for (guint k = 0; k < x.units->len && !any; k++)
+			any = ((struct unit *)x.units->pdata[k])->m == m;
+		if (!any)
+			g_string_append_printf(text, "%s (%s -> %s, %s): pending (the pattern '%s' is resolved when the run starts)\n",
+					       m->id, m->from->name, m->to->name, mode_name(m->set.mode), m->match);
+	}
+	rc = overall(&x);
+	report(&x, "status", rc, json, text);
+out:
+	exec_release(&x);
+	return rc;
+}
