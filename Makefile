@@ -28,11 +28,12 @@ EXECUTOR_SRC = executor/executor.c executor/steps.c executor/hosts.c executor/jo
                executor/domxml.c executor/sshx.c executor/udiff.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c
 UNIT_TESTS   = test_ydoc test_plan test_order
+EXEC_TESTS   = test_journal test_udiff test_domxml
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
 EXECUTOR_OBJ = $(EXECUTOR_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ      = $(CMD_SRC:%.c=$(BUILD)/%.o)
-UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%)
+UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%) $(EXEC_TESTS:%=$(BUILD)/tests/%)
 
 # Debian packages: to build, to test (schema validator, lab), to run the lab.
 DEB_BUILD = build-essential pkg-config libvirt-dev libyaml-dev libxml2-dev \
@@ -58,6 +59,17 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
 
+# executor unit tests: no libvirt, no host needed
+$(BUILD)/tests/test_journal: tests/unit/test_journal.c $(BUILD)/executor/journal.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+$(BUILD)/tests/test_udiff: tests/unit/test_udiff.c $(BUILD)/executor/udiff.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+$(BUILD)/tests/test_domxml: tests/unit/test_domxml.c $(BUILD)/executor/domxml.o $(PLANNER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
 # Installs only what is missing; needs root for that (CI runs as root).
 deps:
 	@missing=$$(for p in $(DEB_ALL); do \
@@ -75,7 +87,7 @@ deps:
 check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=address,undefined CFLAGS="-O1 -g" all \
-		$(UNIT_TESTS:%=$(BUILD)/asan/tests/%)
+		$(UNIT_TESTS:%=$(BUILD)/asan/tests/%) $(EXEC_TESTS:%=$(BUILD)/asan/tests/%)
 	tests/run-tests $(BUILD) $(BUILD)/asan
 
 # The fast part alone (no lab, no sanitizers).
@@ -84,7 +96,7 @@ check-fast: all $(UNIT_BIN)
 
 asan: deps
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=address,undefined CFLAGS="-O1 -g" all \
-		$(UNIT_TESTS:%=$(BUILD)/asan/tests/%)
+		$(UNIT_TESTS:%=$(BUILD)/asan/tests/%) $(EXEC_TESTS:%=$(BUILD)/asan/tests/%)
 	tests/run-tests --no-lab $(BUILD)/asan
 
 demo: deps all

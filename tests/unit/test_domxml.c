@@ -1,0 +1,818 @@
+/* Unit tests of executor/domxml.c: what a domain XML references, remap
+ * rules applied to it, and output that differs from the input only in
+ * the remapped values.  No libvirt: the module never calls it. */
+#include <string.h>
+
+#include "../../executor/domxml.h"
+
+/* As libvirt 9 writes it for virsh dumpxml --inactive --security-info
+ * --migratable: two file disks, a block disk, a cdrom, UEFI with nvram,
+ * direct kernel boot, a file serial with a log, its console alias, a pty
+ * serial with a log, a bridge and a network interface. */
+#define DOMAIN \
+	"<domain type='kvm'>\n" \
+	"  <name>web-01</name>\n" \
+	"  <uuid>3f1d0c2e-7a5b-4c7e-9b1a-2d9e8f6a4b10</uuid>\n" \
+	"  <metadata>\n" \
+	"    <libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">\n" \
+	"      <libosinfo:os id=\"http://debian.org/debian/12\"/>\n" \
+	"    </libosinfo:libosinfo>\n" \
+	"  </metadata>\n" \
+	"  <memory unit='KiB'>4194304</memory>\n" \
+	"  <currentMemory unit='KiB'>4194304</currentMemory>\n" \
+	"  <vcpu placement='static'>2</vcpu>\n" \
+	"  <os firmware='efi'>\n" \
+	"    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>\n" \
+	"    <firmware>\n" \
+	"      <feature enabled='no' name='enrolled-keys'/>\n" \
+	"      <feature enabled='no' name='secure-boot'/>\n" \
+	"    </firmware>\n" \
+	"    <loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>\n" \
+	"    <nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>/var/lib/libvirt/qemu/nvram/web-01_VARS.fd</nvram>\n" \
+	"    <kernel>/var/lib/libvirt/boot/web-01/vmlinuz</kernel>\n" \
+	"    <initrd>/var/lib/libvirt/boot/web-01/initrd.img</initrd>\n" \
+	"    <cmdline>console=ttyS0 root=/dev/vda1</cmdline>\n" \
+	"    <boot dev='hd'/>\n" \
+	"  </os>\n" \
+	"  <features>\n" \
+	"    <acpi/>\n" \
+	"    <apic/>\n" \
+	"  </features>\n" \
+	"  <cpu mode='host-passthrough' check='none' migratable='on'/>\n" \
+	"  <clock offset='utc'>\n" \
+	"    <timer name='rtc' tickpolicy='catchup'/>\n" \
+	"  </clock>\n" \
+	"  <on_poweroff>destroy</on_poweroff>\n" \
+	"  <on_reboot>restart</on_reboot>\n" \
+	"  <on_crash>destroy</on_crash>\n" \
+	"  <devices>\n" \
+	"    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n" \
+	"    <disk type='file' device='disk'>\n" \
+	"      <driver name='qemu' type='qcow2' discard='unmap'/>\n" \
+	"      <source file='/var/lib/libvirt/images/web-01.qcow2'/>\n" \
+	"      <target dev='vda' bus='virtio'/>\n" \
+	"      <address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>\n" \
+	"    </disk>\n" \
+	"    <disk type='file' device='disk'>\n" \
+	"      <driver name='qemu' type='raw' cache='none' io='native'/>\n" \
+	"      <source file='/data/web-01/data.raw'/>\n" \
+	"      <target dev='vdb' bus='virtio'/>\n" \
+	"      <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/>\n" \
+	"    </disk>\n" \
+	"    <disk type='block' device='disk'>\n" \
+	"      <driver name='qemu' type='raw' cache='none' io='native'/>\n" \
+	"      <source dev='/data/web-01/swap'/>\n" \
+	"      <target dev='vdc' bus='virtio'/>\n" \
+	"      <address type='pci' domain='0x0000' bus='0x06' slot='0x00' function='0x0'/>\n" \
+	"    </disk>\n" \
+	"    <disk type='file' device='cdrom'>\n" \
+	"      <driver name='qemu' type='raw'/>\n" \
+	"      <source file='/var/lib/libvirt/images/debian-12.7.0-amd64-netinst.iso'/>\n" \
+	"      <target dev='sda' bus='sata'/>\n" \
+	"      <readonly/>\n" \
+	"      <address type='drive' controller='0' bus='0' target='0' unit='0'/>\n" \
+	"    </disk>\n" \
+	"    <controller type='usb' index='0' model='qemu-xhci' ports='15'>\n" \
+	"      <address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>\n" \
+	"    </controller>\n" \
+	"    <controller type='sata' index='0'>\n" \
+	"      <address type='pci' domain='0x0000' bus='0x00' slot='0x1f' function='0x2'/>\n" \
+	"    </controller>\n" \
+	"    <interface type='bridge'>\n" \
+	"      <mac address='52:54:00:6b:3c:58'/>\n" \
+	"      <source bridge='qbr-1234'/>\n" \
+	"      <model type='virtio'/>\n" \
+	"      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n" \
+	"    </interface>\n" \
+	"    <interface type='network'>\n" \
+	"      <mac address='52:54:00:0a:11:22'/>\n" \
+	"      <source network='default'/>\n" \
+	"      <model type='virtio'/>\n" \
+	"      <address type='pci' domain='0x0000' bus='0x07' slot='0x00' function='0x0'/>\n" \
+	"    </interface>\n" \
+	"    <serial type='file'>\n" \
+	"      <source path='/var/log/libvirt/qemu/web-01-serial0.log'/>\n" \
+	"      <log file='/var/log/libvirt/qemu/web-01-serial0.ring' append='off'/>\n" \
+	"      <target type='isa-serial' port='0'>\n" \
+	"        <model name='isa-serial'/>\n" \
+	"      </target>\n" \
+	"    </serial>\n" \
+	"    <serial type='pty'>\n" \
+	"      <log file='/var/log/libvirt/qemu/web-01-serial1.log' append='on'/>\n" \
+	"      <target type='isa-serial' port='1'>\n" \
+	"        <model name='isa-serial'/>\n" \
+	"      </target>\n" \
+	"    </serial>\n" \
+	"    <console type='file'>\n" \
+	"      <source path='/var/log/libvirt/qemu/web-01-serial0.log'/>\n" \
+	"      <log file='/var/log/libvirt/qemu/web-01-serial0.ring' append='off'/>\n" \
+	"      <target type='serial' port='0'/>\n" \
+	"    </console>\n" \
+	"    <input type='tablet' bus='usb'>\n" \
+	"      <address type='usb' bus='0' port='1'/>\n" \
+	"    </input>\n" \
+	"    <graphics type='vnc' port='-1' autoport='yes' passwd='s3cret'>\n" \
+	"      <listen type='address'/>\n" \
+	"    </graphics>\n" \
+	"    <memballoon model='virtio'>\n" \
+	"      <address type='pci' domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>\n" \
+	"    </memballoon>\n" \
+	"  </devices>\n" \
+	"</domain>\n"
+
+#define HOSTS "version: 1\nname: t\nhosts:\n" \
+	"  a: {uri: \"qemu:///system\"}\n" \
+	"  b: {uri: \"qemu+ssh://root@10.0.0.2/system\"}\n"
+
+/* A plan whose first migration is web-01; @own is its remap block (or
+ * ""), @wide the plan-wide one (or ""). */
+static struct plan *
+plan_with(const char *own, const char *wide)
+{
+	struct diags dg;
+	g_autofree char *text = g_strdup_printf(HOSTS "%s%s\nmigrations:\n"
+						"  - vm: web-01\n    from: a\n    to: b\n    mode: cold\n%s%s\n",
+						*wide ? "remap:\n" : "", wide,
+						*own ? "    remap:\n" : "", own);
+	struct plan *p;
+
+	diags_init(&dg, "t.yaml");
+	p = plan_parse("t.yaml", text, strlen(text), &dg);
+	if (!p) {
+		g_autofree char *msg = diags_format(&dg);
+
+		g_test_message("plan did not parse:\n%s\n%s", text, msg);
+	}
+	g_assert_nonnull(p);
+	diags_release(&dg);
+	return p;
+}
+
+/* The sets in the order vmshift applies them: the migration's own rules,
+ * then defaults, then plan-wide. */
+static void
+sets_of(const struct plan *p, const struct remap *sets[3])
+{
+	const struct migration *m = p->migrations->pdata[0];
+
+	sets[0] = &m->set.remap;
+	sets[1] = &p->defaults.remap;
+	sets[2] = &p->remap;
+}
+
+static const struct dom_path *
+find_path(GPtrArray *paths, const char *what)
+{
+	for (guint i = 0; i < paths->len; i++) {
+		const struct dom_path *dp = paths->pdata[i];
+
+		if (!strcmp(dp->what, what))
+			return dp;
+	}
+	return NULL;
+}
+
+static const struct dom_change *
+find_change(GPtrArray *changes, const char *what)
+{
+	for (guint i = 0; i < changes->len; i++) {
+		const struct dom_change *c = changes->pdata[i];
+
+		if (!strcmp(c->what, what))
+			return c;
+	}
+	return NULL;
+}
+
+static const char *
+path_of(GPtrArray *paths, const char *what)
+{
+	const struct dom_path *dp = find_path(paths, what);
+
+	return dp ? dp->path : "(not listed)";
+}
+
+/* Parse DOMAIN, remap it with @own/@wide rules, and hand back the result. */
+static struct domxml *
+remapped(const char *own, const char *wide, GPtrArray *changes)
+{
+	struct plan *p = plan_with(own, wide);
+	const struct remap *sets[3];
+	g_autoptr(GError) err = NULL;
+	struct domxml *d;
+
+	d = domxml_parse(DOMAIN, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (p && d) {
+		sets_of(p, sets);
+		g_assert_cmpint(domxml_remap(d, sets, 3, changes, &err), ==, 0);
+		g_assert_no_error(err);
+	}
+	plan_free(p);
+	return d;
+}
+
+/* Lines of @a and @b that differ (both must have as many lines), as
+ * "N: old -> new" joined by newlines. */
+static char *
+diff_lines(const char *a, const char *b)
+{
+	g_auto(GStrv) la = g_strsplit(a, "\n", -1);
+	g_auto(GStrv) lb = g_strsplit(b, "\n", -1);
+	GString *out = g_string_new(NULL);
+	guint na = g_strv_length(la), nb = g_strv_length(lb);
+
+	if (na != nb)
+		g_string_append_printf(out, "line counts differ: %u vs %u\n", na, nb);
+	for (guint i = 0; i < MIN(na, nb); i++)
+		if (strcmp(la[i], lb[i]))
+			g_string_append_printf(out, "%u: %s -> %s\n", i + 1, la[i], lb[i]);
+	return g_string_free(out, FALSE);
+}
+
+static void
+test_domxml__identity_and_memory(void)
+{
+	static const struct { const char *mem; guint64 kib; } cases[] = {
+		{ "<memory unit='KiB'>4194304</memory>", 4194304 },
+		{ "<memory>2048</memory>", 2048 },
+		{ "<memory unit='GiB'>4</memory>", 4194304 },
+		{ "<memory unit='G'>2</memory>", 2097152 },
+		{ "<memory unit='MB'>1000</memory>", 976563 },	/* 10^9 bytes, rounded up */
+		{ "<memory unit='bytes'>1025</memory>", 2 },
+		{ "", 0 },
+	};
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(DOMAIN, &err);
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	g_assert_cmpstr(domxml_name(d), ==, "web-01");
+	g_assert_cmpstr(domxml_uuid(d), ==, "3f1d0c2e-7a5b-4c7e-9b1a-2d9e8f6a4b10");
+	g_assert_cmpuint(domxml_memory_kib(d), ==, 4194304);
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *xml = g_strdup_printf("<domain type='kvm'><name>n</name><uuid>u</uuid>%s</domain>",
+						       cases[i].mem);
+		g_autoptr(DomXml) m = domxml_parse(xml, &err);
+
+		g_assert_no_error(err);
+		g_assert_nonnull(m);
+		if (m)
+			g_assert_cmpuint(domxml_memory_kib(m), ==, cases[i].kib);
+		g_clear_error(&err);
+	}
+}
+
+static void
+test_domxml__paths_listed(void)
+{
+	static const struct {
+		enum dom_path_kind kind;
+		const char *what, *path;
+		gboolean copy, readonly, log;
+	} want[] = {
+		{ DOM_PATH_NVRAM, "nvram", "/var/lib/libvirt/qemu/nvram/web-01_VARS.fd", TRUE, FALSE, FALSE },
+		{ DOM_PATH_KERNEL, "kernel", "/var/lib/libvirt/boot/web-01/vmlinuz", FALSE, FALSE, FALSE },
+		{ DOM_PATH_INITRD, "initrd", "/var/lib/libvirt/boot/web-01/initrd.img", FALSE, FALSE, FALSE },
+		{ DOM_PATH_DISK, "disk vda", "/var/lib/libvirt/images/web-01.qcow2", TRUE, FALSE, FALSE },
+		{ DOM_PATH_DISK, "disk vdb", "/data/web-01/data.raw", TRUE, FALSE, FALSE },
+		{ DOM_PATH_DISK, "disk sda (cdrom)", "/var/lib/libvirt/images/debian-12.7.0-amd64-netinst.iso",
+		  TRUE, TRUE, FALSE },
+		{ DOM_PATH_SERIAL_LOG, "serial 0 file", "/var/log/libvirt/qemu/web-01-serial0.log", FALSE, FALSE, TRUE },
+		{ DOM_PATH_SERIAL_LOG, "serial 0 log", "/var/log/libvirt/qemu/web-01-serial0.ring", FALSE, FALSE, TRUE },
+		{ DOM_PATH_SERIAL_LOG, "serial 1 log", "/var/log/libvirt/qemu/web-01-serial1.log", FALSE, FALSE, TRUE },
+		{ DOM_PATH_CONSOLE_LOG, "console 0 file", "/var/log/libvirt/qemu/web-01-serial0.log", FALSE, FALSE, TRUE },
+		{ DOM_PATH_CONSOLE_LOG, "console 0 log", "/var/log/libvirt/qemu/web-01-serial0.ring", FALSE, FALSE, TRUE },
+	};
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(DOMAIN, &err);
+	g_autoptr(GPtrArray) paths = NULL;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	paths = domxml_paths(d);
+	g_assert_cmpuint(paths->len, ==, G_N_ELEMENTS(want));
+	for (guint i = 0; i < MIN(paths->len, G_N_ELEMENTS(want)); i++) {
+		const struct dom_path *dp = paths->pdata[i];
+
+		g_test_message("path %u: %s %s", i, dp->what, dp->path);
+		g_assert_cmpint(dp->kind, ==, want[i].kind);
+		g_assert_cmpstr(dp->what, ==, want[i].what);
+		g_assert_cmpstr(dp->path, ==, want[i].path);
+		g_assert_cmpint(dp->copy, ==, want[i].copy);
+		g_assert_cmpint(dp->readonly, ==, want[i].readonly);
+		g_assert_cmpint(dp->log, ==, want[i].log);
+	}
+	/* Not files vmshift handles: the block disk, firmware, the template. */
+	for (guint i = 0; i < paths->len; i++) {
+		const struct dom_path *dp = paths->pdata[i];
+
+		g_assert_null(strstr(dp->path, "swap"));
+		g_assert_null(strstr(dp->path, "OVMF"));
+		g_assert_null(strstr(dp->what, "vdc"));
+	}
+}
+
+static void
+test_domxml__bridges_and_networks_listed(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(DOMAIN, &err);
+	g_autoptr(GPtrArray) bridges = NULL;
+	g_autoptr(GPtrArray) networks = NULL;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	bridges = domxml_bridges(d);
+	networks = domxml_networks(d);
+	g_assert_cmpuint(bridges->len, ==, 1);
+	g_assert_cmpuint(networks->len, ==, 1);
+	if (bridges->len == 1)
+		g_assert_cmpstr(bridges->pdata[0], ==, "qbr-1234");
+	if (networks->len == 1)
+		g_assert_cmpstr(networks->pdata[0], ==, "default");
+}
+
+static void
+test_domxml__noop_remap_byte_identical(void)
+{
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	/* Rules that match nothing in this domain, and one that matches
+	 * but maps a path to itself (which also keeps the later ^/srv/ rule
+	 * from ever being tried on it): no change either. */
+	g_autoptr(DomXml) d = remapped("      paths:\n"
+				       "        - {from: \"^/nowhere/\", to: \"/x/\"}\n"
+				       "        - {from: '^(/var/lib/libvirt/)', to: '$1'}\n",
+				       "  paths: [{from: \"^/srv/\", to: \"/x/\"}]\n"
+				       "  bridges: [{from: \"^virbr\", to: \"br\"}]\n"
+				       "  networks: [{from: \"^prod$\", to: \"x\"}]\n", changes);
+	g_autofree char *out = NULL;
+	g_autoptr(GPtrArray) paths = NULL;
+
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	g_assert_cmpuint(changes->len, ==, 0);
+	out = domxml_format(d);
+	g_assert_cmpstr(out, ==, DOMAIN);	/* single quotes, no declaration, layout */
+	paths = domxml_paths(d);
+	g_assert_cmpstr(path_of(paths, "disk vda"), ==, "/var/lib/libvirt/images/web-01.qcow2");
+}
+
+static void
+test_domxml__first_match_wins_across_sets(void)
+{
+	const char *own = "      paths: [{from: \"^/data/\", to: \"/srv/data/\"}]\n";
+	const char *wide = "  paths:\n"
+			   "    - {from: \"^/data/web-01/\", to: \"/other/\"}\n"
+			   "    - {from: \"^/var/lib/libvirt/images/\", to: \"/srv/images/\"}\n"
+			   "    - {from: \"^/var/lib/libvirt/\", to: \"/never/\"}\n";
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(DomXml) d = remapped(own, wide, changes);
+	g_autoptr(GPtrArray) paths = NULL;
+	struct plan *p = plan_with(own, wide);
+	const struct remap *sets[3];
+	g_autoptr(GError) err = NULL;
+	g_autofree char *v = NULL;
+
+	g_assert_nonnull(d);
+	if (!d || !p) {
+		plan_free(p);
+		return;
+	}
+	paths = domxml_paths(d);
+	/* The migration's rule beats the plan-wide one that also matches. */
+	g_assert_cmpstr(path_of(paths, "disk vdb"), ==, "/srv/data/web-01/data.raw");
+	/* Within a list, the first matching rule wins over the later one. */
+	g_assert_cmpstr(path_of(paths, "disk vda"), ==, "/srv/images/web-01.qcow2");
+	g_assert_cmpstr(path_of(paths, "nvram"), ==, "/never/qemu/nvram/web-01_VARS.fd");
+
+	/* The order of the sets decides: plan-wide first gives the other result. */
+	sets_of(p, sets);
+	v = remap_apply((const struct remap *const[]){ sets[2], sets[0] }, 2, REMAP_PATHS,
+			"/data/web-01/data.raw", &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(v, ==, "/other/data.raw");
+	g_clear_pointer(&v, g_free);
+	v = remap_apply(sets, 3, REMAP_PATHS, "/data/web-01/data.raw", &err);
+	g_assert_cmpstr(v, ==, "/srv/data/web-01/data.raw");
+	plan_free(p);
+}
+
+static void
+test_domxml__capture_groups_and_partial_match(void)
+{
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(DomXml) d = remapped("",
+				       "  paths:\n"
+				       "    - {from: '^/var/lib/libvirt/images/([^/.]+)\\.qcow2$', to: '/srv/vms/$1/disk.qcow2'}\n"
+				       "    - {from: '^/var/lib/libvirt/boot/(?<vm>[^/]+)/', to: '/boot/${vm}/'}\n"
+				       "    - {from: 'qemu', to: 'kvm'}\n"
+				       "    - {from: '^/data/(x/)?', to: '/d/$1'}\n", changes);
+	g_autoptr(GPtrArray) paths = NULL;
+
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	paths = domxml_paths(d);
+	g_assert_cmpstr(path_of(paths, "disk vda"), ==, "/srv/vms/web-01/disk.qcow2");
+	g_assert_cmpstr(path_of(paths, "kernel"), ==, "/boot/web-01/vmlinuz");
+	g_assert_cmpstr(path_of(paths, "initrd"), ==, "/boot/web-01/initrd.img");
+	/* Only the matched part, and only its first occurrence, is replaced:
+	 * ".../qemu/web-01-serial0.log" has one "qemu", the nvram path one. */
+	g_assert_cmpstr(path_of(paths, "nvram"), ==, "/var/lib/libvirt/kvm/nvram/web-01_VARS.fd");
+	g_assert_cmpstr(path_of(paths, "serial 1 log"), ==, "/var/log/libvirt/kvm/web-01-serial1.log");
+	/* An optional group that did not take part inserts nothing. */
+	g_assert_cmpstr(path_of(paths, "disk vdb"), ==, "/d/web-01/data.raw");
+	/* The cdrom matches no rule: kept. */
+	g_assert_cmpstr(path_of(paths, "disk sda (cdrom)"), ==,
+			"/var/lib/libvirt/images/debian-12.7.0-amd64-netinst.iso");
+	g_assert_null(find_change(changes, "disk sda (cdrom)"));
+	g_assert_nonnull(find_change(changes, "disk vda"));
+	if (find_change(changes, "disk vda")) {
+		const struct dom_change *c = find_change(changes, "disk vda");
+
+		g_assert_cmpint(c->kind, ==, REMAP_PATHS);
+		g_assert_cmpstr(c->from, ==, "/var/lib/libvirt/images/web-01.qcow2");
+		g_assert_cmpstr(c->to, ==, "/srv/vms/web-01/disk.qcow2");
+	}
+	{
+		/* The same rule applied twice to one string: first match only. */
+		struct plan *p = plan_with("", "  paths: [{from: 'a', to: 'b'}]\n");
+		const struct remap *set = p ? &p->remap : NULL;
+		g_autoptr(GError) err = NULL;
+		g_autofree char *v = remap_apply(&set, 1, REMAP_PATHS, "/a/a/", &err);
+		g_autofree char *none = remap_apply(&set, 1, REMAP_PATHS, "/x/y/", &err);
+
+		g_assert_cmpstr(v, ==, "/b/a/");
+		g_assert_null(none);
+		g_assert_no_error(err);
+		plan_free(p);
+	}
+}
+
+static void
+test_domxml__bridges_and_networks_kept_apart(void)
+{
+	/* Same pattern for both kinds, different targets: each value gets
+	 * only the rules of its own kind, and paths rules touch neither. */
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(DomXml) d = remapped("",
+				       "  paths: [{from: '^(qbr-1234|default)$', to: '/p'}]\n"
+				       "  bridges: [{from: '^(qbr-1234|default)$', to: 'br0'}]\n"
+				       "  networks: [{from: '^(qbr-1234|default)$', to: 'prod'}]\n", changes);
+	g_autoptr(GPtrArray) bridges = NULL;
+	g_autoptr(GPtrArray) networks = NULL;
+	const struct dom_change *cb, *cn;
+
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	bridges = domxml_bridges(d);
+	networks = domxml_networks(d);
+	g_assert_cmpuint(bridges->len, ==, 1);
+	g_assert_cmpuint(networks->len, ==, 1);
+	if (bridges->len && networks->len) {
+		g_assert_cmpstr(bridges->pdata[0], ==, "br0");
+		g_assert_cmpstr(networks->pdata[0], ==, "prod");
+	}
+	g_assert_cmpuint(changes->len, ==, 2);
+	cb = find_change(changes, "interface 52:54:00:6b:3c:58");
+	cn = find_change(changes, "interface 52:54:00:0a:11:22");
+	g_assert_nonnull(cb);
+	g_assert_nonnull(cn);
+	if (cb && cn) {
+		g_assert_cmpint(cb->kind, ==, REMAP_BRIDGES);
+		g_assert_cmpstr(cb->from, ==, "qbr-1234");
+		g_assert_cmpint(cn->kind, ==, REMAP_NETWORKS);
+		g_assert_cmpstr(cn->to, ==, "prod");
+	}
+}
+
+static void
+test_domxml__output_reparses_and_diff_is_minimal(void)
+{
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(DomXml) d = remapped("",
+				       "  paths:\n"
+				       "    - {from: '^/var/lib/libvirt/images/', to: '/srv/images/'}\n"
+				       "    - {from: '^/var/log/libvirt/qemu/', to: '/srv/log/'}\n"
+				       "  bridges: [{from: '^qbr.*$', to: 'br0'}]\n", changes);
+	g_autofree char *out = NULL;
+	g_autofree char *diff = NULL;
+	g_autoptr(DomXml) again = NULL;
+	g_autoptr(GPtrArray) paths = NULL;
+	g_autoptr(GPtrArray) bridges = NULL;
+	g_autoptr(GError) err = NULL;
+
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	/* vda, cdrom, serial 0 file+log, serial 1 log, console 0 file+log, bridge */
+	g_assert_cmpuint(changes->len, ==, 8);
+	out = domxml_format(d);
+	diff = diff_lines(DOMAIN, out);
+	g_test_message("diff:\n%s", diff);
+	g_assert_cmpstr(diff, ==,
+			"40:       <source file='/var/lib/libvirt/images/web-01.qcow2'/> -> "
+			"      <source file='/srv/images/web-01.qcow2'/>\n"
+			"58:       <source file='/var/lib/libvirt/images/debian-12.7.0-amd64-netinst.iso'/> -> "
+			"      <source file='/srv/images/debian-12.7.0-amd64-netinst.iso'/>\n"
+			"71:       <source bridge='qbr-1234'/> -> "
+			"      <source bridge='br0'/>\n"
+			"82:       <source path='/var/log/libvirt/qemu/web-01-serial0.log'/> -> "
+			"      <source path='/srv/log/web-01-serial0.log'/>\n"
+			"83:       <log file='/var/log/libvirt/qemu/web-01-serial0.ring' append='off'/> -> "
+			"      <log file='/srv/log/web-01-serial0.ring' append='off'/>\n"
+			"89:       <log file='/var/log/libvirt/qemu/web-01-serial1.log' append='on'/> -> "
+			"      <log file='/srv/log/web-01-serial1.log' append='on'/>\n"
+			"95:       <source path='/var/log/libvirt/qemu/web-01-serial0.log'/> -> "
+			"      <source path='/srv/log/web-01-serial0.log'/>\n"
+			"96:       <log file='/var/log/libvirt/qemu/web-01-serial0.ring' append='off'/> -> "
+			"      <log file='/srv/log/web-01-serial0.ring' append='off'/>\n");
+
+	again = domxml_parse(out, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(again);
+	if (!again)
+		return;
+	g_assert_cmpstr(domxml_name(again), ==, "web-01");
+	paths = domxml_paths(again);
+	bridges = domxml_bridges(again);
+	g_assert_cmpstr(path_of(paths, "disk vda"), ==, "/srv/images/web-01.qcow2");
+	g_assert_cmpstr(path_of(paths, "console 0 log"), ==, "/srv/log/web-01-serial0.ring");
+	g_assert_cmpstr(path_of(paths, "disk vdb"), ==, "/data/web-01/data.raw");
+	if (bridges->len)
+		g_assert_cmpstr(bridges->pdata[0], ==, "br0");
+}
+
+static void
+test_domxml__console_alias_reported_and_remapped(void)
+{
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(DomXml) d = remapped("", "  paths: [{from: 'serial0\\.log$', to: 'ttyS0.log'}]\n", changes);
+	const struct dom_change *s, *c;
+
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	g_assert_cmpuint(changes->len, ==, 2);
+	s = find_change(changes, "serial 0 file");
+	c = find_change(changes, "console 0 file");
+	g_assert_nonnull(s);
+	g_assert_nonnull(c);
+	if (s && c) {
+		g_assert_cmpstr(s->to, ==, "/var/log/libvirt/qemu/web-01-ttyS0.log");
+		g_assert_cmpstr(c->to, ==, s->to);
+		g_assert_cmpint(c->kind, ==, REMAP_PATHS);
+	}
+}
+
+static void
+test_domxml__escaping_survives(void)
+{
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(DomXml) d = remapped("",
+				       "  paths: [{from: '^/var/lib/libvirt/', to: \"/srv/R&D's <\\\"x\\\">/\"}]\n",
+				       changes);
+	g_autofree char *out = NULL;
+	g_autoptr(DomXml) again = NULL;
+	g_autoptr(GPtrArray) paths = NULL;
+	g_autoptr(GError) err = NULL;
+
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	out = domxml_format(d);
+	g_assert_nonnull(strstr(out, "<source file='/srv/R&amp;D&apos;s &lt;&quot;x&quot;&gt;/images/web-01.qcow2'/>"));
+	g_assert_nonnull(strstr(out, "<kernel>/srv/R&amp;D's &lt;\"x\"&gt;/boot/web-01/vmlinuz</kernel>"));
+	again = domxml_parse(out, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(again);
+	if (!again)
+		return;
+	paths = domxml_paths(again);
+	g_assert_cmpstr(path_of(paths, "disk vda"), ==, "/srv/R&D's <\"x\">/images/web-01.qcow2");
+	g_assert_cmpstr(path_of(paths, "kernel"), ==, "/srv/R&D's <\"x\">/boot/web-01/vmlinuz");
+}
+
+static void
+test_domxml__escaped_input_values_match(void)
+{
+	/* Values the input writes with references are still spliced; and
+	 * <devices> before <os> (libvirt never does that) still works. */
+	const char *xml = "<domain type='kvm'>\n  <name>a&amp;b</name>\n  <uuid>u</uuid>\n"
+			  "  <devices>\n    <disk type='file' device='disk'>\n"
+			  "      <source file=\"/img/a&#38;b&apos;s.qcow2\"/>\n      <target dev='vda'/>\n"
+			  "    </disk>\n  </devices>\n"
+			  "  <os>\n    <kernel>/k&amp;1/vmlinuz</kernel>\n  </os>\n</domain>\n";
+	struct plan *p = plan_with("", "  paths: [{from: '^/(img|k&1)/', to: '/new/'}]\n");
+	const struct remap *set = p ? &p->remap : NULL;
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(xml, &err);
+	g_autofree char *out = NULL;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (d && p) {
+		g_assert_cmpstr(domxml_name(d), ==, "a&b");
+		g_assert_cmpint(domxml_remap(d, &set, 1, changes, &err), ==, 0);
+		g_assert_cmpuint(changes->len, ==, 2);
+		out = domxml_format(d);
+		g_assert_cmpstr(out, ==,
+				"<domain type='kvm'>\n  <name>a&amp;b</name>\n  <uuid>u</uuid>\n"
+				"  <devices>\n    <disk type='file' device='disk'>\n"
+				"      <source file=\"/new/a&amp;b&apos;s.qcow2\"/>\n      <target dev='vda'/>\n"
+				"    </disk>\n  </devices>\n"
+				"  <os>\n    <kernel>/new/vmlinuz</kernel>\n  </os>\n</domain>\n");
+	}
+	plan_free(p);
+}
+
+static void
+test_domxml__fallback_serialises_tree(void)
+{
+	/* A kernel path in CDATA cannot be spliced: the tree is written. */
+	const char *xml = "<domain type='kvm'>\n  <name>n</name>\n  <uuid>u</uuid>\n"
+			  "  <os>\n    <kernel><![CDATA[/boot/vmlinuz]]></kernel>\n  </os>\n</domain>\n";
+	struct plan *p = plan_with("", "  paths: [{from: '^/boot/', to: '/srv/a&b/'}]\n");
+	const struct remap *set = p ? &p->remap : NULL;
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(xml, &err);
+	g_autoptr(DomXml) again = NULL;
+	g_autofree char *out = NULL;
+	g_autoptr(GPtrArray) paths = NULL;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (d && p) {
+		g_assert_cmpint(domxml_remap(d, &set, 1, changes, &err), ==, 0);
+		out = domxml_format(d);
+		g_test_message("fallback output:\n%s", out);
+		g_assert_cmpstr(out, ==,
+				"<domain type=\"kvm\">\n  <name>n</name>\n  <uuid>u</uuid>\n"
+				"  <os>\n    <kernel>/srv/a&amp;b/vmlinuz</kernel>\n  </os>\n</domain>\n");
+		again = domxml_parse(out, &err);
+		g_assert_no_error(err);
+		if (again) {
+			paths = domxml_paths(again);
+			g_assert_cmpstr(path_of(paths, "kernel"), ==, "/srv/a&b/vmlinuz");
+		}
+	}
+	plan_free(p);
+}
+
+static void
+test_domxml__name_and_uuid_required(void)
+{
+	static const struct { const char *xml, *needle; int code; } cases[] = {
+		{ "<domain type='kvm'><uuid>u</uuid></domain>", "<name>", DOMXML_ERROR_INVALID },
+		{ "<domain type='kvm'><name>n</name></domain>", "<uuid>", DOMXML_ERROR_INVALID },
+		{ "<domain type='kvm'><name> </name><uuid>u</uuid></domain>", "<name>", DOMXML_ERROR_INVALID },
+		{ "<network><name>n</name><uuid>u</uuid></network>", "<network>", DOMXML_ERROR_INVALID },
+		{ "<domain><name>n</name><uuid>u</uuid><memory unit='KiB'>lots</memory></domain>",
+		  "'lots'", DOMXML_ERROR_INVALID },
+		{ "<domain><name>n</name><uuid>u</uuid><memory unit='Kx'>1</memory></domain>",
+		  "'Kx'", DOMXML_ERROR_INVALID },
+		{ "<!DOCTYPE domain [<!ENTITY p \"/etc/shadow\">]>\n"
+		  "<domain><name>n</name><uuid>u</uuid></domain>", "DOCTYPE", DOMXML_ERROR_INVALID },
+		{ "", "empty", DOMXML_ERROR_PARSE },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) err = NULL;
+		g_autoptr(DomXml) d = domxml_parse(cases[i].xml, &err);
+
+		g_assert_null(d);
+		g_assert_error(err, DOMXML_ERROR, cases[i].code);
+		if (err) {
+			g_test_message("%s", err->message);
+			g_assert_nonnull(strstr(err->message, cases[i].needle));
+		}
+	}
+}
+
+static void
+test_domxml__malformed_names_line(void)
+{
+	const char *xml = "<domain type='kvm'>\n  <name>n</name>\n  <uuid>u</uuid>\n"
+			  "  <devices>\n    <disk type='file'>\n  </devices>\n</domain>\n";
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(xml, &err);
+
+	g_assert_null(d);
+	g_assert_error(err, DOMXML_ERROR, DOMXML_ERROR_PARSE);
+	if (err) {
+		g_test_message("%s", err->message);
+		g_assert_nonnull(strstr(err->message, "line 6,"));
+		g_assert_null(strchr(err->message, '\n'));
+	}
+}
+
+static void
+test_domxml__remap_errors_change_nothing(void)
+{
+	/* A hand-built rule whose replacement names a group the pattern
+	 * lacks: pcre2_substitute() fails.  The plan checker rejects such a
+	 * rule, so this is the executor's last line of defence. */
+	struct remap set;
+	const struct remap *sets[] = { &set };
+	struct remap_rule ok = { .from = "^/var/lib/libvirt/images/", .to = "/srv/" };
+	struct remap_rule bad = { .from = "^/data/(web)", .to = "/d/$2" };
+	int ec;
+	PCRE2_SIZE eo;
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(DOMAIN, &err);
+	g_autofree char *out = NULL;
+	g_autofree char *v = NULL;
+
+	g_assert_nonnull(d);
+	ok.re = pcre2_compile((PCRE2_SPTR)ok.from, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+	bad.re = pcre2_compile((PCRE2_SPTR)bad.from, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+	for (guint k = 0; k < REMAP__COUNT; k++)
+		set.rules[k] = g_ptr_array_new();
+	g_ptr_array_add(set.rules[REMAP_PATHS], &ok);
+	g_ptr_array_add(set.rules[REMAP_PATHS], &bad);
+
+	if (d) {
+		g_assert_cmpint(domxml_remap(d, sets, 1, changes, &err), ==, -1);
+		g_assert_error(err, DOMXML_ERROR, DOMXML_ERROR_REMAP);
+		if (err) {
+			g_test_message("%s", err->message);
+			g_assert_true(g_str_has_prefix(err->message, "disk vdb: "));
+		}
+		g_assert_cmpuint(changes->len, ==, 0);
+		out = domxml_format(d);
+		g_assert_cmpstr(out, ==, DOMAIN);	/* vda, before vdb, kept too */
+		g_clear_error(&err);
+	}
+	v = remap_apply(sets, 1, REMAP_PATHS, "/data/web-01", &err);
+	g_assert_null(v);
+	g_assert_error(err, DOMXML_ERROR, DOMXML_ERROR_REMAP);
+	g_clear_error(&err);
+
+	/* A value a rule makes relative, or empty, is refused too. */
+	g_ptr_array_set_size(set.rules[REMAP_PATHS], 0);
+	ok.to = "srv/";
+	g_ptr_array_add(set.rules[REMAP_PATHS], &ok);
+	if (d) {
+		g_assert_cmpint(domxml_remap(d, sets, 1, changes, &err), ==, -1);
+		g_assert_error(err, DOMXML_ERROR, DOMXML_ERROR_REMAP);
+		if (err)
+			g_assert_nonnull(strstr(err->message, "not absolute"));
+		g_assert_cmpuint(changes->len, ==, 0);
+		g_clear_error(&err);
+	}
+	g_ptr_array_set_size(set.rules[REMAP_PATHS], 0);
+	bad.to = "";
+	bad.from = "^qbr-1234$";
+	pcre2_code_free(bad.re);
+	bad.re = pcre2_compile((PCRE2_SPTR)bad.from, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+	g_ptr_array_add(set.rules[REMAP_BRIDGES], &bad);
+	if (d) {
+		g_assert_cmpint(domxml_remap(d, sets, 1, changes, &err), ==, -1);
+		g_assert_error(err, DOMXML_ERROR, DOMXML_ERROR_REMAP);
+		if (err)
+			g_assert_nonnull(strstr(err->message, "empty"));
+		g_assert_cmpuint(changes->len, ==, 0);
+	}
+	for (guint k = 0; k < REMAP__COUNT; k++)
+		g_ptr_array_unref(set.rules[k]);
+	pcre2_code_free(ok.re);
+	pcre2_code_free(bad.re);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_set_nonfatal_assertions();
+	g_test_add_func("/domxml/identity_and_memory", test_domxml__identity_and_memory);
+	g_test_add_func("/domxml/paths_listed", test_domxml__paths_listed);
+	g_test_add_func("/domxml/bridges_and_networks_listed", test_domxml__bridges_and_networks_listed);
+	g_test_add_func("/domxml/noop_remap_byte_identical", test_domxml__noop_remap_byte_identical);
+	g_test_add_func("/domxml/first_match_wins_across_sets", test_domxml__first_match_wins_across_sets);
+	g_test_add_func("/domxml/capture_groups_and_partial_match", test_domxml__capture_groups_and_partial_match);
+	g_test_add_func("/domxml/bridges_and_networks_kept_apart", test_domxml__bridges_and_networks_kept_apart);
+	g_test_add_func("/domxml/output_reparses_and_diff_is_minimal",
+			test_domxml__output_reparses_and_diff_is_minimal);
+	g_test_add_func("/domxml/console_alias_reported_and_remapped",
+			test_domxml__console_alias_reported_and_remapped);
+	g_test_add_func("/domxml/escaping_survives", test_domxml__escaping_survives);
+	g_test_add_func("/domxml/escaped_input_values_match", test_domxml__escaped_input_values_match);
+	g_test_add_func("/domxml/fallback_serialises_tree", test_domxml__fallback_serialises_tree);
+	g_test_add_func("/domxml/name_and_uuid_required", test_domxml__name_and_uuid_required);
+	g_test_add_func("/domxml/malformed_names_line", test_domxml__malformed_names_line);
+	g_test_add_func("/domxml/remap_errors_change_nothing", test_domxml__remap_errors_change_nothing);
+	return g_test_run();
+}
