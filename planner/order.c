@@ -203,3 +203,10 @@ plan_order(struct plan *plan, struct diags *dg)
 	sort_by_wave(plan);
 	return 0;
 }
+
+void
+plan_find_cycles(struct plan *plan, struct diags *dg)
+{
+	topo_order(plan, dg);
+	g_ptr_array_set_size(plan->order, 0);
+}

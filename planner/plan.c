@@ -193,9 +193,12 @@ plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
 	if (ydoc_load(&c.y, buf, len, dg) == 0) {
 		plan_read_tree(&c, ydoc_root(&c.y));
 		plan_check(&c);
-		/* Ordering needs a sound graph: hosts resolved, ids unique. */
+		/* Waves need a sound plan (hosts resolved, ids unique); cycles
+		 * are worth reporting along with everything else. */
 		if (diags_count(dg) == before)
 			plan_order(c.plan, dg);
+		else
+			plan_find_cycles(c.plan, dg);
 	}
 	ydoc_release(&c.y);
 	if (diags_count(dg) != before) {

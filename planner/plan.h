@@ -68,6 +68,7 @@ struct host {
 	char *migration_host;
 	gint64 max_parallel;
 	guint index;		/* position in the plan's hosts: */
+	gboolean uri_bad;	/* its URI or SSH access is reported bad: no more checks */
 	struct pos at;		/* the host's key under hosts: */
 };
 

@@ -68,7 +68,14 @@ check_replacement(struct pctx *c, const struct remap_rule *r)
 		}
 		if (braced)
 			ref++;
-		len = strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		/* as pcre2_substitute() reads it: digits make a number, a
+		 * letter or '_' starts a name of letters, digits and '_' */
+		if (g_ascii_isdigit(*ref))
+			len = strspn(ref, "0123456789");
+		else if (g_ascii_isalpha(*ref) || *ref == '_')
+			len = strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		else
+			len = 0;
 		if (len == 0 || (braced && ref[len] != '}'))
 			return diags_add(c->dg, r->to_at,
 					 "'to' has a '$' that starts no group reference; write $$ for a literal '$'");
@@ -76,8 +83,6 @@ check_replacement(struct pctx *c, const struct remap_rule *r)
 		if (g_ascii_isdigit(*name)) {
 			guint64 n = g_ascii_strtoull(name, NULL, 10);
 
-			if (strspn(name, "0123456789") != len)
-				return diags_add(c->dg, r->to_at, "'to' refers to '$%s', which is not a group", name);
 			if (n > groups)
 				return diags_add(c->dg, r->to_at,
 						 "'to' uses $%s but the pattern '%s' has %u capture group%s",
@@ -263,11 +268,11 @@ check_settings(struct pctx *c, struct migration *m)
 				  l->on_timeout == ON_TIMEOUT_SUSPEND ? "suspend" : "postcopy");
 	}
 	if (s->mode == MODE_OFFLINE_SCP) {
-		if (m->from && !has_ssh(m->from))
+		if (m->from && !m->from->uri_bad && !has_ssh(m->from))
 			diags_add(c->dg, m->from_at,
 				  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
 				  m->from->name);
-		if (m->to && !has_ssh(m->to))
+		if (m->to && !m->to->uri_bad && !has_ssh(m->to))
 			diags_add(c->dg, m->to_at,
 				  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
 				  m->to->name);

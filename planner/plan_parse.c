@@ -8,7 +8,7 @@
 #include "plan_priv.h"
 #include "suggest.h"
 
-enum ftype { F_STR, F_INT, F_BOOL, F_ENUM };
+enum ftype { F_STR, F_STR_EMPTY_OK, F_INT, F_BOOL, F_ENUM };
 
 /* One scalar key of a mapping and where its value goes. */
 struct field {
@@ -77,9 +77,10 @@ static const struct field ssh_fields[] = {
 	FSTR("known_hosts", struct ssh_access, known_hosts),
 };
 
+/* "to" may be empty: a rule can cut a prefix away */
 static const struct field rule_fields[] = {
 	FSTR("from", struct remap_rule, from),
-	FSTR("to", struct remap_rule, to),
+	{ "to", F_STR_EMPTY_OK, offsetof(struct remap_rule, to), 0, 0, NULL },
 };
 
 /* The order is the index into at[] in read_migration(). */
@@ -114,7 +115,7 @@ static void
 type_error(struct pctx *c, const struct field *f, yaml_node_t *v)
 {
 	static const char *const want[] = {
-		[F_STR] = "a string", [F_INT] = "an integer", [F_BOOL] = "true or false",
+		[F_STR] = "a string", [F_STR_EMPTY_OK] = "a string", [F_INT] = "an integer", [F_BOOL] = "true or false",
 		[F_ENUM] = "a string",
 	};
 	enum ykind got = ydoc_kind(v);
@@ -128,7 +129,7 @@ type_error(struct pctx *c, const struct field *f, yaml_node_t *v)
 	else if (f->type == F_BOOL && s && (!g_ascii_strcasecmp(s, "yes") || !g_ascii_strcasecmp(s, "no") ||
 					    !g_ascii_strcasecmp(s, "on") || !g_ascii_strcasecmp(s, "off")))
 		hint = " (plans use YAML 1.2: write true or false)";
-	else if (f->type == F_STR && (got == YK_INT || got == YK_FLOAT || got == YK_BOOL))
+	else if ((f->type == F_STR || f->type == F_STR_EMPTY_OK) && (got == YK_INT || got == YK_FLOAT || got == YK_BOOL))
 		hint = " (put it in quotes)";
 	if (s && got != YK_NULL)
 		diags_add(c->dg, ydoc_pos(v), "'%s' must be %s, not %s '%s'%s", f->key, want[f->type],
@@ -156,11 +157,13 @@ field_set(struct pctx *c, const struct field *f, yaml_node_t *v, void *base)
 
 	switch (f->type) {
 	case F_STR:
-		if (ydoc_kind(v) != YK_STR) {
+	case F_STR_EMPTY_OK:
+		if (ydoc_kind(v) != YK_STR && !(f->type == F_STR_EMPTY_OK && ydoc_kind(v) == YK_NULL &&
+						 v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)) {
 			type_error(c, f, v);
 			return FALSE;
 		}
-		if (!*s) {
+		if (!*s && f->type == F_STR) {
 			diags_add(c->dg, ydoc_pos(v), "'%s' must not be empty", f->key);
 			return FALSE;
 		}
@@ -176,7 +179,10 @@ field_set(struct pctx *c, const struct field *f, yaml_node_t *v, void *base)
 			return FALSE;
 		}
 		if (i < f->min || i > f->max) {
-			if (f->max >= G_MAXINT32)
+			if (i > f->max && f->max >= G_MAXINT32)
+				diags_add(c->dg, ydoc_pos(v), "'%s' must be at most %" G_GINT64_FORMAT
+					  ", not %" G_GINT64_FORMAT, f->key, f->max, i);
+			else if (f->max >= G_MAXINT32)
 				diags_add(c->dg, ydoc_pos(v), "'%s' must be at least %" G_GINT64_FORMAT
 					  ", not %" G_GINT64_FORMAT, f->key, f->min, i);
 			else
@@ -316,9 +322,9 @@ read_rules(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void
 			 NULL, NULL, NULL);
 		rule->from_at = at[0];
 		rule->to_at = at[1];
-		if (!(given & 1))
+		if (!at[0].line)
 			diags_add(c->dg, ydoc_pos(item), "remap rule is missing required key 'from'");
-		if (!(given & 2))
+		if (!at[1].line)
 			diags_add(c->dg, ydoc_pos(item), "remap rule is missing required key 'to'");
 		if (given == 3) {
 			g_autoptr(GArray) pairs = ydoc_pairs(&c->y, item);
@@ -468,9 +474,12 @@ host_finish(struct pctx *c, struct host *h, yaml_node_t *map, yaml_node_t *uri_n
 		return;
 	}
 	uri = g_uri_parse(h->uri, G_URI_FLAGS_NON_DNS | G_URI_FLAGS_ENCODED, NULL);
-	if (!uri || !strstr(h->uri, "://")) {
-		diags_add(c->dg, ydoc_pos(uri_node) ,
+	if (!uri || strspn(h->uri, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") !=
+			    strlen(g_uri_get_scheme(uri)) || !g_str_has_prefix(h->uri + strlen(g_uri_get_scheme(uri)), "://")) {
+		diags_add(c->dg, ydoc_pos(uri_node),
 			  "'uri' must be a libvirt URI such as qemu+ssh://root@host/system, not '%s'", h->uri);
+		/* reported: later checks of this host would only repeat it */
+		h->uri_bad = TRUE;
 		return;
 	}
 	ssh_uri = uri_is_ssh(uri);
@@ -486,9 +495,12 @@ host_finish(struct pctx *c, struct host *h, yaml_node_t *map, yaml_node_t *uri_n
 		h->ssh.identity = uri_query_param(uri, "keyfile");
 	if (!h->ssh.known_hosts && ssh_uri)
 		h->ssh.known_hosts = uri_query_param(uri, "known_hosts");
-	if (!h->ssh.host)
-		diags_add(c->dg, ydoc_pos(ssh_node), "ssh of host '%s' needs 'host': its URI '%s' names none",
+	if (!h->ssh.host) {
+		diags_add(c->dg, ydoc_pos(ssh_node ? ssh_node : uri_node),
+			  "host '%s' needs an SSH host: its URI '%s' names none (give ssh: {host: ...})",
 			  h->name, h->uri);
+		h->uri_bad = TRUE;
+	}
 }
 
 static void
@@ -787,14 +799,16 @@ fields_inherit(const struct field *fields, guint n, void *dst, guint32 dst_given
 	       const void *src, guint32 src_given, const struct pos *src_at)
 {
 	static const gsize size[] = {
-		[F_STR] = sizeof(char *), [F_INT] = sizeof(gint64), [F_BOOL] = sizeof(gboolean),
+		[F_STR] = sizeof(char *), [F_STR_EMPTY_OK] = sizeof(char *), [F_INT] = sizeof(gint64), [F_BOOL] = sizeof(gboolean),
 		[F_ENUM] = sizeof(int),
 	};
 
 	for (guint f = 0; f < n; f++) {
-		if ((dst_given & (1u << f)) || !(src_given & (1u << f)))
+		/* a key written with a bad value is reported; it must not
+		 * quietly take the default's value instead */
+		if ((dst_given & (1u << f)) || dst_at[f].line || !(src_given & (1u << f)))
 			continue;
-		g_assert(fields[f].type != F_STR);	/* would need a copy, not a share */
+		g_assert(fields[f].type != F_STR && fields[f].type != F_STR_EMPTY_OK);	/* would need a copy */
 		memcpy((char *)dst + fields[f].off, (const char *)src + fields[f].off, size[fields[f].type]);
 		dst_at[f] = src_at[f];
 	}

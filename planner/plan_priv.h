@@ -30,6 +30,8 @@ enum {
 
 /* order.c: dependency graph, cycles, execution order and waves. */
 int plan_order(struct plan *plan, struct diags *dg);
+/* Only the cycle check of plan_order(), for a plan with other errors. */
+void plan_find_cycles(struct plan *plan, struct diags *dg);
 
 void settings_init(struct settings *s);
 void settings_inherit(struct settings *dst, const struct settings *src);

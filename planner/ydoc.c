@@ -182,26 +182,19 @@ is_plain(const yaml_node_t *n)
 }
 
 static gboolean
-all_digits(const char *s, gboolean hex)
+all_digits(const char *s)
 {
-	if (!*s)
-		return FALSE;
-	for (; *s; s++)
-		if (!(hex ? g_ascii_isxdigit(*s) : g_ascii_isdigit(*s)))
-			return FALSE;
-	return TRUE;
+	return *s && strspn(s, "0123456789") == strlen(s);
 }
 
+/* Decimal only: 0x10 and 0o17 are strings here, as in the JSON Schema's
+ * view of a plan, so the two never disagree on a number. */
 static gboolean
 looks_int(const char *s)
 {
-	if (g_str_has_prefix(s, "0x"))
-		return all_digits(s + 2, TRUE);
-	if (g_str_has_prefix(s, "0o"))
-		return all_digits(s + 2, FALSE) && strspn(s + 2, "01234567") == strlen(s + 2);
 	if (*s == '-' || *s == '+')
 		s++;
-	return all_digits(s, FALSE);
+	return all_digits(s);
 }
 
 static gboolean
@@ -229,7 +222,7 @@ looks_float(const char *s)
 		s++;
 		if (*s == '-' || *s == '+')
 			s++;
-		if (!all_digits(s, FALSE))
+		if (!all_digits(s))
 			return FALSE;
 		return TRUE;
 	}
@@ -304,24 +297,17 @@ gboolean
 ydoc_int(const yaml_node_t *n, gint64 *out)
 {
 	const char *s = ydoc_str(n);
-	guint base = 10;
 	gboolean neg = FALSE;
 	guint64 v = 0;
 	GError *e = NULL;
 
 	if (ydoc_kind(n) != YK_INT)
 		return FALSE;
-	if (g_str_has_prefix(s, "0x")) {
-		base = 16;
-		s += 2;
-	} else if (g_str_has_prefix(s, "0o")) {
-		base = 8;
-		s += 2;
-	} else if (*s == '-' || *s == '+') {
+	if (*s == '-' || *s == '+') {
 		neg = *s == '-';
 		s++;
 	}
-	if (!g_ascii_string_to_unsigned(s, base, 0, (guint64)G_MAXINT64, &v, &e)) {
+	if (!g_ascii_string_to_unsigned(s, 10, 0, (guint64)G_MAXINT64, &v, &e)) {
 		g_error_free(e);
 		return FALSE;
 	}
@@ -406,6 +392,10 @@ collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
 {
 	yaml_node_t *merges[8];
 	guint n_merges = 0, own_start = seen->len;
+	guint n_pairs = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	/* a big mapping (hosts: of a large plan) gets an index, or the
+	 * duplicate check would be quadratic */
+	g_autoptr(GHashTable) index = n_pairs > 32 ? g_hash_table_new(g_str_hash, g_str_equal) : NULL;
 	/* Outside a merge, this mapping's keys are exactly those seen. */
 	g_autoptr(GArray) own_keys = own_start ? g_array_new(FALSE, FALSE, sizeof(yaml_node_t *)) : NULL;
 	GArray *own = own_keys ? own_keys : seen;
@@ -420,9 +410,8 @@ collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
 		yaml_node_t *first;
 
 		if (k->type != YAML_SCALAR_NODE) {
-			if (!merged)
-				diags_add(y->dg, ydoc_pos(k), "a key must be a plain string, not %s",
-					  ydoc_kind_name(ydoc_kind(k)));
+			diags_add(y->dg, ydoc_pos(k), "a key must be a plain string, not %s",
+				  ydoc_kind_name(ydoc_kind(k)));
 			continue;
 		}
 		if (is_merge_key(k)) {
@@ -435,12 +424,16 @@ collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
 			continue;
 		}
 		ks = ydoc_str(k);
-		if ((first = find_key(y, own, ks))) {
-			if (!merged)
-				diags_add(y->dg, ydoc_pos(k), "duplicate key '%s' (first at line %u)",
-					  ks, ydoc_pos(first).line);
+		first = index ? g_hash_table_lookup(index, ks) : find_key(y, own, ks);
+		if (first) {
+			/* a merged mapping may be reached more than once; diags
+			 * says the same thing at the same place only once */
+			diags_add(y->dg, ydoc_pos(k), "duplicate key '%s' (first at line %u)",
+				  ks, ydoc_pos(first).line);
 			continue;
 		}
+		if (index)
+			g_hash_table_insert(index, (gpointer)ks, k);
 		if (own_keys) {
 			g_array_append_val(own_keys, k);
 			if (find_key(y, seen, ks))

@@ -638,6 +638,56 @@ test_domxml__escaped_input_values_match(void)
 }
 
 static void
+test_domxml__less_common_forms(void)
+{
+	/* Typed nvram (libvirt >= 8.5), an empty cdrom drive, a floppy, a
+	 * disk without type= (libvirt's default is file), interfaces without
+	 * <mac> and sharing a bridge. */
+	const char *xml = "<domain type='kvm'><name>n</name><uuid>u</uuid>"
+			  "<os><nvram type='file'><source file='/nv/n_VARS.fd'/></nvram></os><devices>"
+			  "<disk type='file' device='cdrom'><target dev='hdc'/><readonly/></disk>"
+			  "<disk type='file' device='floppy'><source file='/f/boot.img'/><target dev='fda'/></disk>"
+			  "<disk device='disk'><source file='/i/a.qcow2'/></disk>"
+			  "<disk type='volume' device='disk'><source pool='p' volume='v'/><target dev='vdz'/></disk>"
+			  "<interface type='bridge'><source bridge='br0'/></interface>"
+			  "<interface type='bridge'><source bridge='br0'/></interface>"
+			  "<interface type='direct'><source dev='eth0' mode='bridge'/></interface>"
+			  "</devices></domain>";
+	struct plan *p = plan_with("", "  paths: [{from: '^/nv/', to: '/srv/nv/'}]\n"
+				   "  bridges: [{from: '^br0$', to: 'br1'}]\n");
+	const struct remap *set = p ? &p->remap : NULL;
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(xml, &err);
+	g_autoptr(GPtrArray) paths = NULL;
+	g_autoptr(GPtrArray) bridges = NULL;
+	g_autofree char *out = NULL;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (!d || !p) {
+		plan_free(p);
+		return;
+	}
+	paths = domxml_paths(d);
+	bridges = domxml_bridges(d);
+	g_assert_cmpuint(paths->len, ==, 3);
+	g_assert_cmpstr(path_of(paths, "nvram"), ==, "/nv/n_VARS.fd");
+	g_assert_cmpstr(path_of(paths, "disk fda (floppy)"), ==, "/f/boot.img");
+	g_assert_cmpstr(path_of(paths, "disk #2"), ==, "/i/a.qcow2");
+	g_assert_cmpuint(bridges->len, ==, 1);
+	g_assert_cmpint(domxml_remap(d, &set, 1, changes, &err), ==, 0);
+	g_assert_cmpuint(changes->len, ==, 3);
+	g_assert_nonnull(find_change(changes, "interface 0"));
+	g_assert_nonnull(find_change(changes, "interface 1"));
+	out = domxml_format(d);
+	g_assert_nonnull(strstr(out, "<nvram type='file'><source file='/srv/nv/n_VARS.fd'/></nvram>"));
+	g_assert_nonnull(strstr(out, "<interface type='bridge'><source bridge='br1'/></interface>"
+				"<interface type='bridge'><source bridge='br1'/></interface>"));
+	plan_free(p);
+}
+
+static void
 test_domxml__fallback_serialises_tree(void)
 {
 	/* A kernel path in CDATA cannot be spliced: the tree is written. */
@@ -810,6 +860,7 @@ main(int argc, char **argv)
 			test_domxml__console_alias_reported_and_remapped);
 	g_test_add_func("/domxml/escaping_survives", test_domxml__escaping_survives);
 	g_test_add_func("/domxml/escaped_input_values_match", test_domxml__escaped_input_values_match);
+	g_test_add_func("/domxml/less_common_forms", test_domxml__less_common_forms);
 	g_test_add_func("/domxml/fallback_serialises_tree", test_domxml__fallback_serialises_tree);
 	g_test_add_func("/domxml/name_and_uuid_required", test_domxml__name_and_uuid_required);
 	g_test_add_func("/domxml/malformed_names_line", test_domxml__malformed_names_line);
