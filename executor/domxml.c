@@ -494,8 +494,9 @@ collect_chardev(struct collect *c, xmlNodePtr chr, guint index)
 	enum dom_path_kind kind = serial ? DOM_PATH_SERIAL_LOG : DOM_PATH_CONSOLE_LOG;
 	g_autofree char *type = prop(chr, "type");
 	g_autofree char *port = prop(child(chr, "target"), "port");
-	g_autofree char *name = port ? g_strdup_printf("%s %s", chr->name, port) :
-				g_strdup_printf("%s %u", chr->name, index);
+	const char *elem = (const char *)chr->name;
+	g_autofree char *name = port ? g_strdup_printf("%s %s", elem, port) :
+				g_strdup_printf("%s %u", elem, index);
 
 	if (type && !strcmp(type, "file"))
 		add_path(c, kind, g_strdup_printf("%s file", name), child(chr, "source"), "path",
@@ -593,7 +594,8 @@ memory_to_kib(const char *text, const char *unit, guint64 *kib, GError **err)
 	*kib = v / 1024 + (v % 1024 != 0);
 	return 0;
 overflow:
-	g_set_error(err, DOMXML_ERROR, DOMXML_ERROR_INVALID, "<memory> %s %s is too large", num, unit);
+	g_set_error(err, DOMXML_ERROR, DOMXML_ERROR_INVALID, "<memory> %s %s is too large", num,
+		    unit ? unit : "KiB");
 	return -1;
 }
 

@@ -55,6 +55,7 @@ struct exec {
 	struct plan *plan;
 	const struct exec_opts *o;
 	char *state_dir;
+	char **only;		/* the selection: --only, or for resume the run's own */
 	struct journal *j;	/* NULL in dry-run and status */
 	GPtrArray *hosts;	/* struct hostconn *, plan order */
 	GPtrArray *units;	/* struct unit *, plan order */

@@ -208,7 +208,7 @@ unit_new(struct exec *x, struct migration *m, const char *vm)
 	u->failed_step = -1;
 	u->src = x->hosts ? hostconn_of(x, m->from) : NULL;
 	u->dst = x->hosts ? hostconn_of(x, m->to) : NULL;
-	u->selected = !x->o->only || g_strv_contains((const char *const *)x->o->only, m->id);
+	u->selected = !x->only || g_strv_contains((const char *const *)x->only, m->id);
 	g_ptr_array_add(x->units, u);
 	return u;
 }
@@ -476,6 +476,13 @@ record_run(struct exec *x, const char *cmd, GError **err)
 
 		json_object_set_string_member(fps, m->id, fp);
 	}
+	if (x->only) {
+		JsonArray *a = json_array_new();
+
+		for (guint i = 0; x->only[i]; i++)
+			json_array_add_string_element(a, x->only[i]);
+		json_object_set_array_member(rec, "only", a);
+	}
 	json_object_set_string_member(rec, "cmd", cmd);
 	json_object_set_string_member(rec, "plan", x->plan->path);
 	json_object_set_string_member(rec, "plan_sha256", x->plan->sha256);
@@ -677,7 +684,8 @@ static void
 schedule(struct exec *x)
 {
 	g_autofree guint *busy = g_new0(guint, x->hosts->len);
-	g_autoptr(GHashTable) started = g_hash_table_new(NULL, NULL);
+	g_autoptr(GHashTable) started = g_hash_table_new(NULL, NULL);	/* running now */
+	g_autoptr(GHashTable) tried = g_hash_table_new(NULL, NULL);	/* once per run */
 	guint running = 0;
 
 	g_mutex_lock(&x->mu);
@@ -701,7 +709,7 @@ schedule(struct exec *x)
 			struct worker *w;
 			int ready;
 
-			if (!runnable(u) || g_hash_table_contains(started, u))
+			if (!runnable(u) || g_hash_table_contains(tried, u))
 				continue;
 			if (x->o->interrupted && *x->o->interrupted)
 				break;
@@ -729,6 +737,7 @@ schedule(struct exec *x)
 			busy[u->m->from->index]++;
 			busy[u->m->to->index]++;
 			g_hash_table_add(started, u);
+			g_hash_table_add(tried, u);
 			w = g_new0(struct worker, 1);
 			w->x = x;
 			w->u = u;
@@ -898,6 +907,7 @@ exec_release(struct exec *x)
 	hosts_close(x);
 	journal_close(x->j);
 	g_free(x->state_dir);
+	g_strfreev(x->only);
 	g_free(x->fault_step);
 	g_free(x->fault_action);
 	g_free(x->fault_unit);
@@ -908,10 +918,10 @@ exec_release(struct exec *x)
 static int
 check_only(struct exec *x, GError **err)
 {
-	for (guint i = 0; x->o->only && x->o->only[i]; i++) {
-		if (!plan_migration(x->plan, x->o->only[i])) {
+	for (guint i = 0; x->only && x->only[i]; i++) {
+		if (!plan_migration(x->plan, x->only[i])) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-				    "--only names '%s', which is no migration id of plan '%s'", x->o->only[i],
+				    "--only names '%s', which is no migration id of plan '%s'", x->only[i],
 				    x->plan->name);
 			return -1;
 		}
@@ -983,13 +993,32 @@ exec_setup(struct exec *x, gboolean connect, gboolean lock, GPtrArray **recs, GE
 {
 	g_autofree char *jpath = g_build_filename(x->state_dir, "journal.jsonl", NULL);
 
-	if (check_only(x, err) < 0)
-		return -1;
 	if (lock && !(x->j = journal_open(x->state_dir, err)))
 		return -1;
 	if (!(*recs = journal_read(jpath, err)))
 		return -1;
-	if (connect && hosts_connect(x, err) < 0)
+	x->only = g_strdupv(x->o->only);
+	if (x->o->resume && !x->only) {
+		/* resume carries on with what the interrupted run selected */
+		for (guint i = (*recs)->len; i-- > 0;) {
+			JsonObject *r = (*recs)->pdata[i];
+
+			if (g_strcmp0(json_object_get_string_member_with_default(r, "ev", ""), "run") ||
+			    g_strcmp0(json_object_get_string_member_with_default(r, "cmd", ""), "apply"))
+				continue;
+			if (json_object_has_member(r, "only")) {
+				JsonArray *a = json_object_get_array_member(r, "only");
+				GStrvBuilder *b = g_strv_builder_new();
+
+				for (guint k = 0; k < json_array_get_length(a); k++)
+					g_strv_builder_add(b, json_array_get_string_element(a, k));
+				x->only = g_strv_builder_end(b);
+				g_strv_builder_unref(b);
+			}
+			break;
+		}
+	}
+	if (check_only(x, err) < 0 || (connect && hosts_connect(x, err) < 0))
 		return -1;
 	return build_units(x, *recs, err);
 }
@@ -1048,10 +1077,10 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 	for (guint i = x.units->len; i-- > 0;) {
 		struct unit *u = x.units->pdata[i];
 		g_autoptr(GError) e = NULL;
-		gboolean named = o->only != NULL && u->selected;
+		gboolean named = x.only != NULL && u->selected;
 		gboolean broken = u->status == U_FAILED || u->status == U_INTERRUPTED;
 
-		u->selected = named || (!o->only && broken);
+		u->selected = named || (!x.only && broken);
 		if (!u->selected)
 			continue;
 		if (u->done->len == 0 && u->running < 0 && u->failed_step < 0) {

@@ -477,6 +477,21 @@ authenticate(struct sshx *s, const char *identity, GError **err)
 		return 0;
 	} else if (err && *err) {
 		return -1;
+	} else {
+		/* as ssh(1) does without -i: the agent, then the usual key files */
+		static const char *const keys[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
+		const char *home = g_get_home_dir();
+
+		for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+			g_autofree char *path = g_build_filename(home, ".ssh", keys[i], NULL);
+
+			if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
+				continue;
+			if (libssh2_userauth_publickey_fromfile_ex(s->session, s->user, ulen, NULL, path,
+								   NULL) == 0)
+				return 0;
+			g_string_append_printf(tried, "; identity file '%s' (%s)", path, ssh_msg(s));
+		}
 	}
 	g_set_error(err, SSHX_ERROR, SSHX_ERROR_AUTH,
 		    "%s: authentication as '%s' failed; tried %s", s->label, s->user, tried->str);

@@ -47,7 +47,7 @@ struct sshx_opts {
 	const char *host;	/* name or address (IPv4/IPv6) */
 	int port;		/* <= 0: 22 */
 	const char *user;	/* NULL: g_get_user_name() */
-	const char *identity;	/* private key file; NULL: ssh-agent. "~/" expanded */
+	const char *identity;	/* private key file; NULL: ssh-agent, then ~/.ssh/id_{ed25519,ecdsa,rsa}. "~/" expanded */
 	const char *known_hosts;	/* NULL: ~/.ssh/known_hosts. "~/" expanded */
 	gboolean accept_new;	/* add an unknown host key to known_hosts instead of refusing */
 	gboolean read_only;	/* refuse every mutating call: dry-run safety net */

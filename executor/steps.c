@@ -160,7 +160,7 @@ unit_set_xml(struct exec *x, struct unit *u, const char *xml, GError **err)
 static int
 unit_load_xml(struct exec *x, struct unit *u, GError **err)
 {
-	g_autofree char *path = unit_file(u, "source.xml");
+	g_autofree char *path = unit_file(u, "source-migratable.xml");
 	g_autofree char *xml = NULL;
 
 	if (u->sxml && u->txml)
@@ -619,12 +619,17 @@ shutdown_source_undo(struct exec *x, struct unit *u, GError **err)
 
 /* ---- export-xml ---- */
 
+/* Three files: source.xml is the definition exactly as the source host
+ * had it (undo defines it again from this one, so the host ends up with
+ * the very same XML); source-migratable.xml is libvirt's portable form of
+ * it, and target.xml that form with the remaps applied. */
 static int
 export_xml(struct exec *x, struct unit *u, GError **err)
 {
 	g_autofree char *spath = unit_file(u, "source.xml");
+	g_autofree char *mpath = unit_file(u, "source-migratable.xml");
 	g_autofree char *tpath = unit_file(u, "target.xml");
-	g_autofree char *xml = NULL, *txml = NULL;
+	g_autofree char *exact = NULL, *xml = NULL, *txml = NULL;
 	g_auto(virDomainPtr) d = NULL;
 	g_autoptr(JsonObject) facts = facts_new();
 	g_autoptr(JsonArray) changes = json_array_new();
@@ -634,7 +639,8 @@ export_xml(struct exec *x, struct unit *u, GError **err)
 		return unit_load_xml(x, u, err);
 	if (!(d = dom_lookup(u->src, u->vm, &missing, err)))
 		return missing ? fail(err, "domain '%s' vanished from %s", u->vm, u->src->h->name) : -1;
-	if (!(xml = virDomainGetXMLDesc(d, XML_FLAGS(x))))
+	if (!(exact = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE)) ||
+	    !(xml = virDomainGetXMLDesc(d, XML_FLAGS(x))))
 		return lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->src->h->name);
 	if (unit_set_xml(x, u, xml, err) < 0)
 		return -1;
@@ -642,8 +648,9 @@ export_xml(struct exec *x, struct unit *u, GError **err)
 		return fail(err, "'%s' on %s changed identity since preflight (uuid %s, was %s)", u->vm,
 			    u->src->h->name, domxml_uuid(u->sxml), fact_str(u, "source_uuid"));
 	txml = domxml_format(u->txml);
-	/* the target file last: its presence says both are complete */
-	if (write_file_synced(spath, xml, err) < 0 || write_file_synced(tpath, txml, err) < 0)
+	/* the target file last: its presence says all three are complete */
+	if (write_file_synced(spath, exact, err) < 0 || write_file_synced(mpath, xml, err) < 0 ||
+	    write_file_synced(tpath, txml, err) < 0)
 		return -1;
 	for (guint i = 0; i < u->changes->len; i++) {
 		struct dom_change *c = u->changes->pdata[i];
