@@ -266,6 +266,9 @@ existing_ancestor(struct sshx *s, const char *path, GError **err)
 
 /* ---- preflight ---- */
 
+static gboolean same_content(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds,
+			     const char *tp, GError **err);
+
 static void
 note(struct unit *u, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -368,20 +371,30 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 		{
 			g_autofree char *hs = human_size(size);
 
-			if (exists && !strcmp(sp, tp) && u->src != u->dst && tsize == size) {
-				/* maybe the same file through shared storage, maybe a
-				 * copy: either way identical content needs no copy */
-				note(u, "%s: %s (%s) exists on %s with the same size; copy-disks compares checksums",
-				     fp->src->what, tp, hs, u->dst->h->name);
-			} else if (exists && !u->m->set.disks.overwrite && tsize != size) {
+			gboolean same = FALSE;
+
+			if (exists && tsize == size) {
+				same = same_content(u, ss, sp, ds, tp, &e);
+				if (e) {
+					g_ptr_array_add(problems, g_strdup(e->message));
+					g_clear_error(&e);
+					continue;
+				}
+			}
+			if (same) {
+				/* maybe the same file through shared storage, maybe an
+				 * earlier copy: either way it needs no copy */
+				note(u, "%s: %s (%s) is on %s already, identical: not copied", fp->src->what, tp, hs,
+				     u->dst->h->name);
+				continue;
+			} else if (exists && !u->m->set.disks.overwrite) {
 				g_ptr_array_add(problems, g_strdup_printf(
 					"%s: '%s' already exists on %s and differs (%" G_GUINT64_FORMAT " bytes, source %" G_GUINT64_FORMAT "); set disks.overwrite: true to replace it (the old file is kept as %s%s)",
 					fp->src->what, tp, u->dst->h->name, tsize, size, tp, ORIG_SUFFIX));
 				continue;
 			} else if (exists) {
-				note(u, "%s: %s -> %s (%s; the file on %s is %s)", fp->src->what, sp, tp, hs,
-				     u->dst->h->name,
-				     tsize == size ? "compared by checksum before copying" : "replaced, old kept as .vmshift-orig");
+				note(u, "%s: %s -> %s (%s; the different file on %s is replaced, kept as %s%s)",
+				     fp->src->what, sp, tp, hs, u->dst->h->name, tp, ORIG_SUFFIX);
 			} else {
 				note(u, "%s: %s -> %s (%s, copied over SFTP, verify %s)", fp->src->what, sp, tp, hs,
 				     u->m->set.disks.verify == VERIFY_SHA256 ? "sha256" :
@@ -588,8 +601,15 @@ shutdown_source(struct exec *x, struct unit *u, GError **err)
 	if (virDomainShutdown(d) < 0)
 		return lv_fail(err, "cannot shut down '%s' on %s", u->vm, u->src->h->name);
 	deadline = g_get_monotonic_time() + so->timeout_s * G_USEC_PER_SEC;
-	while (dom_is_running(d) && g_get_monotonic_time() < deadline)
-		g_usleep(200 * 1000);
+	for (gint64 next = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	     dom_is_running(d) && g_get_monotonic_time() < deadline; g_usleep(200 * 1000)) {
+		/* a guest still booting may miss the ACPI event: ask again,
+		 * as an operator would */
+		if (g_get_monotonic_time() >= next) {
+			next += 5 * G_USEC_PER_SEC;
+			virDomainShutdown(d);
+		}
+	}
 	if (!dom_is_running(d))
 		return 0;
 	if (!so->force)

@@ -54,7 +54,7 @@ hosts:
   host-b: {uri: "qemu+ssh://root@127.0.0.3/system"}
   host-c: {uri: "qemu+ssh://root@127.0.0.4/system"}
 defaults:
-  shutdown: {timeout_s: 30, force: true}
+  shutdown: {timeout_s: 20, force: true}
 migrations:
   - {vm: vm-shared, from: host-a, to: host-c, mode: cold}
   - vm: vm-local
