@@ -35,6 +35,8 @@ int cmd_status(int argc, char **argv);
 int cmd_usage_error(const char *name, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* "vmshift help NAME" on stdout. */
 int cmd_print_help(const char *name);
+/* plan_load() @path; on failure its errors are printed (exit EXIT_INVALID). */
+struct plan *cmd_load_plan(const char *path);
 /* Print @dg to stderr. */
 void cmd_print_diags(struct diags *dg);
 /* Flush stdout and report a write error (full disk, closed pipe). */

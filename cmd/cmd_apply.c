@@ -52,7 +52,6 @@ run(enum which w, const char *name, int argc, char **argv)
 	g_autoptr(GString) text = g_string_new(NULL);
 	g_autoptr(GError) err = NULL;
 	gboolean as_json = FALSE, quiet = FALSE;
-	struct diags dg;
 	struct plan *plan;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int ch, rc;
@@ -115,14 +114,8 @@ run(enum which w, const char *name, int argc, char **argv)
 	o.log = log_line;
 	o.log_ud = GINT_TO_POINTER(quiet);
 
-	diags_init(&dg, argv[optind]);
-	plan = plan_load(argv[optind], &dg);
-	if (!plan) {
-		cmd_print_diags(&dg);
-		diags_release(&dg);
+	if (!(plan = cmd_load_plan(argv[optind])))
 		return EXIT_INVALID;
-	}
-	diags_release(&dg);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -141,7 +141,6 @@ cmd_plan(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum output out = OUT_TEXT;
-	struct diags dg;
 	struct plan *plan;
 	g_autofree char *text = NULL;
 	int ch;
@@ -168,14 +167,8 @@ cmd_plan(int argc, char **argv)
 	if (argc - optind != 1)
 		return cmd_usage_error("plan", "name exactly one plan file");
 
-	diags_init(&dg, argv[optind]);
-	plan = plan_load(argv[optind], &dg);
-	if (!plan) {
-		cmd_print_diags(&dg);
-		diags_release(&dg);
+	if (!(plan = cmd_load_plan(argv[optind])))
 		return EXIT_INVALID;
-	}
-	diags_release(&dg);
 	text = out == OUT_JSON ? render_json(plan) : out == OUT_DOT ? render_dot(plan) : render_text(plan);
 	fputs(text, stdout);
 	plan_free(plan);

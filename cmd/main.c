@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "../planner/plan.h"
 
 static int cmd_help(int argc, char **argv);
 
@@ -104,6 +105,19 @@ cmd_print_diags(struct diags *dg)
 	diags_sort(dg);
 	text = diags_format(dg);
 	fputs(text, stderr);
+}
+
+struct plan *
+cmd_load_plan(const char *path)
+{
+	struct diags dg;
+	struct plan *plan;
+
+	diags_init(&dg, path);
+	if (!(plan = plan_load(path, &dg)))
+		cmd_print_diags(&dg);
+	diags_release(&dg);
+	return plan;
 }
 
 int

@@ -22,39 +22,48 @@
 #define PART_SUFFIX ".vmshift-part"
 #define ORIG_SUFFIX ".vmshift-orig"
 
+static int G_GNUC_PRINTF(3, 0)
+vfail(GError **err, gboolean with_libvirt, const char *fmt, va_list ap)
+{
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	/* read here, in the thread that made the failed call: libvirt keeps
+	 * its last error per thread */
+	g_autofree char *lv = with_libvirt ? libvirt_error() : NULL;
+
+	g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "%s%s%s", msg, lv ? ": " : "", lv ? lv : "");
+	return -1;
+}
+
 static int G_GNUC_PRINTF(2, 3)
 fail(GError **err, const char *fmt, ...)
 {
 	va_list ap;
-	g_autofree char *msg = NULL;
 
 	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
+	vfail(err, FALSE, fmt, ap);
 	va_end(ap);
-	g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, msg);
 	return -1;
 }
 
+/* fail() with libvirt's own message of the call that just failed */
 static int G_GNUC_PRINTF(2, 3)
 lv_fail(GError **err, const char *fmt, ...)
 {
 	va_list ap;
-	g_autofree char *msg = NULL;
-	g_autofree char *lv = libvirt_error();
 
 	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
+	vfail(err, TRUE, fmt, ap);
 	va_end(ap);
-	g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", msg, lv);
 	return -1;
 }
 
-/* The domain named @name, or NULL: *missing says whether it does not
- * exist (as opposed to a failed call, which sets @err). */
+/* The domain named (or with uuid) @key, or NULL: *missing says whether
+ * it does not exist (as opposed to a failed call, which sets @err). */
 static virDomainPtr
-dom_lookup(struct hostconn *hc, const char *name, gboolean *missing, GError **err)
+dom_find(struct hostconn *hc, const char *key, gboolean by_uuid, gboolean *missing, GError **err)
 {
-	virDomainPtr d = virDomainLookupByName(hc->conn, name);
+	virDomainPtr d = by_uuid ? virDomainLookupByUUIDString(hc->conn, key) :
+				   virDomainLookupByName(hc->conn, key);
 
 	*missing = FALSE;
 	if (d)
@@ -63,24 +72,21 @@ dom_lookup(struct hostconn *hc, const char *name, gboolean *missing, GError **er
 		*missing = TRUE;
 		return NULL;
 	}
-	lv_fail(err, "cannot look up domain '%s' on %s", name, hc->h->name);
+	lv_fail(err, "cannot look up domain %s%s%s on %s", by_uuid ? "" : "'", key, by_uuid ? "" : "'",
+		hc->h->name);
 	return NULL;
+}
+
+static virDomainPtr
+dom_lookup(struct hostconn *hc, const char *name, gboolean *missing, GError **err)
+{
+	return dom_find(hc, name, FALSE, missing, err);
 }
 
 static virDomainPtr
 dom_by_uuid(struct hostconn *hc, const char *uuid, gboolean *missing, GError **err)
 {
-	virDomainPtr d = virDomainLookupByUUIDString(hc->conn, uuid);
-
-	*missing = FALSE;
-	if (d)
-		return d;
-	if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) {
-		*missing = TRUE;
-		return NULL;
-	}
-	lv_fail(err, "cannot look up domain %s on %s", uuid, hc->h->name);
-	return NULL;
+	return dom_find(hc, uuid, TRUE, missing, err);
 }
 
 static gboolean
