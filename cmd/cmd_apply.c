@@ -43,6 +43,7 @@ run(enum which w, const char *name, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "accept-new-host-keys", no_argument, NULL, 'A' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -91,6 +92,11 @@ run(enum which w, const char *name, int argc, char **argv)
 			break;
 		case 'q':
 			quiet = TRUE;
+			break;
+		case 'F':
+			if (w != W_ROLLBACK)
+				return cmd_usage_error(name, "--force is for rollback");
+			o.force = TRUE;
 			break;
 		case 'h':
 			return cmd_print_help(name);

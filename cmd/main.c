@@ -31,8 +31,11 @@ static const struct cmd commands[] = {
 	{ "resume", cmd_resume, "PLAN [--state-dir DIR] [--output text|json]",
 	  "continue an interrupted or stopped run from its journal",
 	  "  Refuses a plan whose unfinished migrations changed since the run began.\n" },
-	{ "rollback", cmd_rollback, "PLAN [--only ID...] [--state-dir DIR] [--output text|json]",
-	  "undo the completed steps of the named, or the failed, migrations (newest first)", "" },
+	{ "rollback", cmd_rollback, "PLAN [--only ID...] [--force] [--state-dir DIR] [--output text|json]",
+	  "undo the completed steps of the named, or the failed, migrations (newest first)",
+	  "      --only ID...   these migrations (default: every failed or interrupted one)\n"
+	  "      --force        also roll back migrations that are done: stops the VM on the target,\n"
+	  "                     discards its copied disks (and what it wrote since), restarts it on the source\n" },
 	{ "status", cmd_status, "PLAN [--state-dir DIR] [--output text|json]",
 	  "what the journal says of each migration: pending, running, done, failed, rolled back", "" },
 	{ "help", cmd_help, "[COMMAND]", "show help for vmshift or one command", "" },

@@ -44,6 +44,7 @@ struct unit {
 	int failed_step;	/* -1 if none */
 	char *error;
 	gboolean selected;	/* by --only (or everything) */
+	gboolean finished;	/* its worker is done, rollback included (under exec->mu) */
 	GString *report;	/* dry-run: what it would do */
 	/* runtime */
 	struct domxml *sxml;	/* source definition */

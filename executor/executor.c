@@ -390,12 +390,15 @@ replay(struct exec *x, GPtrArray *recs)
 			unit_reset(u);
 		}
 	}
-	/* a run that died leaves steps open */
+	/* a run that died leaves steps open; "blocked" is decided afresh by
+	 * each run, from what its dependencies do then */
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
 
 		if (u->status == U_RUNNING)
 			u->status = U_INTERRUPTED;
+		if (u->status == U_BLOCKED)
+			u->status = u->done->len ? U_INTERRUPTED : U_PENDING;
 	}
 }
 
@@ -426,26 +429,20 @@ fingerprint(const struct plan *plan, const struct migration *m)
 	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, s->str, s->len);
 }
 
-/* Refuse a plan whose unfinished migrations changed since the run began. */
+/* Refuse a plan whose unfinished migrations changed since their attempt
+ * began: steps already taken were taken for the plan as it was then.
+ * Each attempt records its migration's fingerprint (run_unit()). */
 static int
-check_unchanged(struct exec *x, GPtrArray *recs, GError **err)
+check_unchanged(struct exec *x, GError **err)
 {
-	JsonObject *first = NULL;
-	JsonObject *fps;
 	g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func(g_free);
 
-	for (guint i = 0; recs && i < recs->len && !first; i++)
-		if (!g_strcmp0(json_object_get_string_member_with_default(recs->pdata[i], "ev", ""), "run"))
-			first = recs->pdata[i];
-	if (!first || !(fps = json_object_get_object_member(first, "fingerprints")))
-		return 0;
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
-		const char *was = json_object_get_string_member_with_default(fps, u->m->id, NULL);
+		const char *was = fact_str(u, "fingerprint");
 		g_autofree char *now = NULL;
 
-		if (!was || u->status == U_DONE || u->status == U_ROLLED_BACK ||
-		    (u->status == U_PENDING && u->done->len == 0))
+		if (!*was || !u->selected || u->status == U_DONE || u->status == U_ROLLED_BACK)
 			continue;
 		now = fingerprint(x->plan, u->m);
 		if (strcmp(now, was) && !g_ptr_array_find_with_equal_func(changed, u->m->id, g_str_equal, NULL))
@@ -458,7 +455,7 @@ check_unchanged(struct exec *x, GPtrArray *recs, GError **err)
 		g_autofree char *all = g_strjoinv(", ", (char **)changed->pdata);
 
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "the plan changed since this run began, for unfinished migration(s) %s; finish or roll them back with the plan as it was (vmshift rollback), or move %s away to start over",
+			    "the plan changed since this run began, for unfinished migration(s) %s; put the plan back as it was to resume or roll back, or move %s away to start over",
 			    all, x->state_dir);
 	}
 	return -1;
@@ -497,9 +494,11 @@ rollback_unit(struct exec *x, struct unit *u, GError **err)
 {
 	g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(int));
 
-	if (unit_has_done(u, STEP_DELETE_SOURCE_DISKS) && u->m->set.disks.delete_source) {
+	if (u->m->set.disks.delete_source &&
+	    (unit_has_done(u, STEP_DELETE_SOURCE_DISKS) || u->running == STEP_DELETE_SOURCE_DISKS ||
+	     u->failed_step == STEP_DELETE_SOURCE_DISKS || fact_array(u, "deleted"))) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "%s: its source disks were deleted (delete-source-disks ran); it cannot be rolled back",
+			    "%s: delete-source-disks has begun deleting its source disks; rolling back would leave no copy, so it is not done (finish it with vmshift resume)",
 			    u->id);
 		return -1;
 	}
@@ -566,6 +565,14 @@ run_unit(struct exec *x, struct unit *u)
 		g_clear_pointer(&u->error, g_free);
 	}
 	u->status = U_RUNNING;
+	if (!*fact_str(u, "fingerprint")) {
+		g_autoptr(JsonObject) f = json_object_new();
+		g_autofree char *fp = fingerprint(x->plan, u->m);
+
+		json_object_set_string_member(f, "fingerprint", fp);
+		if (unit_record_facts(x, u, STEP_PREFLIGHT, f, &err) < 0)
+			goto failed;
+	}
 	for (guint i = 0; i < n; i++) {
 		enum step s = steps[i];
 		const struct step_impl *impl = step_impl(s);
@@ -641,15 +648,20 @@ worker_main(gpointer p)
 
 	run_unit(w->x, w->u);
 	g_mutex_lock(&w->x->mu);
+	w->u->finished = TRUE;	/* only now, after any rollback */
 	g_cond_broadcast(&w->x->cond);
 	g_mutex_unlock(&w->x->mu);
 	g_free(w);
 	return NULL;
 }
 
-/* 1: every unit @u runs after is done; 0: not yet; -1: never (blocked). */
+static gboolean runnable(struct unit *u);
+
+/* 1: every unit @u runs after is done; 0: not yet; -1: never in this run
+ * (blocked).  A dependency that will still be tried in this run is "not
+ * yet", whatever its last status. */
 static int
-deps_ready(struct exec *x, struct unit *u, char **why)
+deps_ready(struct exec *x, struct unit *u, GHashTable *tried, char **why)
 {
 	int ready = 1;
 
@@ -659,8 +671,18 @@ deps_ready(struct exec *x, struct unit *u, char **why)
 		for (guint i = 0; i < x->units->len; i++) {
 			struct unit *o = x->units->pdata[i];
 
-			if (o->m != dep || o->status == U_DONE)
+			if (o->m != dep)
 				continue;
+			if (g_hash_table_contains(tried, o) && !o->finished) {
+				ready = 0;	/* running now: its status is its worker's */
+				continue;
+			}
+			if (o->status == U_DONE)
+				continue;
+			if (runnable(o) && !g_hash_table_contains(tried, o)) {
+				ready = 0;
+				continue;
+			}
 			if (o->status == U_FAILED || o->status == U_BLOCKED || o->status == U_ROLLED_BACK ||
 			    o->status == U_INTERRUPTED || !o->selected) {
 				*why = g_strdup_printf("it runs after %s, which is %s", o->id,
@@ -677,7 +699,7 @@ static gboolean
 runnable(struct unit *u)
 {
 	return u->selected && (u->status == U_PENDING || u->status == U_INTERRUPTED || u->status == U_FAILED ||
-			       u->status == U_ROLLED_BACK);
+			       u->status == U_ROLLED_BACK || u->status == U_BLOCKED);
 }
 
 static void
@@ -686,6 +708,7 @@ schedule(struct exec *x)
 	g_autofree guint *busy = g_new0(guint, x->hosts->len);
 	g_autoptr(GHashTable) started = g_hash_table_new(NULL, NULL);	/* running now */
 	g_autoptr(GHashTable) tried = g_hash_table_new(NULL, NULL);	/* once per run */
+	g_autoptr(GPtrArray) threads = g_ptr_array_new();
 	guint running = 0;
 
 	g_mutex_lock(&x->mu);
@@ -696,7 +719,7 @@ schedule(struct exec *x)
 		for (guint i = 0; i < x->units->len; i++) {
 			struct unit *u = x->units->pdata[i];
 
-			if (g_hash_table_contains(started, u) && u->status != U_RUNNING) {
+			if (g_hash_table_contains(started, u) && u->finished) {
 				g_hash_table_remove(started, u);
 				running--;
 				busy[u->m->from->index]--;
@@ -713,7 +736,7 @@ schedule(struct exec *x)
 				continue;
 			if (x->o->interrupted && *x->o->interrupted)
 				break;
-			if ((ready = deps_ready(x, u, &why)) < 0) {
+			if ((ready = deps_ready(x, u, tried, &why)) < 0) {
 				u->status = U_BLOCKED;
 				u->error = g_steal_pointer(&why);
 				exec_log(x, "%s: blocked: %s", u->id, u->error);
@@ -733,6 +756,7 @@ schedule(struct exec *x)
 				journal_put(x, rec, NULL);
 			}
 			u->status = U_RUNNING;
+			u->finished = FALSE;
 			running++;
 			busy[u->m->from->index]++;
 			busy[u->m->to->index]++;
@@ -741,13 +765,16 @@ schedule(struct exec *x)
 			w = g_new0(struct worker, 1);
 			w->x = x;
 			w->u = u;
-			g_thread_unref(g_thread_new(u->id, worker_main, w));
+			g_ptr_array_add(threads, g_thread_new(u->id, worker_main, w));
 		}
 		if (running == 0 && (!waiting || (x->o->interrupted && *x->o->interrupted)))
 			break;
 		g_cond_wait(&x->cond, &x->mu);
 	}
 	g_mutex_unlock(&x->mu);
+	/* all finished by now; joining makes sure none touches x afterwards */
+	for (guint i = 0; i < threads->len; i++)
+		g_thread_join(threads->pdata[i]);
 }
 
 /* ---- reports ---- */
@@ -1049,7 +1076,7 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 		goto out;
 	}
 	replay(&x, recs);
-	if (check_unchanged(&x, recs, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
+	if (check_unchanged(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
 		goto out;
 	schedule(&x);
 	rc = overall(&x);
@@ -1070,17 +1097,25 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 	if (exec_setup(&x, TRUE, TRUE, &recs, err) < 0)
 		goto out;
 	replay(&x, recs);
-	if (record_run(&x, "rollback", err) < 0)
+	for (guint i = 0; i < x.units->len; i++) {
+		struct unit *u = x.units->pdata[i];
+
+		u->selected = x.only ? u->selected : (u->status == U_FAILED || u->status == U_INTERRUPTED);
+		if (u->selected && u->status == U_DONE && !o->force) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "%s is done: it runs on %s now, and rolling it back stops it there and discards what it wrote since (its copied disks); add --force to do it anyway",
+				    u->id, u->m->to->name);
+			goto out;
+		}
+	}
+	if (check_unchanged(&x, err) < 0 || record_run(&x, "rollback", err) < 0)
 		goto out;
 	rc = RUN_OK;
 	/* dependents first: the reverse of execution order */
 	for (guint i = x.units->len; i-- > 0;) {
 		struct unit *u = x.units->pdata[i];
 		g_autoptr(GError) e = NULL;
-		gboolean named = x.only != NULL && u->selected;
-		gboolean broken = u->status == U_FAILED || u->status == U_INTERRUPTED;
 
-		u->selected = named || (!x.only && broken);
 		if (!u->selected)
 			continue;
 		if (u->done->len == 0 && u->running < 0 && u->failed_step < 0) {

@@ -31,6 +31,7 @@ struct exec_opts {
 	enum on_failure on_failure;
 	gboolean accept_new_host_keys;
 	gboolean resume;		/* `resume`: a journal must exist */
+	gboolean force;			/* rollback: also migrations that are done */
 	exec_log_fn log;		/* progress lines (for stderr) */
 	gpointer log_ud;
 	volatile int *interrupted;	/* set by a signal handler: finish the current step, then stop */

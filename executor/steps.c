@@ -89,15 +89,16 @@ dom_by_uuid(struct hostconn *hc, const char *uuid, gboolean *missing, GError **e
 	return dom_find(hc, uuid, TRUE, missing, err);
 }
 
+/* Only a state libvirt positively reports as shut off counts as off: a
+ * failed query is "maybe running". */
 static gboolean
 dom_is_running(virDomainPtr d)
 {
 	int state = VIR_DOMAIN_NOSTATE, reason;
 
 	if (virDomainGetState(d, &state, &reason, 0) < 0)
-		return FALSE;
-	return state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED ||
-	       state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_PMSUSPENDED;
+		return TRUE;
+	return state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED;
 }
 
 static void
@@ -108,6 +109,23 @@ dom_free(virDomainPtr d)
 }
 
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC(virDomainPtr, dom_free, NULL)
+
+/* Before the target may run: the source must be off, or both would use
+ * the same disks (a resumed run may find it started again since). */
+static int
+source_still_off(struct unit *u, GError **err)
+{
+	g_auto(virDomainPtr) d = NULL;
+	gboolean missing = FALSE;
+
+	if (!(d = dom_by_uuid(u->src, fact_str(u, "source_uuid"), &missing, err)))
+		return missing ? 0 : -1;
+	if (dom_is_running(d))
+		return fail(err, "'%s' is running on %s again; refusing to run it on %s as well (shut it down there, then resume)",
+			    u->vm, u->src->h->name, u->dst->h->name);
+	return 0;
+}
+
 
 static char *
 human_size(guint64 n)
@@ -661,7 +679,9 @@ export_xml(struct exec *x, struct unit *u, GError **err)
 	g_autoptr(JsonArray) changes = json_array_new();
 	gboolean missing = FALSE;
 
-	if (g_file_test(spath, G_FILE_TEST_EXISTS) && g_file_test(tpath, G_FILE_TEST_EXISTS))
+	/* files from an earlier, rolled-back attempt are stale: only those
+	 * this attempt journaled count */
+	if (fact_bool(u, "exported", FALSE))
 		return unit_load_xml(x, u, err);
 	if (!(d = dom_lookup(u->src, u->vm, &missing, err)))
 		return missing ? fail(err, "domain '%s' vanished from %s", u->vm, u->src->h->name) : -1;
@@ -688,6 +708,7 @@ export_xml(struct exec *x, struct unit *u, GError **err)
 		json_array_add_object_element(changes, o);
 	}
 	json_object_set_array_member(facts, "remapped", json_array_ref(changes));
+	json_object_set_boolean_member(facts, "exported", TRUE);
 	return unit_record_facts(x, u, STEP_EXPORT_XML, facts, err);
 }
 
@@ -766,21 +787,25 @@ verify_copy(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, co
 	return 0;
 }
 
+/* Is @tp on the target already the same bytes as @sp on the source?
+ * Always by sha256, whatever disks.verify says: equal sizes prove
+ * nothing (raw images of one size abound), and a wrong "yes" would give
+ * the VM another machine's disk.  An error is an error, not a "no". */
 static gboolean
 same_content(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err)
 {
-	g_autoptr(GError) e = NULL;
+	guint64 a = 0, b = 0;
+	gboolean x1 = FALSE, x2 = FALSE;
+	char h1[65], h2[65];
 
-	/* with verify none, only equal sizes say "the same": still better
-	 * than overwriting blindly */
-	if (u->m->set.disks.verify == VERIFY_NONE) {
-		guint64 a = 0, b = 0;
-		gboolean x1, x2;
-
-		return sshx_stat(ss, sp, &x1, &a, NULL, err) == 0 && sshx_stat(ds, tp, &x2, &b, NULL, err) == 0 &&
-		       x1 && x2 && a == b;
-	}
-	return verify_copy(u, ss, sp, ds, tp, &e) == 0;
+	(void)u;
+	if (sshx_stat(ss, sp, &x1, &a, NULL, err) < 0 || sshx_stat(ds, tp, &x2, &b, NULL, err) < 0)
+		return FALSE;
+	if (!x1 || !x2 || a != b)
+		return FALSE;
+	if (sshx_sha256(ss, sp, h1, err) < 0 || sshx_sha256(ds, tp, h2, err) < 0)
+		return FALSE;
+	return strcmp(h1, h2) == 0;
 }
 
 static int
@@ -795,12 +820,25 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 	gboolean exists = FALSE;
 	guint64 have = 0;
 
-	if (json_array_has_string(fact_array(u, "copied"), tp))
+	if (json_array_has_string(fact_array(u, "copied"), tp)) {
+		/* journaled as copied: a crash may have come before the rename */
+		gboolean part_left = FALSE;
+
+		if (sshx_stat(ds, tp, &exists, NULL, NULL, err) < 0 ||
+		    sshx_stat(ds, part, &part_left, NULL, NULL, err) < 0)
+			return -1;
+		if (!exists && part_left)
+			return sshx_rename(ds, part, tp, err);
 		return 0;
+	}
 	if (sshx_stat(ds, tp, &exists, NULL, NULL, err) < 0)
 		return -1;
 	if (exists) {
-		if (same_content(u, ss, sp, ds, tp, err)) {
+		gboolean same = same_content(u, ss, sp, ds, tp, err);
+
+		if (err && *err)
+			return -1;
+		if (same) {
 			exec_log(x, "%s: %s is already on %s, identical: not copied", u->id, tp, u->dst->h->name);
 			return 0;
 		}
@@ -892,9 +930,24 @@ copy_disks_undo(struct exec *x, struct unit *u, GError **err)
 	ssh_lock(&lk, u->dst, NULL);
 	if (!(ds = host_ssh(x, u->dst, err)))
 		goto out;
-	if (remove_listed(ds, fact_array(u, "parts"), FALSE, err) < 0 ||
-	    remove_listed(ds, fact_array(u, "copied"), FALSE, err) < 0)
+	if (remove_listed(ds, fact_array(u, "parts"), FALSE, err) < 0)
 		goto out;
+	for (guint i = 0, n = fact_array(u, "copied") ? json_array_get_length(fact_array(u, "copied")) : 0; i < n; i++) {
+		const char *tp = json_array_get_string_element(fact_array(u, "copied"), i);
+		g_autofree char *orig = g_strconcat(tp, ORIG_SUFFIX, NULL);
+		gboolean has_orig = FALSE;
+
+		/* a path that replaced a file is ours only while the original
+		 * still waits in .vmshift-orig: once restored, it is theirs */
+		if (json_array_has_string(backups, tp) &&
+		    (sshx_stat(ds, orig, &has_orig, NULL, NULL, err) < 0 || !has_orig)) {
+			if (err && *err)
+				goto out;
+			continue;
+		}
+		if (sshx_unlink(ds, tp, err) < 0)
+			goto out;
+	}
 	for (guint i = 0; backups && i < json_array_get_length(backups); i++) {
 		const char *tp = json_array_get_string_element(backups, i);
 		g_autofree char *orig = g_strconcat(tp, ORIG_SUFFIX, NULL);
@@ -1018,7 +1071,7 @@ define_target(struct exec *x, struct unit *u, GError **err)
 	(void)x;
 	if ((d = dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err)))
 		return 0;
-	if (!missing)
+	if (!missing || source_still_off(u, err) < 0)
 		return -1;
 	if (!g_file_get_contents(tpath, &xml, NULL, err))
 		return -1;
@@ -1060,6 +1113,8 @@ start_target(struct exec *x, struct unit *u, GError **err)
 		return missing ? fail(err, "'%s' is not defined on %s", u->vm, u->dst->h->name) : -1;
 	if (virDomainIsActive(d) == 1)
 		return 0;
+	if (source_still_off(u, err) < 0)
+		return -1;
 	exec_log(x, "%s: starting on %s", u->id, u->dst->h->name);
 	if (virDomainCreate(d) < 0)
 		return lv_fail(err, "cannot start '%s' on %s", u->vm, u->dst->h->name);
@@ -1207,20 +1262,24 @@ undefine_source_undo(struct exec *x, struct unit *u, GError **err)
 
 /* ---- delete-source-disks ---- */
 
-/* Shared storage would make the source path the target's own disk.  A
- * probe file made next to it on the source that shows up on the target
- * proves it. */
+/* Shared storage would make the source file the target's own disk, under
+ * whatever path each host mounts it.  A probe file made beside the source
+ * file that shows up beside the target's file proves it. */
 static int
-probe_shared(struct sshx *ss, struct sshx *ds, const char *path, gboolean *shared, GError **err)
+probe_shared(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
+	     GError **err)
 {
-	g_autofree char *probe = g_strdup_printf("%s.vmshift-probe-%08x", path, g_random_int());
+	g_autofree char *name = g_strdup_printf(".vmshift-probe-%08x", g_random_int());
+	g_autofree char *sdir = g_path_get_dirname(src_path), *ddir = g_path_get_dirname(dst_path);
+	g_autofree char *probe = g_build_filename(sdir, name, NULL);
+	g_autofree char *seen = g_build_filename(ddir, name, NULL);
 	gboolean created = FALSE;
 	int rc;
 
 	*shared = TRUE;	/* until proven otherwise */
 	if (sshx_create_empty(ss, probe, 0600, &created, err) < 0)
 		return -1;
-	rc = sshx_stat(ds, probe, shared, NULL, NULL, err);
+	rc = sshx_stat(ds, seen, shared, NULL, NULL, err);
 	if (created) {
 		g_autoptr(GError) e = NULL;
 
@@ -1233,6 +1292,7 @@ static int
 delete_source_disks(struct exec *x, struct unit *u, GError **err)
 {
 	g_auto(Files) f = { 0 };
+	JsonArray *copied = fact_array(u, "copied");
 	struct ssh_lock lk;
 	struct sshx *ss, *ds;
 	int rc = 0;
@@ -1249,16 +1309,25 @@ delete_source_disks(struct exec *x, struct unit *u, GError **err)
 	}
 	for (guint i = 0; i < f.s->len && rc == 0; i++) {
 		struct file_pair fpv = { f.s->pdata[i], f.t->pdata[i] }, *fp = &fpv;
-		gboolean shared = TRUE;
+		gboolean shared = TRUE, exists = FALSE;
 
 		if (!fp->src->copy || fp->src->readonly)
 			continue;	/* ISOs and the like are not the VM's to delete */
-		if ((rc = probe_shared(ss, ds, fp->src->path, &shared, err)) < 0)
+		/* only what this run copied and verified is a second copy */
+		if (!json_array_has_string(copied, fp->dst->path)) {
+			exec_log(x, "%s: %s was not copied by vmshift: kept", u->id, fp->src->path);
+			continue;
+		}
+		if ((rc = sshx_stat(ss, fp->src->path, &exists, NULL, NULL, err)) < 0 || !exists)
+			continue;
+		if ((rc = probe_shared(ss, fp->src->path, ds, fp->dst->path, &shared, err)) < 0)
 			break;
 		if (shared) {
 			exec_log(x, "%s: %s is on storage %s also sees: kept", u->id, fp->src->path, u->dst->h->name);
 			continue;
 		}
+		if ((rc = record_append(x, u, STEP_DELETE_SOURCE_DISKS, "deleted", fp->src->path, err)) < 0)
+			break;
 		exec_log(x, "%s: deleting %s on %s", u->id, fp->src->path, u->src->h->name);
 		rc = sshx_unlink(ss, fp->src->path, err);
 	}

@@ -194,7 +194,10 @@ second_apply_noop() {
 t "a second apply of a finished plan does nothing and exits 0" second_apply_noop
 
 rollback_restores() {
-	vmshift rollback plan.yaml --only vm-shared vm-local 2>"$W/rb.log" || die "rollback failed: $(cat "$W/rb.log")"
+	if vmshift rollback plan.yaml --only vm-local 2>"$W/rb0.log"; then die "a done migration was rolled back without --force"; fi
+	grep -q "add --force" "$W/rb0.log" || die "no hint: $(cat "$W/rb0.log")"
+	running_on host-b vm-local
+	vmshift rollback plan.yaml --force --only vm-shared vm-local 2>"$W/rb.log" || die "rollback failed: $(cat "$W/rb.log")"
 	snapshot >"$W/s4"
 	diff -u "$W/s0" "$W/s4" || die "rollback did not restore the hosts exactly"
 	running_on host-a vm-local
@@ -239,7 +242,7 @@ fault_kill() {	# fault_kill UNIT STEP
 		running_on host-c vm-shared; absent_on host-a vm-shared
 	fi
 	# back to the start for the next test, by rollback (itself under test)
-	vmshift rollback plan.yaml --only "$1" 2>"$W/rb.log" || die "rollback after resume failed: $(tail -20 "$W/rb.log")"
+	vmshift rollback plan.yaml --force --only "$1" 2>"$W/rb.log" || die "rollback after resume failed: $(tail -20 "$W/rb.log")"
 	snapshot >"$W/sk"
 	diff -u "$W/s0" "$W/sk" || die "rollback after resume left the hosts changed"
 }
@@ -259,7 +262,7 @@ copy_resumes_midway() {
 	grep -q "in the middle of copying" "$W/k.log" || die "not killed mid-copy: $(tail -3 "$W/k.log")"
 	vmshift resume plan.yaml 2>"$W/r.log" || die "resume failed"
 	grep -q "resuming the copy of .* at" "$W/r.log" || die "the copy started over: $(grep copy "$W/r.log")"
-	vmshift rollback plan.yaml --only vm-local 2>/dev/null || die "rollback failed"
+	vmshift rollback plan.yaml --force --only vm-local 2>/dev/null || die "rollback failed"
 }
 t "a copy killed halfway resumes where it stopped" copy_resumes_midway
 
@@ -271,7 +274,7 @@ on_failure_stop() {
 	vsh host-b dominfo vm-local >/dev/null 2>&1 || die "--on-failure stop undid the step"
 	vmshift resume plan.yaml 2>/dev/null || die "resume after stop failed"
 	running_on host-b vm-local
-	vmshift rollback plan.yaml --only vm-local 2>/dev/null || die "rollback failed"
+	vmshift rollback plan.yaml --force --only vm-local 2>/dev/null || die "rollback failed"
 	snapshot >"$W/ss"
 	diff -u "$W/s0" "$W/ss" || die "hosts changed"
 }
@@ -290,6 +293,33 @@ resume_refuses_changed_plan() {
 	diff -u "$W/s0" "$W/sr" || die "hosts changed"
 }
 t "resume refuses a plan whose unfinished migration changed" resume_refuses_changed_plan
+
+shared_disk_never_deleted() {
+	rm -rf "$W/.vmshift"
+	cat >"$W/del.yaml" <<PLAN
+version: 1
+name: e2e-delete
+hosts:
+  host-a: {uri: "qemu+ssh://root@127.0.0.2/system"}
+  host-c: {uri: "qemu+ssh://root@127.0.0.4/system"}
+migrations:
+  - vm: vm-shared
+    from: host-a
+    to: host-c
+    mode: offline-with-scp-disk
+    shutdown: {timeout_s: 20, force: true}
+    disks: {delete_source: true, verify: size}
+PLAN
+	vmshift apply del.yaml 2>"$W/del.log" || die "apply failed: $(tail -5 "$W/del.log")"
+	grep -q "identical: not copied" "$W/del.log" || die "the shared disk was copied onto itself?"
+	grep -q "was not copied by vmshift: kept" "$W/del.log" || die "$(grep -i delet "$W/del.log")"
+	[ -e "$LAB_VM_SHARED_DISK" ] || die "the shared disk was deleted"
+	running_on host-c vm-shared
+	vmshift rollback del.yaml --force --only vm-shared 2>/dev/null || die "rollback failed"
+	snapshot >"$W/sd"
+	diff -u "$W/s0" "$W/sd" || die "hosts changed"
+}
+t "delete_source never deletes a disk the target uses through shared storage" shared_disk_never_deleted
 
 lock_excludes() {
 	rm -rf "$W/.vmshift"
