@@ -15,7 +15,13 @@ static volatile int interrupted;
 static void
 on_signal(int sig)
 {
+	static const char msg[] = "\nvmshift: interrupted: finishing the steps under way, then stopping (vmshift resume continues)\n";
+	ssize_t n;
+
 	(void)sig;
+	if (!interrupted)
+		n = write(STDERR_FILENO, msg, sizeof(msg) - 1);	/* async-signal-safe */
+	(void)n;
 	interrupted = 1;
 }
 

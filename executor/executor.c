@@ -494,9 +494,10 @@ rollback_unit(struct exec *x, struct unit *u, GError **err)
 {
 	g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(int));
 
-	if (u->m->set.disks.delete_source &&
-	    (unit_has_done(u, STEP_DELETE_SOURCE_DISKS) || u->running == STEP_DELETE_SOURCE_DISKS ||
-	     u->failed_step == STEP_DELETE_SOURCE_DISKS || fact_array(u, "deleted"))) {
+	/* each path is journaled before it is unlinked: an entry means the
+	 * source copy is (or may be) gone, and undoing the copy would leave
+	 * none */
+	if (fact_array(u, "deleted") && json_array_get_length(fact_array(u, "deleted")) > 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "%s: delete-source-disks has begun deleting its source disks; rolling back would leave no copy, so it is not done (finish it with vmshift resume)",
 			    u->id);
@@ -1118,8 +1119,9 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 
 		if (!u->selected)
 			continue;
-		if (u->done->len == 0 && u->running < 0 && u->failed_step < 0) {
-			exec_log(&x, "%s: nothing to roll back", u->id);
+		if ((u->done->len == 0 && u->running < 0 && u->failed_step < 0) ||
+		    fact_bool(u, "already_done", FALSE)) {
+			exec_log(&x, "%s: nothing to roll back: vmshift changed nothing for it", u->id);
 			continue;
 		}
 		if (rollback_unit(&x, u, &e) < 0) {

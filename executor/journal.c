@@ -127,6 +127,7 @@ journal_append(struct journal *j, JsonObject *rec, GError **err)
 	g_autofree char *t = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ");
 	g_autofree char *line = NULL;
 	gsize len, off = 0;
+	off_t start;
 	int rc = 0;
 
 	json_object_set_string_member(rec, "t", t);
@@ -138,6 +139,7 @@ journal_append(struct journal *j, JsonObject *rec, GError **err)
 	line[len] = '\0';
 
 	g_mutex_lock(&j->mu);
+	start = lseek(j->fd, 0, SEEK_END);
 	while (off < len) {
 		ssize_t n = write(j->fd, line + off, len - off);
 
@@ -145,6 +147,9 @@ journal_append(struct journal *j, JsonObject *rec, GError **err)
 			continue;
 		if (n < 0) {
 			rc = sys_error(err, "cannot write journal", j->path);
+			/* a half-written line would poison every later record */
+			if (start >= 0 && ftruncate(j->fd, start) < 0)
+				g_prefix_error(err, "(and cannot cut the partial record) ");
 			break;
 		}
 		off += (gsize)n;

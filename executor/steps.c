@@ -566,7 +566,7 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 			g_ptr_array_add(problems, g_strdup_printf("%s already has a different domain named '%s' (uuid %s)",
 								  u->dst->h->name, u->vm, tuuid));
 		else
-			note(u, "target: %s already has this domain (same uuid): its steps will be skipped",
+			note(u, "target: %s already has this domain (same uuid), from an earlier attempt",
 			     u->dst->h->name);
 	} else {
 		g_auto(virDomainPtr) other = dom_by_uuid(u->dst, uuid, &missing, err);
