@@ -88,6 +88,28 @@ const struct step_impl *step_impl(enum step s);
  * people in u->report. */
 int step_preflight(struct exec *x, struct unit *u, GError **err);
 
+/* steps.c: helpers live.c shares */
+int fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* fail() with libvirt's message of the call that just failed (this thread's) */
+int lv_fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* NULL: *missing says "does not exist", else @err says why the call failed */
+virDomainPtr dom_lookup(struct hostconn *hc, const char *name, gboolean *missing, GError **err);
+virDomainPtr dom_by_uuid(struct hostconn *hc, const char *uuid, gboolean *missing, GError **err);
+gboolean dom_is_running(virDomainPtr d);	/* TRUE unless positively shut off */
+void dom_free(virDomainPtr d);
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC(virDomainPtr, dom_free, NULL)
+char *unit_file(struct unit *u, const char *name);
+int unit_load_xml(struct exec *x, struct unit *u, GError **err);
+void note(struct unit *u, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+gboolean will_start(struct unit *u, gboolean source_running);
+char *human_size(guint64 n);
+int export_xml(struct exec *x, struct unit *u, GError **err);
+
+/* live.c: mode live */
+void preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray *problems);
+int migrate_live(struct exec *x, struct unit *u, GError **err);
+int migrate_live_undo(struct exec *x, struct unit *u, GError **err);
+
 /* executor.c: helpers for steps */
 void exec_log(struct exec *x, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* Merge @delta into the unit's facts and journal it at once, so that a

@@ -34,7 +34,7 @@ vfail(GError **err, gboolean with_libvirt, const char *fmt, va_list ap)
 	return -1;
 }
 
-static int G_GNUC_PRINTF(2, 3)
+int
 fail(GError **err, const char *fmt, ...)
 {
 	va_list ap;
@@ -46,7 +46,7 @@ fail(GError **err, const char *fmt, ...)
 }
 
 /* fail() with libvirt's own message of the call that just failed */
-static int G_GNUC_PRINTF(2, 3)
+int
 lv_fail(GError **err, const char *fmt, ...)
 {
 	va_list ap;
@@ -77,13 +77,13 @@ dom_find(struct hostconn *hc, const char *key, gboolean by_uuid, gboolean *missi
 	return NULL;
 }
 
-static virDomainPtr
+virDomainPtr
 dom_lookup(struct hostconn *hc, const char *name, gboolean *missing, GError **err)
 {
 	return dom_find(hc, name, FALSE, missing, err);
 }
 
-static virDomainPtr
+virDomainPtr
 dom_by_uuid(struct hostconn *hc, const char *uuid, gboolean *missing, GError **err)
 {
 	return dom_find(hc, uuid, TRUE, missing, err);
@@ -91,7 +91,7 @@ dom_by_uuid(struct hostconn *hc, const char *uuid, gboolean *missing, GError **e
 
 /* Only a state libvirt positively reports as shut off counts as off: a
  * failed query is "maybe running". */
-static gboolean
+gboolean
 dom_is_running(virDomainPtr d)
 {
 	int state = VIR_DOMAIN_NOSTATE, reason;
@@ -101,14 +101,13 @@ dom_is_running(virDomainPtr d)
 	return state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED;
 }
 
-static void
+void
 dom_free(virDomainPtr d)
 {
 	if (d)
 		virDomainFree(d);
 }
 
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC(virDomainPtr, dom_free, NULL)
 
 /* Before the target may run: the source must be off, or both would use
  * the same disks (a resumed run may find it started again since). */
@@ -127,7 +126,7 @@ source_still_off(struct unit *u, GError **err)
 }
 
 
-static char *
+char *
 human_size(guint64 n)
 {
 	return g_format_size_full(n, G_FORMAT_SIZE_IEC_UNITS);
@@ -141,7 +140,7 @@ facts_new(void)
 
 /* ---- XML files in the unit's state directory ---- */
 
-static char *
+char *
 unit_file(struct unit *u, const char *name)
 {
 	return g_build_filename(u->dir, name, NULL);
@@ -181,7 +180,7 @@ unit_set_xml(struct exec *x, struct unit *u, const char *xml, GError **err)
 
 /* After export-xml, the saved source XML is the reference: the source
  * domain itself may be gone (undefined) by now. */
-static int
+int
 unit_load_xml(struct exec *x, struct unit *u, GError **err)
 {
 	g_autofree char *path = unit_file(u, "source-migratable.xml");
@@ -189,6 +188,10 @@ unit_load_xml(struct exec *x, struct unit *u, GError **err)
 
 	if (u->sxml && u->txml)
 		return 0;
+	/* live mode has no export-xml step: its first step after preflight
+	 * exports (a resumed run gets here without preflight's copy) */
+	if (!fact_bool(u, "exported", FALSE) && u->m->set.mode == MODE_LIVE)
+		return export_xml(x, u, err);
 	if (!g_file_get_contents(path, &xml, NULL, err))
 		return -1;
 	return unit_set_xml(x, u, xml, err);
@@ -293,10 +296,7 @@ existing_ancestor(struct sshx *s, const char *path, GError **err)
 static gboolean same_content(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds,
 			     const char *tp, GError **err);
 
-static void
-note(struct unit *u, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static void
+void
 note(struct unit *u, const char *fmt, ...)
 {
 	va_list ap;
@@ -310,7 +310,7 @@ note(struct unit *u, const char *fmt, ...)
 	va_end(ap);
 }
 
-static gboolean
+gboolean
 will_start(struct unit *u, gboolean source_running)
 {
 	return u->m->set.start == START_ALWAYS || (u->m->set.start == START_KEEP && source_running);
@@ -355,8 +355,12 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 				     u->dst->h->name);
 			continue;
 		}
+		if (u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE) {
+			note(u, "%s: %s -> %s (copied by the live migration itself, copy_storage)", fp->src->what, sp, tp);
+			continue;
+		}
 		if (!offline) {
-			/* cold: shared storage, the remapped path must be there */
+			/* cold and live: shared storage, the remapped path must be there */
 			if (!ds) {
 				note(u, "%s: %s (cannot check it exists on %s: no SSH access)", fp->src->what, tp,
 				     u->dst->h->name);
@@ -367,8 +371,8 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 				g_clear_error(&e);
 			} else if (!exists) {
 				g_ptr_array_add(problems, g_strdup_printf(
-					"%s: '%s' does not exist on %s; mode cold needs the disks on storage both hosts see (use offline-with-scp-disk to copy them, or a paths remap)",
-					fp->src->what, tp, u->dst->h->name));
+					"%s: '%s' does not exist on %s; mode %s needs the disks on storage both hosts see (use offline-with-scp-disk or live.copy_storage to copy them, or a paths remap)",
+					fp->src->what, tp, u->dst->h->name, mode_name(u->m->set.mode)));
 			} else {
 				g_autofree char *hs = human_size(size);
 
@@ -540,8 +544,6 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 		}
 		return fail(err, "domain '%s' is on neither %s nor %s", u->vm, u->src->h->name, u->dst->h->name);
 	}
-	if (u->m->set.mode == MODE_LIVE)
-		return fail(err, "mode live is not implemented yet; use cold or offline-with-scp-disk");
 	if (!(xml = virDomainGetXMLDesc(src, XML_FLAGS(x))))
 		return lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->src->h->name);
 	if (unit_set_xml(x, u, xml, err) < 0)
@@ -551,6 +553,13 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	if (virDomainIsPersistent(src) != 1)
 		g_ptr_array_add(problems, g_strdup_printf("'%s' on %s is transient (not defined); vmshift moves persistent domains",
 							  u->vm, u->src->h->name));
+	if (u->m->set.mode == MODE_LIVE) {
+		if (!running)
+			g_ptr_array_add(problems, g_strdup_printf("'%s' is not running on %s: live migration moves a running VM (use mode cold)",
+								  u->vm, u->src->h->name));
+		else
+			preflight_live(x, u, src, problems);
+	}
 	json_object_set_string_member(facts, "source_uuid", uuid);
 	json_object_set_boolean_member(facts, "source_running", running);
 	note(u, "source: %s on %s, %s, uuid %s", u->vm, u->src->h->name, running ? "running" : "shut off", uuid);
@@ -586,7 +595,7 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	}
 	preflight_files(x, u, problems, facts);
 	preflight_network(x, u, problems);
-	if (will_start(u, running)) {
+	if (will_start(u, running) || (u->m->set.mode == MODE_LIVE && running)) {
 		unsigned long long free_b = virNodeGetFreeMemory(u->dst->conn);
 		guint64 need = domxml_memory_kib(u->sxml) * 1024;
 
@@ -667,7 +676,7 @@ shutdown_source_undo(struct exec *x, struct unit *u, GError **err)
  * had it (undo defines it again from this one, so the host ends up with
  * the very same XML); source-migratable.xml is libvirt's portable form of
  * it, and target.xml that form with the remaps applied. */
-static int
+int
 export_xml(struct exec *x, struct unit *u, GError **err)
 {
 	g_autofree char *spath = unit_file(u, "source.xml");
@@ -1155,7 +1164,7 @@ verify_target(struct exec *x, struct unit *u, GError **err)
 		return missing ? fail(err, "'%s' is not defined on %s", u->vm, u->dst->h->name) : -1;
 	if (virDomainIsPersistent(d) != 1)
 		g_ptr_array_add(problems, g_strdup("it is not persistent"));
-	want_running = will_start(u, fact_bool(u, "source_running", FALSE));
+	want_running = u->m->set.mode == MODE_LIVE || will_start(u, fact_bool(u, "source_running", FALSE));
 	if (want_running) {
 		/* still running a moment after start: it did not crash at once */
 		g_usleep(500 * 1000);
@@ -1341,6 +1350,7 @@ static const struct step_impl impls[] = {
 	{ STEP_EXPORT_XML, export_xml, NULL, "keeps the saved XML for review" },
 	{ STEP_COPY_DISKS, copy_disks, copy_disks_undo, "deletes the copies vmshift made, restores replaced files" },
 	{ STEP_PREPARE_TARGET, prepare_target, prepare_target_undo, "removes the log files and directories vmshift made" },
+	{ STEP_MIGRATE_LIVE, migrate_live, migrate_live_undo, "migrates it back live to the source" },
 	{ STEP_DEFINE_TARGET, define_target, define_target_undo, "undefines the VM on the target if vmshift defined it" },
 	{ STEP_START_TARGET, start_target, start_target_undo, "stops the VM on the target" },
 	{ STEP_VERIFY_TARGET, verify_target, NULL, "nothing to undo: it only looks" },

@@ -109,6 +109,8 @@ struct live_opts {
 	gint64 parallel_connections;
 	gboolean tls;
 	gboolean unsafe;
+	gboolean skip_cpu_check;	/* no virConnectCompareHypervisorCPU in preflight */
+	gboolean check_dirty_rate;	/* measure the guest's dirty rate in preflight */
 	guint32 given;
 	struct pos at[OPT_MAX_KEYS];
 };

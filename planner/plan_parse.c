@@ -55,6 +55,8 @@ static const struct field live_fields[] = {
 	FINT("parallel_connections", struct live_opts, parallel_connections, 0, 64),
 	FBOOL("tls", struct live_opts, tls),
 	FBOOL("unsafe", struct live_opts, unsafe),
+	FBOOL("skip_cpu_check", struct live_opts, skip_cpu_check),
+	FBOOL("check_dirty_rate", struct live_opts, check_dirty_rate),
 };
 
 static const struct field disk_fields[] = {
