@@ -266,6 +266,17 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 	return rc;
 }
 
+static void
+resume_if_paused(struct hostconn *hc, const char *uuid)
+{
+	gboolean missing = FALSE;
+	g_auto(virDomainPtr) d = dom_by_uuid(hc, uuid, &missing, NULL);
+	int state = VIR_DOMAIN_NOSTATE, reason;
+
+	if (d && virDomainGetState(d, &state, &reason, 0) == 0 && state == VIR_DOMAIN_PAUSED)
+		virDomainResume(d);
+}
+
 static char *
 migration_uri(struct host *h)
 {
@@ -316,8 +327,11 @@ migrate_live(struct exec *x, struct unit *u, GError **err)
 	}
 	if (json_object_get_boolean_member_with_default(facts, "suspended_to_finish", FALSE)) {
 		g_auto(virDomainPtr) now = dom_by_uuid(u->dst, uuid, &tmissing, err);
+		int state = VIR_DOMAIN_NOSTATE, reason;
 
-		if (now && virDomainResume(now) < 0)
+		/* libvirt may resume it itself; resume only what is paused */
+		if (now && virDomainGetState(now, &state, &reason, 0) == 0 && state == VIR_DOMAIN_PAUSED &&
+		    virDomainResume(now) < 0)
 			return lv_fail(err, "'%s' arrived paused on %s and cannot be resumed", u->vm, u->dst->h->name);
 	}
 	return unit_record_facts(x, u, STEP_MIGRATE_LIVE, facts, err);
@@ -347,6 +361,7 @@ migrate_live_undo(struct exec *x, struct unit *u, GError **err)
 		exec_log(x, "%s: migrating it back live to %s", u->id, u->src->h->name);
 		if (run_job(x, u, t, u->src->conn, sxml, uri, &u->m->set.live, s == NULL, NULL, err) < 0)
 			return -1;
+		resume_if_paused(u->src, uuid);	/* on_timeout: suspend may have paused it */
 	}
 	if (virDomainIsActive(t) == 1)
 		return fail(err, "'%s' still runs on %s; not undefining it there", u->vm, u->dst->h->name);

@@ -142,5 +142,171 @@ for step in preflight prepare-target migrate-live verify-target undefine-source;
 	t "live: killed during $step, resume finishes the migration" fault_kill "$step"
 done
 
+# ------------------------------------------------ guests made for these tests
+
+# define_clone HOST NAME DISK [raw]: a copy of vm-shared's definition with
+# its own name, disk and serial log (libvirt picks uuid and mac).
+define_clone() {
+	local host=$1 name=$2 disk=$3 fmt=${4:-qcow2}
+	vsh host-a dumpxml --inactive vm-shared |
+		sed -e "s|<name>vm-shared</name>|<name>$name</name>|" -e '/<uuid>/d' -e '/<mac address/d' \
+		    -e "s|$LAB_VM_SHARED_DISK|$disk|" -e "s|type='qcow2'|type='$fmt'|" \
+		    -e "s|vm-shared-serial.log|$name-serial.log|g" >"$W/$name.xml"
+	"$LAB/lab-host" "$host" virsh -q -c qemu:///system define "$W/$name.xml" >/dev/null &&
+		vsh "$host" start "$name" >/dev/null
+}
+remove_guest() {	# remove_guest NAME: wherever it is
+	local h
+	for h in host-a host-b host-c; do
+		vsh "$h" destroy "$1" >/dev/null 2>&1
+		vsh "$h" undefine "$1" >/dev/null 2>&1
+	done
+	return 0
+}
+
+# A boot sector that never stops writing: it increments every word of
+# 0x10000-0x8ffff, over and over (512 KiB of memory dirtied each pass),
+# so a live migration at 1 MiB/s cannot converge.
+#   mov ax,0x1000; mov es,ax; outer: xor di,di; inner: inc word [es:di];
+#   add di,2; jnz inner; mov ax,es; add ax,0x1000; cmp ax,0x9000; jb s;
+#   mov ax,0x1000; s: mov es,ax; jmp outer
+dirty_mbr() {
+	printf '\xb8\x00\x10\x8e\xc0\x31\xff\x26\xff\x05\x83\xc7\x02\x75\xf8\x8c\xc0\x05\x00\x10\x3d\x00\x90\x72\x03\xb8\x00\x10\x8e\xc0\xeb\xe5'
+	head -c $((510 - 32)) /dev/zero
+	printf '\x55\xaa'
+}
+
+dirty_plan() {	# dirty_plan ON_TIMEOUT
+	cat <<PLAN
+version: 1
+name: live-timeout-$1
+hosts:
+  host-a: {uri: "qemu+ssh://root@127.0.0.2/system", migration_host: 127.0.0.2}
+  host-b: {uri: "qemu+ssh://root@127.0.0.3/system", migration_host: 127.0.0.3}
+migrations:
+  - vm: vm-dirty
+    from: host-a
+    to: host-b
+    mode: live
+    live: {unsafe: true, bandwidth_mib_s: 1, max_downtime_ms: 1, timeout_s: 3, on_timeout: $1}
+PLAN
+}
+
+setup_dirty() {
+	remove_guest vm-dirty
+	{ dirty_mbr; head -c $((1024 * 1024 - 512)) /dev/zero; } >"$LAB_SHARED/vm-dirty.img"
+	define_clone host-a vm-dirty "$LAB_SHARED/vm-dirty.img" raw || die "cannot start vm-dirty"
+	sleep 1
+}
+
+timeout_abort() {
+	setup_dirty
+	dirty_plan abort >"$W/abort.yaml"
+	if vmshift apply abort.yaml 2>"$W/abort.log"; then die "a migration that cannot converge succeeded"; fi
+	grep -q "aborting" "$W/abort.log" || die "no abort: $(tail -5 "$W/abort.log")"
+	grep -q "aborted at live.timeout_s" "$W/abort.log" || die "$(tail -5 "$W/abort.log")"
+	[ "$(vsh host-a domstate vm-dirty)" = running ] || die "vm-dirty does not run on host-a any more"
+	! vsh host-b dominfo vm-dirty >/dev/null 2>&1 || die "vm-dirty left something on host-b"
+}
+t "live: timeout with on_timeout abort leaves the guest running on the source, nothing on the target" timeout_abort
+
+timeout_suspend() {
+	dirty_plan suspend >"$W/suspend.yaml"
+	vmshift apply suspend.yaml 2>"$W/suspend.log" || die "apply failed: $(tail -8 "$W/suspend.log")"
+	grep -q "pausing the VM to finish" "$W/suspend.log" || die "not suspended: $(tail -5 "$W/suspend.log")"
+	[ "$(vsh host-b domstate vm-dirty)" = running ] || die "vm-dirty is not running on host-b: $(vsh host-b domstate vm-dirty)"
+	! vsh host-a dominfo vm-dirty >/dev/null 2>&1 || die "vm-dirty is still defined on host-a"
+	remove_guest vm-dirty
+	rm -f "$LAB_SHARED/vm-dirty.img"
+	rm -rf "$LAB_DIR/hosts/host-b/log/qemu/vm-dirty-serial.log"
+}
+t "live: timeout with on_timeout suspend finishes the migration, the guest runs on the target" timeout_suspend
+
+# Six guests, two on each host, move round the ring a->b->c->a.
+ring_plan() {	# ring_plan NAME HOST_MAX_PARALLEL FORWARD|BACK
+	local a=host-a b=host-b c=host-c
+	[ "$3" = BACK ] && { a=host-b; b=host-c; c=host-a; }
+	cat <<PLAN
+version: 1
+name: $1
+concurrency: {max_parallel: 6}
+hosts:
+  host-a: {uri: "qemu+ssh://root@127.0.0.2/system", migration_host: 127.0.0.2, max_parallel: $2}
+  host-b: {uri: "qemu+ssh://root@127.0.0.3/system", migration_host: 127.0.0.3, max_parallel: $2}
+  host-c: {uri: "qemu+ssh://root@127.0.0.4/system", migration_host: 127.0.0.4, max_parallel: $2}
+defaults: {mode: live, live: {unsafe: true}}
+migrations:
+  - {vm: vm-p1, from: $a, to: $b}
+  - {vm: vm-p2, from: $a, to: $b}
+  - {vm: vm-p3, from: $b, to: $c}
+  - {vm: vm-p4, from: $b, to: $c}
+  - {vm: vm-p5, from: $c, to: $a}
+  - {vm: vm-p6, from: $c, to: $a}
+PLAN
+}
+
+max_per_host() {	# max_per_host JOURNAL: most migrations touching one host at once
+	/usr/bin/python3 - "$1" <<'PY'
+import json, sys
+start, end, hosts = {}, {}, {}
+ring = {"vm-p1": "ab", "vm-p2": "ab", "vm-p3": "bc", "vm-p4": "bc", "vm-p5": "ca", "vm-p6": "ca"}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    u = r.get("unit")
+    if r.get("ev") == "step" and r.get("phase") == "start" and u not in start:
+        start[u] = r["t"]
+    if r.get("ev") == "unit":
+        end[u] = r["t"]
+events = []
+for u in start:
+    events += [(start[u], 1, u), (end[u], -1, u)]
+most = 0
+live = {}
+for t, d, u in sorted(events, key=lambda e: (e[0], e[1])):
+    for h in ring[u]:
+        live[h] = live.get(h, 0) + d
+        most = max(most, live[h])
+print(most)
+PY
+}
+
+parallel_ring() {
+	local i host t1 t2 most
+	for i in 1 2 3 4 5 6; do
+		remove_guest "vm-p$i"
+		cp "$LAB_VM_SHARED_DISK" "$LAB_SHARED/vm-p$i.qcow2"
+	done
+	for i in 1 2; do define_clone host-a "vm-p$i" "$LAB_SHARED/vm-p$i.qcow2" || die "define vm-p$i"; done
+	for i in 3 4; do define_clone host-b "vm-p$i" "$LAB_SHARED/vm-p$i.qcow2" || die "define vm-p$i"; done
+	for i in 5 6; do define_clone host-c "vm-p$i" "$LAB_SHARED/vm-p$i.qcow2" || die "define vm-p$i"; done
+	sleep 2
+	ring_plan ring2 2 FORWARD >"$W/ring2.yaml"
+	ring_plan ring1 1 BACK >"$W/ring1.yaml"
+	t1=$(date +%s%N)
+	vmshift apply -q ring2.yaml 2>"$W/ring2.log" || die "ring at max_parallel 2 failed: $(tail -5 "$W/ring2.log")"
+	t2=$(date +%s%N)
+	most=$(max_per_host "$W/.vmshift/ring2/journal.jsonl")
+	echo "max_parallel 2: $(( (t2 - t1) / 1000000 )) ms, at most $most migrations per host at once"
+	[ "$most" -le 2 ] || die "a host had $most migrations at once (limit 2)"
+	[ "$most" -eq 2 ] || die "never 2 at once on a host: nothing ran in parallel"
+	for i in 1 2 3 4 5 6; do
+		case $i in 1|2) host=host-b ;; 3|4) host=host-c ;; *) host=host-a ;; esac
+		[ "$(vsh $host domstate "vm-p$i")" = running ] || die "vm-p$i is not running on $host"
+	done
+	# and back, one at a time per host
+	local t3 t4
+	t3=$(date +%s%N)
+	vmshift apply -q ring1.yaml 2>"$W/ring1.log" || die "ring at max_parallel 1 failed: $(tail -5 "$W/ring1.log")"
+	t4=$(date +%s%N)
+	most=$(max_per_host "$W/.vmshift/ring1/journal.jsonl")
+	echo "max_parallel 1: $(( (t4 - t3) / 1000000 )) ms, at most $most migrations per host at once"
+	[ "$most" -le 1 ] || die "a host had $most migrations at once (limit 1)"
+	[ $((t2 - t1)) -lt $((t4 - t3)) ] || die "max_parallel 2 ($(( (t2 - t1) / 1000000 )) ms) was not faster than 1 ($(( (t4 - t3) / 1000000 )) ms)"
+	for i in 1 2 3 4 5 6; do remove_guest "vm-p$i"; rm -f "$LAB_SHARED/vm-p$i.qcow2"; done
+	rm -f "$LAB_DIR"/hosts/*/log/qemu/vm-p?-serial.log
+}
+t "six live guests over three hosts: max_parallel 2 holds per host and beats max_parallel 1" parallel_ring
+grep -E '^max_parallel' "$W/out" | sed 's/^/# /'
+
 echo "1..$n"
 [ $failed -eq 0 ]
