@@ -25,15 +25,72 @@ on_signal(int sig)
 	interrupted = 1;
 }
 
+/* What reaches stderr.  On a terminal, the running migrations' progress
+ * is a block of lines (one each) at the bottom, redrawn in place; log
+ * lines scroll above it.  Elsewhere progress comes as periodic log lines.
+ * Worker threads call in: one lock around the terminal. */
+struct term {
+	GMutex mu;
+	gboolean quiet;
+	gboolean tty;
+	GPtrArray *units;	/* char *, in the order they appeared */
+	GHashTable *lines;	/* unit -> its progress line */
+	guint drawn;		/* lines of the block now on screen */
+};
+
+static void
+term_erase(struct term *t)
+{
+	if (t->drawn)
+		fprintf(stderr, "\033[%uA\033[J", t->drawn);
+	t->drawn = 0;
+}
+
+static void
+term_draw(struct term *t)
+{
+	for (guint i = 0; i < t->units->len; i++) {
+		fprintf(stderr, "  %-20s %s\n", (char *)t->units->pdata[i],
+			(char *)g_hash_table_lookup(t->lines, t->units->pdata[i]));
+		t->drawn++;
+	}
+	fflush(stderr);
+}
+
 static void
 log_line(gpointer ud, const char *line)
 {
-	gboolean quiet = GPOINTER_TO_INT(ud);
+	struct term *t = ud;
 	g_autoptr(GDateTime) now = g_date_time_new_now_local();
-	g_autofree char *t = g_date_time_format(now, "%H:%M:%S");
+	g_autofree char *ts = g_date_time_format(now, "%H:%M:%S");
 
-	if (!quiet)
-		fprintf(stderr, "%s vmshift: %s\n", t, line);
+	if (t->quiet)
+		return;
+	g_mutex_lock(&t->mu);
+	term_erase(t);
+	fprintf(stderr, "%s vmshift: %s\n", ts, line);
+	term_draw(t);
+	g_mutex_unlock(&t->mu);
+}
+
+static void
+progress_line(gpointer ud, const char *unit, const char *line)
+{
+	struct term *t = ud;
+
+	g_mutex_lock(&t->mu);
+	term_erase(t);
+	if (line) {
+		if (!g_hash_table_contains(t->lines, unit))
+			g_ptr_array_add(t->units, g_strdup(unit));
+		g_hash_table_insert(t->lines, g_strdup(unit), g_strdup(line));
+	} else if (g_hash_table_remove(t->lines, unit)) {
+		for (guint i = 0; i < t->units->len; i++)
+			if (!strcmp(t->units->pdata[i], unit))
+				g_ptr_array_remove_index(t->units, i);
+	}
+	term_draw(t);
+	g_mutex_unlock(&t->mu);
 }
 
 enum which { W_APPLY, W_RESUME, W_ROLLBACK, W_STATUS };
@@ -61,6 +118,7 @@ run(enum which w, const char *name, int argc, char **argv)
 	gboolean as_json = FALSE, quiet = FALSE;
 	struct plan *plan;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct term term = { 0 };
 	int ch, rc;
 
 	optind = 1;
@@ -122,12 +180,19 @@ run(enum which w, const char *name, int argc, char **argv)
 		g_ptr_array_add(only, NULL);
 		o.only = (char **)only->pdata;
 	}
-	o.resume = w == W_RESUME;
-	o.log = log_line;
-	o.log_ud = GINT_TO_POINTER(quiet);
-
 	if (!(plan = cmd_load_plan(argv[optind])))
 		return EXIT_INVALID;
+
+	o.resume = w == W_RESUME;
+	o.log = log_line;
+	g_mutex_init(&term.mu);
+	term.quiet = quiet;
+	term.tty = !quiet && isatty(STDERR_FILENO) && g_strcmp0(g_getenv("TERM"), "dumb") != 0;
+	term.units = g_ptr_array_new_with_free_func(g_free);
+	term.lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	if (term.tty)
+		o.progress = progress_line;
+	o.log_ud = &term;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -145,6 +210,9 @@ run(enum which w, const char *name, int argc, char **argv)
 		break;
 	}
 	plan_free(plan);
+	g_ptr_array_unref(term.units);
+	g_hash_table_unref(term.lines);
+	g_mutex_clear(&term.mu);
 	if (rc < 0) {
 		fprintf(stderr, "vmshift %s: %s\n", name, err->message);
 		return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_INVALID : EXIT_FAILED;

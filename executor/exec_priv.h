@@ -112,6 +112,9 @@ int migrate_live_undo(struct exec *x, struct unit *u, GError **err);
 
 /* executor.c: helpers for steps */
 void exec_log(struct exec *x, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Progress of @u: to the status display if there is one, else a log line
+ * (the caller limits how often).  NULL @fmt clears it. */
+void exec_progress(struct exec *x, struct unit *u, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Merge @delta into the unit's facts and journal it at once, so that a
  * crash in the middle of a step still leaves what undo needs. */
 int unit_record_facts(struct exec *x, struct unit *u, enum step s, JsonObject *delta, GError **err);

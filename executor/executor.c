@@ -27,6 +27,23 @@ exec_log(struct exec *x, const char *fmt, ...)
 	x->o->log(x->o->log_ud, line);
 }
 
+void
+exec_progress(struct exec *x, struct unit *u, const char *fmt, ...)
+{
+	g_autofree char *line = NULL;
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		line = g_strdup_vprintf(fmt, ap);
+		va_end(ap);
+	}
+	if (x->o->progress)
+		x->o->progress(x->o->log_ud, u->id, line);
+	else if (line)
+		exec_log(x, "%s: %s", u->id, line);
+}
+
 static int
 step_from_name(const char *name)
 {
@@ -599,12 +616,14 @@ run_unit(struct exec *x, struct unit *u)
 					    step_name(s));
 		}
 		if (err) {
+			exec_progress(x, u, NULL);
 			u->failed_step = s;
 			u->running = -1;
 			record_step(x, u, "step", s, "failed", err->message, NULL);
 			goto failed;
 		}
 		u->running = -1;
+		exec_progress(x, u, NULL);
 		g_array_append_val(u->done, s);
 		if (record_step(x, u, "step", s, "done", NULL, &err) < 0)
 			goto failed;

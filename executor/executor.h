@@ -23,6 +23,9 @@ enum run_result {
 };
 
 typedef void (*exec_log_fn)(gpointer ud, const char *line);
+/* The current progress of one migration (a line for a status display),
+ * or NULL when it has none any more.  Called from worker threads. */
+typedef void (*exec_progress_fn)(gpointer ud, const char *unit, const char *line);
 
 struct exec_opts {
 	gboolean dry_run;
@@ -32,8 +35,9 @@ struct exec_opts {
 	gboolean accept_new_host_keys;
 	gboolean resume;		/* `resume`: a journal must exist */
 	gboolean force;			/* rollback: also migrations that are done */
-	exec_log_fn log;		/* progress lines (for stderr) */
-	gpointer log_ud;
+	exec_log_fn log;		/* what happens, a line at a time (for stderr) */
+	exec_progress_fn progress;	/* NULL: progress goes to log every few seconds */
+	gpointer log_ud;		/* for both */
 	volatile int *interrupted;	/* set by a signal handler: finish the current step, then stop */
 };
 

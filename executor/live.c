@@ -163,7 +163,7 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 	struct job j = { .dom = d, .dconn = dconn };
 	int maxp = 0;
 	gint64 t0 = g_get_monotonic_time(), last = 0;
-	gboolean downtime_set = FALSE, timed_out = FALSE, suspended = FALSE;
+	gboolean downtime_set = FALSE, timed_out = FALSE, suspended = FALSE, first = TRUE;
 	GThread *t;
 	int rc = 0;
 
@@ -188,7 +188,8 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 		int nst = 0, type = VIR_DOMAIN_JOB_NONE;
 		gint64 now;
 
-		g_usleep(250 * 1000);
+		g_usleep(first ? 50 * 1000 : 250 * 1000);
+		first = FALSE;
 		if (virDomainGetJobStats(d, &type, &st, &nst, 0) < 0 || type == VIR_DOMAIN_JOB_NONE) {
 			virTypedParamsFree(st, nst);
 			continue;
@@ -198,7 +199,7 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 			downtime_set = virDomainMigrateSetMaxDowntime(d, (unsigned long long)l->max_downtime_ms, 0) == 0;
 		}
 		now = g_get_monotonic_time();
-		if (now - last >= 2 * G_USEC_PER_SEC) {
+		if (now - last >= (x->o->progress ? G_USEC_PER_SEC / 2 : 2 * G_USEC_PER_SEC)) {
 			unsigned long long total = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_TOTAL);
 			unsigned long long done = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_PROCESSED);
 			unsigned long long rem = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_REMAINING);
@@ -210,9 +211,9 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 			last = now;
 			if (bps)
 				g_snprintf(eta, sizeof(eta), "%llu s", rem / bps);
-			exec_log(x, "%s: migrate-live %llu%% (%llu of %llu MiB, %llu MiB left), %.1f MiB/s, dirtying %llu pages/s, pass %llu, ETA %s",
-				 u->id, total ? done * 100 / total : 0, done >> 20, total >> 20, rem >> 20,
-				 bps / 1048576.0, dirty, iter, eta);
+			exec_progress(x, u, "migrate-live %3llu%% %llu/%llu MiB, %.1f MiB/s, dirtying %llu pages/s, pass %llu, ETA %s",
+				      total ? done * 100 / total : 0, done >> 20, total >> 20,
+				      bps / 1048576.0, dirty, iter, eta);
 		}
 		virTypedParamsFree(st, nst);
 		if (l->timeout_s > 0 && !timed_out && now - t0 >= l->timeout_s * G_USEC_PER_SEC) {
@@ -257,8 +258,8 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 			json_object_set_int_member(facts, "live_time_ms", (gint64)ms);
 			json_object_set_int_member(facts, "live_downtime_ms", (gint64)down);
 			json_object_set_int_member(facts, "live_bytes", (gint64)bytes);
-			exec_log(x, "%s: migrated live in %llu ms, downtime %llu ms, %llu MiB sent", u->id, ms, down,
-				 bytes >> 20);
+			exec_log(x, "%s: migrated live in %llu ms, downtime %llu ms, %.1f MiB sent", u->id, ms, down,
+				 bytes / 1048576.0);
 			virTypedParamsFree(st, nst);
 		}
 	}

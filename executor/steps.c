@@ -727,7 +727,7 @@ struct progress {
 	struct exec *x;
 	struct unit *u;
 	const char *path;
-	gint64 last;
+	gint64 last, t0;
 	gboolean kill_half;
 };
 
@@ -741,11 +741,14 @@ copy_progress(guint64 done, guint64 total, gpointer ud)
 		exec_log(p->x, "VMSHIFT_FAULT: killing vmshift in the middle of copying %s", p->path);
 		raise(SIGKILL);
 	}
-	if (now - p->last < G_USEC_PER_SEC && done < total)
+	if (now - p->last < (p->x->o->progress ? G_USEC_PER_SEC / 4 : 2 * G_USEC_PER_SEC) && done < total)
 		return;
+	if (p->last == 0)
+		p->t0 = now;
 	p->last = now;
-	exec_log(p->x, "%s: copying %s: %" G_GUINT64_FORMAT "%% (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " MiB)",
-		 p->u->id, p->path, total ? done * 100 / total : 100, done >> 20, total >> 20);
+	exec_progress(p->x, p->u, "copy-disks %3" G_GUINT64_FORMAT "%% %s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " MiB, %.1f MiB/s",
+		      total ? done * 100 / total : 100, p->path, done >> 20, total >> 20,
+		      now > p->t0 ? (double)(done >> 10) / 1024.0 / ((now - p->t0) / 1e6) : 0.0);
 }
 
 static gboolean
@@ -825,7 +828,7 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 	g_autofree char *orig = g_strconcat(tp, ORIG_SUFFIX, NULL);
 	g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *dir = g_path_get_dirname(tp);
-	struct progress p = { x, u, sp, 0, fault_due(x, u, STEP_COPY_DISKS, "kill") };
+	struct progress p = { x, u, sp, 0, 0, fault_due(x, u, STEP_COPY_DISKS, "kill") };
 	gboolean exists = FALSE;
 	guint64 have = 0;
 
