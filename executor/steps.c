@@ -554,7 +554,16 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 		g_ptr_array_add(problems, g_strdup_printf("'%s' on %s is transient (not defined); vmshift moves persistent domains",
 							  u->vm, u->src->h->name));
 	if (u->m->set.mode == MODE_LIVE) {
-		if (!running)
+		g_auto(virDomainPtr) there = NULL;
+		gboolean gone = FALSE;
+
+		/* running on the target, only defined on the source: migrated,
+		 * the source's definition not yet removed (undefine_source
+		 * false, or an earlier run stopped there) */
+		if (!running && (there = dom_by_uuid(u->dst, uuid, &gone, NULL)) && dom_is_running(there))
+			note(u, "already migrated: '%s' runs on %s and is only defined on %s; the remaining steps finish the job",
+			     u->vm, u->dst->h->name, u->src->h->name);
+		else if (!running)
 			g_ptr_array_add(problems, g_strdup_printf("'%s' is not running on %s: live migration moves a running VM (use mode cold)",
 								  u->vm, u->src->h->name));
 		else
