@@ -11,37 +11,8 @@
 # modes and checks the outcome against snapshots of every host.
 set -uo pipefail
 
-HERE=$(dirname "$(readlink -f "$0")")
-ROOT=$(readlink -f "$HERE/../..")
-LAB=$ROOT/tests/lab
-VMSHIFT=$(readlink -f "${VMSHIFT:-$ROOT/build/vmshift}")
-export LAB_DIR=${LAB_DIR:-/tmp/vmshift-lab}
-set -a
-# shellcheck source=/dev/null
-. "$LAB_DIR/env" || { echo "not ok 1 - the lab is up"; echo "1..1"; exit 1; }
-set +a
-
-W=$(mktemp -d /tmp/vmshift-e2e.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-n=0 failed=0
-
-t() {	# t DESCRIPTION CMD...: the command's output becomes diagnostics on failure
-	local desc=$1 rc
-	shift
-	n=$((n + 1))
-	("$@") >"$W/out" 2>&1
-	rc=$?
-	if [ $rc -eq 0 ]; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		tail -n 40 "$W/out" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
-die() { echo "$*" >&2; exit 1; }
-vsh() { local h=$1; shift; "$LAB/lab-host" "$h" virsh -q -c qemu:///system "$@"; }
-vmshift() { (cd "$W" && "$LAB/lab-ctl" "$VMSHIFT" "$@"); }
+# shellcheck source=harness.bash
+. "$(dirname "$(readlink -f "$0")")/harness.bash"
 
 # The plan: vm-shared goes cold to host-c (shared storage), vm-local is
 # copied to host-b, whose images live under /srv/vms.
@@ -345,5 +316,4 @@ unknown_host_key() {
 }
 t "an unknown SSH host key is refused; --accept-new-host-keys records it" unknown_host_key
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

@@ -8,36 +8,8 @@
 #   VMSHIFT=build/vmshift tests/e2e/live_test.sh
 set -uo pipefail
 
-HERE=$(dirname "$(readlink -f "$0")")
-ROOT=$(readlink -f "$HERE/../..")
-LAB=$ROOT/tests/lab
-VMSHIFT=$(readlink -f "${VMSHIFT:-$ROOT/build/vmshift}")
-export LAB_DIR=${LAB_DIR:-/tmp/vmshift-lab}
-set -a
-# shellcheck source=/dev/null
-. "$LAB_DIR/env" || { echo "not ok 1 - the lab is up"; echo "1..1"; exit 1; }
-set +a
-
-W=$(mktemp -d /tmp/vmshift-live.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-n=0 failed=0
-t() {
-	local desc=$1 rc
-	shift
-	n=$((n + 1))
-	("$@") >"$W/out" 2>&1
-	rc=$?
-	if [ $rc -eq 0 ]; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		tail -n 40 "$W/out" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
-die() { echo "$*" >&2; exit 1; }
-vsh() { local h=$1; shift; "$LAB/lab-host" "$h" virsh -q -c qemu:///system "$@"; }
-vmshift() { (cd "$W" && "$LAB/lab-ctl" "$VMSHIFT" "$@"); }
+# shellcheck source=harness.bash
+. "$(dirname "$(readlink -f "$0")")/harness.bash"
 
 # vm-shared's disk is on storage every host sees; its serial log moves to
 # a directory that does not exist on host-b yet (prepare-target makes it).
@@ -308,5 +280,4 @@ parallel_ring() {
 t "six live guests over three hosts: max_parallel 2 holds per host and beats max_parallel 1" parallel_ring
 grep -E '^max_parallel' "$W/out" | sed 's/^/# /'
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end
