@@ -156,6 +156,32 @@ stat_ull(virTypedParameterPtr params, int n, const char *name)
 
 /* One live migration of @d to @dconn, watched: max downtime set once the
  * job runs, progress every 2 s, the plan's timeout enforced. */
+/* The target names (vda, hdb...) of the disks copy_storage copies: the
+ * writable file disks.  NULL if one has no name: then libvirt picks. */
+static GPtrArray *
+storage_disks(struct unit *u)
+{
+	g_autoptr(GPtrArray) paths = NULL;
+	GPtrArray *names;
+
+	if (!u->sxml)
+		return NULL;
+	names = g_ptr_array_new_with_free_func(g_free);
+	paths = domxml_paths(u->sxml);
+	for (guint i = 0; i < paths->len; i++) {
+		struct dom_path *p = paths->pdata[i];
+
+		if (p->kind != DOM_PATH_DISK || !p->copy || p->readonly)
+			continue;
+		if (!g_str_has_prefix(p->what, "disk ") || p->what[5] == '#') {
+			g_ptr_array_unref(names);
+			return NULL;
+		}
+		g_ptr_array_add(names, g_strndup(p->what + 5, strcspn(p->what + 5, " ")));
+	}
+	return names;
+}
+
 static int
 run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, const char *dxml,
 	const char *uri, const struct live_opts *l, gboolean persist, JsonObject *facts, GError **err)
@@ -178,6 +204,16 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 				  (int)l->parallel_connections) < 0)) {
 		virTypedParamsFree(j.params, j.nparams);
 		return lv_fail(err, "cannot set up the migration of '%s'", u->vm);
+	}
+	if (l->copy_storage != COPY_STORAGE_NONE) {
+		g_autoptr(GPtrArray) disks = storage_disks(u);
+
+		for (guint i = 0; disks && i < disks->len; i++)
+			if (virTypedParamsAddString(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_MIGRATE_DISKS,
+						    disks->pdata[i]) < 0) {
+				virTypedParamsFree(j.params, j.nparams);
+				return lv_fail(err, "cannot set up the migration of '%s'", u->vm);
+			}
 	}
 	j.flags = migrate_flags(l);
 	if (!persist)
@@ -357,7 +393,7 @@ migrate_live_undo(struct exec *x, struct unit *u, GError **err)
 	if (!(s = dom_by_uuid(u->src, uuid, &smissing, err)) && !smissing)
 		return -1;
 	if (dom_is_running(t) && !(s && dom_is_running(s))) {
-		if (!g_file_get_contents(mpath, &sxml, NULL, err))
+		if (unit_load_xml(x, u, err) < 0 || !g_file_get_contents(mpath, &sxml, NULL, err))
 			return -1;
 		exec_log(x, "%s: migrating it back live to %s", u->id, u->src->h->name);
 		if (run_job(x, u, t, u->src->conn, sxml, uri, &u->m->set.live, s == NULL, NULL, err) < 0)

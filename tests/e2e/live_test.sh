@@ -114,6 +114,31 @@ for step in preflight prepare-target migrate-live verify-target undefine-source;
 	t "live: killed during $step, resume finishes the migration" fault_kill "$step"
 done
 
+copy_storage_all() {
+	rm -rf "$W/.vmshift"
+	cat >"$W/cs.yaml" <<PLAN
+version: 1
+name: live-copy-storage
+hosts:
+  host-a: {uri: "qemu+ssh://root@127.0.0.2/system", migration_host: 127.0.0.2}
+  host-c: {uri: "qemu+ssh://root@127.0.0.4/system", migration_host: 127.0.0.4}
+migrations:
+  - {vm: vm-local, from: host-a, to: host-c, mode: live, live: {copy_storage: all}}
+PLAN
+	vmshift apply cs.yaml 2>"$W/cs.log" || die "apply failed: $(tail -8 "$W/cs.log")"
+	[ "$(vsh host-c domstate vm-local)" = running ] || die "vm-local is not running on host-c"
+	"$LAB/lab-host" host-c qemu-img convert -U -f qcow2 -O raw /var/lib/libvirt/images/vm-local.qcow2 /tmp/cs.raw
+	[ "$("$LAB/lab-host" host-c sha256sum /tmp/cs.raw | cut -d' ' -f1)" = "$LAB_VM_LOCAL_SHA256" ] ||
+		die "the copied disk differs"
+	"$LAB/lab-host" host-c rm -f /tmp/cs.raw
+	vmshift rollback cs.yaml --force --only vm-local 2>"$W/csr.log" || die "rollback failed: $(tail -8 "$W/csr.log")"
+	[ "$(vsh host-a domstate vm-local)" = running ] || die "vm-local is not back on host-a"
+	! vsh host-c dominfo vm-local >/dev/null 2>&1 || die "vm-local is still defined on host-c"
+	# the copy on host-c is libvirt's (it pre-created it), not vmshift's
+	rm -f "$LAB_DIR/hosts/host-c/lib/images/vm-local.qcow2"
+}
+t "live with copy_storage all: a host-private disk arrives byte-identical, and rollback brings it back" copy_storage_all
+
 # ------------------------------------------------ guests made for these tests
 
 # define_clone HOST NAME DISK [raw]: a copy of vm-shared's definition with
