@@ -407,15 +407,13 @@ replay(struct exec *x, GPtrArray *recs)
 			unit_reset(u);
 		}
 	}
-	/* a run that died leaves steps open; "blocked" is decided afresh by
-	 * each run, from what its dependencies do then */
+	/* a run that died leaves steps open.  "blocked" stays as the last
+	 * run said (status shows why); each run decides it afresh */
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
 
 		if (u->status == U_RUNNING)
 			u->status = U_INTERRUPTED;
-		if (u->status == U_BLOCKED)
-			u->status = u->done->len ? U_INTERRUPTED : U_PENDING;
 	}
 }
 
@@ -757,7 +755,9 @@ schedule(struct exec *x)
 			if (x->o->interrupted && *x->o->interrupted)
 				break;
 			if ((ready = deps_ready(x, u, tried, &why)) < 0) {
+				g_hash_table_add(tried, u);	/* decided for this run */
 				u->status = U_BLOCKED;
+				g_free(u->error);
 				u->error = g_steal_pointer(&why);
 				exec_log(x, "%s: blocked: %s", u->id, u->error);
 				record_status(x, u, NULL);

@@ -292,6 +292,25 @@ PLAN
 }
 t "delete_source never deletes a disk the target uses through shared storage" shared_disk_never_deleted
 
+blocked_then_resumed() {
+	rm -rf "$W/.vmshift"
+	sed 's|  - {vm: vm-shared, from: host-a, to: host-c, mode: cold}|  - {vm: vm-shared, from: host-a, to: host-c, mode: cold, after: vm-local}|' "$W/plan.yaml" >"$W/after.yaml"
+	grep -q "after: vm-local" "$W/after.yaml" || die "test setup: the plan was not rewritten"
+	if VMSHIFT_FAULT="define-target:fail:vm-local" vmshift apply after.yaml --on-failure stop 2>"$W/b.log"; then
+		die "apply succeeded despite the fault"
+	fi
+	vmshift status after.yaml >"$W/bs" 2>&1
+	grep -q "^vm-shared .*blocked: it runs after vm-local, which is failed" "$W/bs" || die "status: $(cat "$W/bs")"
+	[ "$(grep -c '"status":"blocked"' "$W/.vmshift/e2e/journal.jsonl")" = 1 ] || die "blocked was recorded more than once"
+	running_on host-a vm-shared
+	vmshift resume after.yaml 2>"$W/br.log" || die "resume failed: $(tail -8 "$W/br.log")"
+	migrated
+	vmshift rollback after.yaml --force --only vm-shared vm-local 2>/dev/null || die "rollback failed"
+	snapshot >"$W/sb"
+	diff -u "$W/s0" "$W/sb" || die "hosts changed"
+}
+t "a migration blocked by a failed one runs once a resume finishes the failed one" blocked_then_resumed
+
 lock_excludes() {
 	rm -rf "$W/.vmshift"
 	mkdir -p "$STATE"
