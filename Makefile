@@ -79,7 +79,7 @@ deps:
 		echo "make deps: installing" $$missing; \
 		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root, or: apt-get install" $$missing >&2; exit 1; fi; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+		apt-get update -q && apt-get install -y -q $$missing; \
 	fi
 
 # Everything: unit, plan and CLI tests, the same under ASan+UBSan, then the
