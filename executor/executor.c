@@ -480,14 +480,8 @@ static int
 record_run(struct exec *x, const char *cmd, GError **err)
 {
 	JsonObject *rec = record_new("run", NULL);
-	JsonObject *fps = json_object_new();
 
-	for (guint i = 0; i < x->plan->migrations->len; i++) {
-		struct migration *m = x->plan->migrations->pdata[i];
-		g_autofree char *fp = fingerprint(x->plan, m);
-
-		json_object_set_string_member(fps, m->id, fp);
-	}
+	/* each migration's fingerprint goes with its attempt (run_unit()) */
 	if (x->only) {
 		JsonArray *a = json_array_new();
 
@@ -498,7 +492,6 @@ record_run(struct exec *x, const char *cmd, GError **err)
 	json_object_set_string_member(rec, "cmd", cmd);
 	json_object_set_string_member(rec, "plan", x->plan->path);
 	json_object_set_string_member(rec, "plan_sha256", x->plan->sha256);
-	json_object_set_object_member(rec, "fingerprints", fps);
 	return journal_put(x, rec, err);
 }
 

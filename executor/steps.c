@@ -293,8 +293,7 @@ existing_ancestor(struct sshx *s, const char *path, GError **err)
 
 /* ---- preflight ---- */
 
-static gboolean same_content(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds,
-			     const char *tp, GError **err);
+static gboolean same_content(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err);
 
 void
 note(struct unit *u, const char *fmt, ...)
@@ -402,7 +401,7 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 			gboolean same = FALSE;
 
 			if (exists && tsize == size) {
-				same = same_content(u, ss, sp, ds, tp, &e);
+				same = same_content(ss, sp, ds, tp, &e);
 				if (e) {
 					g_ptr_array_add(problems, g_strdup(e->message));
 					g_clear_error(&e);
@@ -785,48 +784,58 @@ record_append(struct exec *x, struct unit *u, enum step s, const char *key, cons
 	return unit_record_facts(x, u, s, delta, err);
 }
 
+/* Compare @sp on the source with @tp on the target as far as @level
+ * goes: sizes (VERIFY_SIZE), then sha256 (VERIFY_SHA256).  *differs gets
+ * how they differ, or NULL.  -1 (@err) if a call failed: not knowing is
+ * not "the same", nor "different". */
 static int
-verify_copy(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err)
+compare_files(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, enum verify level,
+	      char **differs, GError **err)
 {
 	guint64 ssize = 0, tsize = 0;
 	gboolean e1 = FALSE, e2 = FALSE;
 	char h1[65], h2[65];
 
-	if (u->m->set.disks.verify == VERIFY_NONE)
+	*differs = NULL;
+	if (level == VERIFY_NONE)
 		return 0;
 	if (sshx_stat(ss, sp, &e1, &ssize, NULL, err) < 0 || sshx_stat(ds, tp, &e2, &tsize, NULL, err) < 0)
 		return -1;
-	if (!e1 || !e2 || ssize != tsize)
-		return fail(err, "copy of '%s' is %" G_GUINT64_FORMAT " bytes, the source %" G_GUINT64_FORMAT,
-			    sp, tsize, ssize);
-	if (u->m->set.disks.verify == VERIFY_SIZE)
+	if (!e1 || !e2 || ssize != tsize) {
+		*differs = g_strdup_printf("%" G_GUINT64_FORMAT " bytes on the target, %" G_GUINT64_FORMAT " on the source",
+					   e2 ? tsize : 0, e1 ? ssize : 0);
+		return 0;
+	}
+	if (level == VERIFY_SIZE)
 		return 0;
 	if (sshx_sha256(ss, sp, h1, err) < 0 || sshx_sha256(ds, tp, h2, err) < 0)
 		return -1;
 	if (strcmp(h1, h2))
-		return fail(err, "sha256 of the copy of '%s' (%s) differs from the source (%s)", sp, h2, h1);
+		*differs = g_strdup_printf("sha256 %s on the target, %s on the source", h2, h1);
 	return 0;
+}
+
+/* The copy as disks.verify asks. */
+static int
+verify_copy(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err)
+{
+	g_autofree char *differs = NULL;
+
+	if (compare_files(ss, sp, ds, tp, u->m->set.disks.verify, &differs, err) < 0)
+		return -1;
+	return differs ? fail(err, "the copy of '%s' differs from the source: %s", sp, differs) : 0;
 }
 
 /* Is @tp on the target already the same bytes as @sp on the source?
  * Always by sha256, whatever disks.verify says: equal sizes prove
  * nothing (raw images of one size abound), and a wrong "yes" would give
- * the VM another machine's disk.  An error is an error, not a "no". */
+ * the VM another machine's disk. */
 static gboolean
-same_content(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err)
+same_content(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err)
 {
-	guint64 a = 0, b = 0;
-	gboolean x1 = FALSE, x2 = FALSE;
-	char h1[65], h2[65];
+	g_autofree char *differs = NULL;
 
-	(void)u;
-	if (sshx_stat(ss, sp, &x1, &a, NULL, err) < 0 || sshx_stat(ds, tp, &x2, &b, NULL, err) < 0)
-		return FALSE;
-	if (!x1 || !x2 || a != b)
-		return FALSE;
-	if (sshx_sha256(ss, sp, h1, err) < 0 || sshx_sha256(ds, tp, h2, err) < 0)
-		return FALSE;
-	return strcmp(h1, h2) == 0;
+	return compare_files(ss, sp, ds, tp, VERIFY_SHA256, &differs, err) == 0 && !differs;
 }
 
 static int
@@ -855,7 +864,7 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 	if (sshx_stat(ds, tp, &exists, NULL, NULL, err) < 0)
 		return -1;
 	if (exists) {
-		gboolean same = same_content(u, ss, sp, ds, tp, err);
+		gboolean same = same_content(ss, sp, ds, tp, err);
 
 		if (err && *err)
 			return -1;

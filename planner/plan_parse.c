@@ -582,11 +582,6 @@ read_after(struct pctx *c, struct migration *m, yaml_node_t *v)
 	}
 }
 
-struct mig_ud {
-	struct migration *m;
-	yaml_node_t *match_node;
-};
-
 static void
 read_migration_key(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
 {

@@ -371,7 +371,7 @@ merge_from(struct ydoc *y, yaml_node_t *src, GArray *out, GArray *seen, guint de
 }
 
 static yaml_node_t *
-find_key(struct ydoc *y, const GArray *keys, const char *k)
+find_key(const GArray *keys, const char *k)
 {
 	for (guint i = 0; i < keys->len; i++) {
 		yaml_node_t *n = g_array_index(keys, yaml_node_t *, i);
@@ -379,7 +379,6 @@ find_key(struct ydoc *y, const GArray *keys, const char *k)
 		if (!strcmp(ydoc_str(n), k))
 			return n;
 	}
-	(void)y;
 	return NULL;
 }
 
@@ -424,7 +423,7 @@ collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
 			continue;
 		}
 		ks = ydoc_str(k);
-		first = index ? g_hash_table_lookup(index, ks) : find_key(y, own, ks);
+		first = index ? g_hash_table_lookup(index, ks) : find_key(own, ks);
 		if (first) {
 			/* a merged mapping may be reached more than once; diags
 			 * says the same thing at the same place only once */
@@ -436,7 +435,7 @@ collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
 			g_hash_table_insert(index, (gpointer)ks, k);
 		if (own_keys) {
 			g_array_append_val(own_keys, k);
-			if (find_key(y, seen, ks))
+			if (find_key(seen, ks))
 				continue;	/* a key of the mapping that merges this one */
 		}
 		g_array_append_val(seen, k);
