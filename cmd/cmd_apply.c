@@ -15,7 +15,7 @@ static volatile int interrupted;
 static void
 on_signal(int sig)
 {
-	static const char msg[] = "\nvmshift: interrupted: finishing the steps under way, then stopping (vmshift resume continues)\n";
+	static const char msg[] = "\nvmshift: interrupted: stopping copies and shutdown waits now, other steps once done (vmshift resume continues)\n";
 	ssize_t n;
 
 	(void)sig;

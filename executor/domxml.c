@@ -80,6 +80,22 @@ dom_change_free(gpointer p)
 }
 
 void
+dom_disk_free(gpointer p)
+{
+	struct dom_disk *dd = p;
+
+	if (!dd)
+		return;
+	g_free(dd->type_name);
+	g_free(dd->what);
+	g_free(dd->target);
+	g_free(dd->device);
+	g_free(dd->source);
+	g_free(dd->format);
+	g_free(dd);
+}
+
+void
 domxml_free(struct domxml *d)
 {
 	if (!d)
@@ -138,6 +154,22 @@ text_of(xmlNodePtr n)
 	s = g_strdup((const char *)v);
 	xmlFree(v);
 	return s;
+}
+
+/* "disk vda", "disk hdc (cdrom)"; "disk #@index" without <target dev>,
+ * @index counting every <disk> of <devices> from 0.  domxml_paths() and
+ * domxml_disks() both name disks with it, so their texts match. */
+static char *
+disk_what(xmlNodePtr disk, guint index)
+{
+	g_autofree char *device = prop(disk, "device");
+	g_autofree char *dev = prop(child(disk, "target"), "dev");
+	g_autofree char *what = dev ? g_strdup_printf("disk %s", dev) :
+				g_strdup_printf("disk #%u", index);
+
+	if (device && strcmp(device, "disk"))
+		return g_strdup_printf("%s (%s)", what, device);
+	return g_steal_pointer(&what);
 }
 
 /* ---- locating values in the input text ---- */
@@ -467,9 +499,7 @@ collect_disk(struct collect *c, xmlNodePtr disk, guint index)
 {
 	g_autofree char *type = prop(disk, "type");
 	g_autofree char *device = prop(disk, "device");
-	g_autofree char *dev = prop(child(disk, "target"), "dev");
 	xmlNodePtr src = child(disk, "source");
-	char *what;
 
 	if (type && strcmp(type, "file"))	/* libvirt's default type is file */
 		return;
@@ -477,14 +507,8 @@ collect_disk(struct collect *c, xmlNodePtr disk, guint index)
 		return;
 	if (!src)
 		return;			/* an empty cdrom drive */
-	what = dev ? g_strdup_printf("disk %s", dev) : g_strdup_printf("disk #%u", index);
-	if (device && strcmp(device, "disk")) {
-		char *t = g_strdup_printf("%s (%s)", what, device);
-
-		g_free(what);
-		what = t;
-	}
-	add_path(c, DOM_PATH_DISK, what, src, "file", TRUE, child(disk, "readonly") != NULL, FALSE);
+	add_path(c, DOM_PATH_DISK, disk_what(disk, index), src, "file", TRUE,
+		 child(disk, "readonly") != NULL, FALSE);
 }
 
 static void
@@ -746,6 +770,100 @@ domxml_paths(const struct domxml *d)
 		p->readonly = s->readonly;
 		p->log = s->log;
 		g_ptr_array_add(out, p);
+	}
+	return out;
+}
+
+static enum dom_disk_type
+disk_type_of(const char *name)
+{
+	static const struct { const char *name; enum dom_disk_type type; } types[] = {
+		{ "file", DOM_DISK_FILE }, { "block", DOM_DISK_BLOCK },
+		{ "network", DOM_DISK_NETWORK }, { "volume", DOM_DISK_VOLUME },
+		{ "dir", DOM_DISK_DIR },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(types); i++)
+		if (!strcmp(name, types[i].name))
+			return types[i].type;
+	return DOM_DISK_OTHER;
+}
+
+/* @s, or NULL (and @s freed) if it is empty: as for domxml_paths(), an
+ * empty value is no value. */
+static char *
+nonempty(char *s)
+{
+	if (s && !*s)
+		g_clear_pointer(&s, g_free);
+	return s;
+}
+
+/* The source text struct dom_disk describes, or NULL. */
+static char *
+disk_source(enum dom_disk_type type, xmlNodePtr src)
+{
+	g_autofree char *a = NULL;
+	g_autofree char *b = NULL;
+	g_autofree char *host = NULL;
+
+	if (!src)
+		return NULL;
+	switch (type) {
+	case DOM_DISK_FILE:
+		return nonempty(prop(src, "file"));
+	case DOM_DISK_BLOCK:
+		return nonempty(prop(src, "dev"));
+	case DOM_DISK_DIR:
+		return nonempty(prop(src, "dir"));
+	case DOM_DISK_NETWORK:
+		a = nonempty(prop(src, "protocol"));
+		b = nonempty(prop(src, "name"));
+		for (xmlNodePtr n = src->children; n && !host; n = n->next)
+			if (is_element(n, "host"))
+				host = nonempty(prop(n, "name"));	/* none for a unix socket */
+		if (!a && !b && !host)
+			return NULL;
+		return g_strdup_printf("%s:%s%s%s", a ? a : "", b ? b : "", host ? " on " : "",
+				       host ? host : "");
+	case DOM_DISK_VOLUME:
+		a = nonempty(prop(src, "pool"));
+		b = nonempty(prop(src, "volume"));
+		return a || b ? g_strdup_printf("%s/%s", a ? a : "", b ? b : "") : NULL;
+	default:
+		return NULL;
+	}
+}
+
+GPtrArray *
+domxml_disks(const struct domxml *d)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(dom_disk_free);
+	xmlNodePtr devices = child(xmlDocGetRootElement(d->doc), "devices");
+	guint index = 0;
+
+	/* From the tree, which domxml_remap() keeps current. */
+	for (xmlNodePtr n = devices ? devices->children : NULL; n; n = n->next) {
+		struct dom_disk *dd;
+		xmlNodePtr back;
+
+		if (!is_element(n, "disk"))
+			continue;
+		dd = g_new0(struct dom_disk, 1);
+		if (!(dd->type_name = prop(n, "type")))
+			dd->type_name = g_strdup("file");
+		dd->type = disk_type_of(dd->type_name);
+		dd->what = disk_what(n, index++);
+		dd->target = prop(child(n, "target"), "dev");
+		if (!(dd->device = prop(n, "device")))
+			dd->device = g_strdup("disk");
+		dd->source = disk_source(dd->type, child(n, "source"));
+		dd->format = prop(child(n, "driver"), "type");
+		dd->readonly = child(n, "readonly") != NULL;
+		dd->shareable = child(n, "shareable") != NULL;
+		back = child(n, "backingStore");
+		dd->backing_store = child(back, "source") != NULL;
+		g_ptr_array_add(out, dd);
 	}
 	return out;
 }

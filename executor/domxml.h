@@ -48,6 +48,7 @@ enum dom_path_kind {
  * <serial> and <console>, <source path> when type='file' and <log file>
  * of any type.  Not listed: block/network/volume disks, <loader>, the
  * nvram template, backing stores, channels, parallel ports.
+ * (domxml_disks() lists every disk, whatever its type.)
  *
  * In libvirt's inactive XML the console aliasing serial 0 repeats that
  * serial's <source path> and <log file>: the same path then appears once
@@ -73,8 +74,46 @@ struct dom_change {
 	char *to;
 };
 
+enum dom_disk_type {
+	DOM_DISK_FILE,
+	DOM_DISK_BLOCK,
+	DOM_DISK_NETWORK,
+	DOM_DISK_VOLUME,
+	DOM_DISK_DIR,
+	DOM_DISK_OTHER,		/* "nvme", "vhostuser", anything else */
+};
+
+/* One <devices><disk>, of any type, so that callers can refuse what they
+ * cannot move safely.  Values are the current ones (after domxml_remap(),
+ * a file disk's source is its remapped path, as domxml_paths() says).
+ * The strings belong to the struct; dom_disk_free() frees them. */
+struct dom_disk {
+	enum dom_disk_type type;
+	char *type_name;	/* type= as written ("file", "block", "nvme", ...);
+				 * "file" if absent, libvirt's default */
+	char *what;		/* for people; for a disk domxml_paths() lists, the
+				 * same text as its struct dom_path ("disk vda",
+				 * "disk hdc (cdrom)", "disk #2" without <target dev>) */
+	char *target;		/* <target dev>, or NULL */
+	char *device;		/* device=: "disk" (if absent), "cdrom", "floppy", "lun" */
+	char *source;		/* file: <source file>; block: <source dev>; dir:
+				 * <source dir>; network: "PROTOCOL:NAME", plus
+				 * " on HOST" for the first <host name> if any;
+				 * volume: "POOL/VOLUME".  A missing network or
+				 * volume attribute is left empty.  NULL when there
+				 * is no source (an empty cdrom: no <source>, or
+				 * none of those attributes, or all empty) and for
+				 * DOM_DISK_OTHER */
+	char *format;		/* <driver type>: "qcow2", "raw", ...; NULL if absent */
+	gboolean readonly;	/* <readonly/> */
+	gboolean shareable;	/* <shareable/> */
+	gboolean backing_store;	/* a <backingStore> child with a <source>: libvirt
+				 * wrote (part of) the backing chain */
+};
+
 void dom_path_free(gpointer p);
 void dom_change_free(gpointer p);
+void dom_disk_free(gpointer p);		/* NULL-safe */
 
 struct domxml;
 typedef struct domxml DomXml;
@@ -94,6 +133,8 @@ guint64 domxml_memory_kib(const struct domxml *d);
 /* Of struct dom_path *, in document order (disks and chardevs as they
  * appear under <devices>, after nvram, kernel and initrd). */
 GPtrArray *domxml_paths(const struct domxml *d);
+/* Of struct dom_disk *: every <devices><disk>, in document order. */
+GPtrArray *domxml_disks(const struct domxml *d);
 /* Of char *: distinct <source bridge> of <interface type='bridge'>, and
  * distinct <source network> of <interface type='network'>, document
  * order. */

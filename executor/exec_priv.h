@@ -10,6 +10,15 @@
 #include "journal.h"
 #include "sshx.h"
 
+/* Journal fact keys that more than one file uses (the journal's format:
+ * docs and old journals depend on the strings). */
+#define FACT_FINGERPRINT "fingerprint"
+#define FACT_SOURCE_HOST_UUID "source_host_uuid"	/* libvirt host UUIDs the attempt used */
+#define FACT_TARGET_HOST_UUID "target_host_uuid"
+#define FACT_TARGET_DEFINED "target_defined"	/* vmshift defined (or was about to define) the target domain */
+#define FACT_TARGET_FILES "target_files"	/* the files the target domain uses that vmshift may copy */
+#define FACT_COPIED "copied"	/* target paths this unit copied (or shares with a unit that did) */
+
 /* One host of the plan, connected. */
 struct hostconn {
 	struct host *h;
@@ -18,6 +27,8 @@ struct hostconn {
 	GMutex mu;
 	char *ssh_error;	/* why ->ssh could not be had, once tried */
 	gboolean ssh_tried;
+	char *uuid;		/* the libvirt host's UUID (capabilities): who it is */
+	GPtrArray *image_dirs;	/* where writes may go: its pools' paths and the plan's image_dirs */
 };
 
 enum unit_status {
@@ -56,12 +67,14 @@ struct exec {
 	struct plan *plan;
 	const struct exec_opts *o;
 	char *state_dir;
+	char *plan_file;	/* the plan's path, absolute: what the journal ties a state directory to */
 	char **only;		/* the selection: --only, or for resume the run's own */
 	struct journal *j;	/* NULL in dry-run and status */
 	GPtrArray *hosts;	/* struct hostconn *, plan order */
 	GPtrArray *units;	/* struct unit *, plan order */
 	GMutex mu;		/* guards unit status while threads run */
 	GCond cond;
+	gint journal_failed;	/* a journal write failed (atomic) */
 	char *fault_step;	/* VMSHIFT_FAULT (test only) */
 	char *fault_action;
 	char *fault_unit;
@@ -82,6 +95,10 @@ struct step_impl {
 	step_fn run;
 	step_fn undo;		/* NULL: nothing to undo */
 	const char *undo_says;	/* for dry-run and status: what undo does */
+	/* A rollback goes on past a failed undo, except: */
+	gboolean undo_fail_stops;	/* after it nothing more may be undone (the VM would be nowhere) */
+	gboolean undo_fail_target_may_run;	/* the guest may still run on the target */
+	gboolean undo_needs_target_off;	/* skipped while the guest may run on the target */
 };
 const struct step_impl *step_impl(enum step s);
 /* Dry-run and first step: every check, nothing changed; lines for
@@ -100,10 +117,43 @@ void dom_free(virDomainPtr d);
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC(virDomainPtr, dom_free, NULL)
 char *unit_file(struct unit *u, const char *name);
 int unit_load_xml(struct exec *x, struct unit *u, GError **err);
+/* u->sxml from @xml, u->txml its remapped copy, u->changes what changed. */
+int unit_set_xml(struct exec *x, struct unit *u, const char *xml, GError **err);
 void note(struct unit *u, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 gboolean will_start(struct unit *u, gboolean source_running);
 char *human_size(guint64 n);
 int export_xml(struct exec *x, struct unit *u, GError **err);
+/* Set autostart on the target's @t if the source had it. */
+int carry_autostart(struct exec *x, struct unit *u, virDomainPtr t, GError **err);
+/* Journal the TRUE fact @key (before the act it announces). */
+int record_flag(struct exec *x, struct unit *u, enum step s, const char *key, GError **err);
+
+/* claims.c: before anything runs, what each unit will take */
+/* Refuse (G_IO_ERROR_INVALID_ARGUMENT) a domain that two units would
+ * move, and a target file that two different source files would become. */
+int claims_check(struct exec *x, GError **err);
+/* Another unit of the run (not rolled back) whose domain uses @path on
+ * @u's target host, or NULL. */
+struct unit *claims_other_user(struct exec *x, struct unit *u, const char *path);
+/* Another unit of the run (not rolled back) that copied @path to @u's
+ * target host, or NULL. */
+struct unit *claims_copied_by_other(struct exec *x, struct unit *u, const char *path);
+
+/* storage.c: what the disks really are (see there) */
+/* Problems with the disks of @u for its mode: unprovable shared storage,
+ * disk types or chains the mode cannot move.  @ss/@ds: SSH sessions
+ * (locked by the caller), NULL where there is none. */
+void storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GPtrArray *problems);
+/* A problem unless vmshift may write @path on @u's target: below one of
+ * its storage pools' directories or the plan's image_dirs (@logs: or
+ * /var/log/libvirt), and not led elsewhere by a symlinked directory.
+ * @ds: the target's session, locked by the caller. */
+void storage_check_write(struct unit *u, struct sshx *ds, const char *what, const char *path, gboolean logs,
+			 GPtrArray *problems);
+/* A probe file made beside @src_path on @ss: does it show up beside
+ * @dst_path on @ds?  *shared stays TRUE when it cannot tell (-1). */
+int storage_probe(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
+		  GError **err);
 
 /* live.c: mode live */
 void preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray *problems);

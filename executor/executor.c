@@ -103,9 +103,17 @@ record_new(const char *ev, struct unit *u)
 static int
 journal_put(struct exec *x, JsonObject *rec, GError **err)
 {
-	int rc = x->j ? journal_append(x->j, rec, err) : 0;
+	g_autoptr(GError) e = NULL;
+	int rc = x->j ? journal_append(x->j, rec, &e) : 0;
 
 	json_object_unref(rec);
+	if (rc < 0) {
+		/* said once: a rollback goes on from memory */
+		if (!g_atomic_int_exchange(&x->journal_failed, TRUE))
+			exec_log(x, "the journal in %s cannot be written (%s): what follows is done from memory, and the journal is incomplete",
+				 x->state_dir, e->message);
+		g_propagate_error(err, g_steal_pointer(&e));
+	}
 	return rc;
 }
 
@@ -114,7 +122,10 @@ unit_record_facts(struct exec *x, struct unit *u, enum step s, JsonObject *delta
 {
 	JsonObject *rec = record_new("facts", u);
 
+	/* other units' workers read these facts (claims.c), under x->mu */
+	g_mutex_lock(&x->mu);
 	facts_merge(u->facts, delta);
+	g_mutex_unlock(&x->mu);
 	json_object_set_string_member(rec, "step", step_name(s));
 	json_object_set_object_member(rec, "facts", json_object_ref(delta));
 	return journal_put(x, rec, err);
@@ -428,12 +439,26 @@ fingerprint(const struct plan *plan, const struct migration *m)
 	g_string_append_printf(s, "%s|%s|%s|%s|%s|%s|%s|%d|%d|%d|", m->id, m->vm ? m->vm : "",
 			       m->match ? m->match : "", m->from->name, m->from->uri, m->to->name,
 			       m->to->uri, st->mode, st->undefine_source, st->start);
+	for (guint k = 0; k < 2; k++) {
+		const struct host *h = k ? m->to : m->from;
+		const struct ssh_access *a = &h->ssh;
+
+		/* where files go is part of what a step does */
+		g_string_append_printf(s, "%s|%s|%" G_GINT64_FORMAT "|%s|%s|%s|", h->migration_host ? h->migration_host : "",
+				       a->host ? a->host : "", a->port, a->user ? a->user : "",
+				       a->identity ? a->identity : "", a->known_hosts ? a->known_hosts : "");
+		for (guint i = 0; i < h->image_dirs->len; i++)
+			g_string_append_printf(s, "dir:%s|", (char *)h->image_dirs->pdata[i]);
+	}
+	for (guint i = 0; i < st->disks.shared->len; i++)
+		g_string_append_printf(s, "shared:%s|", ((struct shared_pattern *)st->disks.shared->pdata[i])->pattern);
 	g_string_append_printf(s, "%" G_GINT64_FORMAT "|%d|", st->shutdown.timeout_s, st->shutdown.force);
 	g_string_append_printf(s, "%d|%d|%d|", st->disks.verify, st->disks.delete_source, st->disks.overwrite);
 	g_string_append_printf(s, "%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%d|%d|%d|%" G_GINT64_FORMAT "|%d|%d|%" G_GINT64_FORMAT "|%d|%d|",
 			       st->live.max_downtime_ms, st->live.bandwidth_mib_s, st->live.auto_converge,
 			       st->live.postcopy, st->live.copy_storage, st->live.timeout_s, st->live.on_timeout,
 			       st->live.compressed, st->live.parallel_connections, st->live.tls, st->live.unsafe);
+	g_string_append_printf(s, "%d|%d|", st->live.skip_cpu_check, st->live.check_dirty_rate);
 	for (guint k = 0; k < G_N_ELEMENTS(sets); k++)
 		for (guint r = 0; r < REMAP__COUNT; r++)
 			for (guint i = 0; i < sets[k]->rules[r]->len; i++) {
@@ -444,9 +469,34 @@ fingerprint(const struct plan *plan, const struct migration *m)
 	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, s->str, s->len);
 }
 
-/* Refuse a plan whose unfinished migrations changed since their attempt
- * began: steps already taken were taken for the plan as it was then.
- * Each attempt records its migration's fingerprint (run_unit()). */
+/* The hosts a unit's journal names (by their libvirt host UUID) must be
+ * the hosts its plan entry reaches now: undo and resume act on what the
+ * run touched, never on whatever the plan names today. */
+static int
+check_same_hosts(struct exec *x, struct unit *u, GError **err)
+{
+	const struct { const char *key; struct hostconn *hc; const char *role; } ends[] = {
+		{ FACT_SOURCE_HOST_UUID, u->src, "source" }, { FACT_TARGET_HOST_UUID, u->dst, "target" },
+	};
+
+	for (guint k = 0; k < G_N_ELEMENTS(ends); k++) {
+		const char *was = fact_str(u, ends[k].key);
+
+		if (!*was || !ends[k].hc || !ends[k].hc->uuid || !strcmp(was, ends[k].hc->uuid))
+			continue;
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "%s: the journal in %s says its %s was the libvirt host with uuid %s, but the plan's '%s' (%s) is host %s now; vmshift acts only on the hosts the run used: put the plan back as it was",
+			    u->id, x->state_dir, ends[k].role, was, ends[k].hc->h->name, ends[k].hc->h->uri,
+			    ends[k].hc->uuid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Refuse a plan whose migrations changed since their attempt began:
+ * steps already taken were taken for the plan as it was then, and a done
+ * migration that the plan now describes otherwise was not done as it
+ * says.  Each attempt records its migration's fingerprint (run_unit()). */
 static int
 check_unchanged(struct exec *x, GError **err)
 {
@@ -454,11 +504,13 @@ check_unchanged(struct exec *x, GError **err)
 
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
-		const char *was = fact_str(u, "fingerprint");
+		const char *was = fact_str(u, FACT_FINGERPRINT);
 		g_autofree char *now = NULL;
 
-		if (!*was || !u->selected || u->status == U_DONE || u->status == U_ROLLED_BACK)
+		if (!*was || !u->selected || u->status == U_ROLLED_BACK)
 			continue;
+		if (check_same_hosts(x, u, err) < 0)
+			return -1;
 		now = fingerprint(x->plan, u->m);
 		if (strcmp(now, was) && !g_ptr_array_find_with_equal_func(changed, u->m->id, g_str_equal, NULL))
 			g_ptr_array_add(changed, g_strdup(u->m->id));
@@ -470,10 +522,36 @@ check_unchanged(struct exec *x, GError **err)
 		g_autofree char *all = g_strjoinv(", ", (char **)changed->pdata);
 
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "the plan changed since this run began, for unfinished migration(s) %s; put the plan back as it was to resume or roll back, or move %s away to start over",
-			    all, x->state_dir);
+			    "the plan changed since the run in %s began, for migration(s) %s (done or not: what was done was done for the plan as it was); put the plan back as it was to resume or roll back, or use another --state-dir to start over",
+			    x->state_dir, all);
 	}
 	return -1;
+}
+
+/* A state directory belongs to one plan file: the first run there names
+ * it.  Another file of the same plan name (a copy, a second plan in one
+ * directory) would otherwise find "its" migrations done. */
+static int
+check_plan_file(struct exec *x, GPtrArray *recs, GError **err)
+{
+	for (guint i = 0; recs && i < recs->len; i++) {
+		JsonObject *r = recs->pdata[i];
+		const char *file, *sum;
+		g_autofree char *was = NULL;
+
+		if (g_strcmp0(json_object_get_string_member_with_default(r, "ev", ""), "run"))
+			continue;
+		file = json_object_get_string_member_with_default(r, "plan", "");
+		sum = json_object_get_string_member_with_default(r, "plan_sha256", "");
+		was = g_canonicalize_filename(file, NULL);
+		if (!strcmp(was, x->plan_file) || !strcmp(sum, x->plan->sha256))
+			return 0;
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "the state directory %s holds the journal of another plan file, %s (plan '%s', sha256 %.12s...), not of %s; give this plan its own --state-dir (or its own name:)",
+			    x->state_dir, file, x->plan->name, sum, x->plan_file);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -490,7 +568,7 @@ record_run(struct exec *x, const char *cmd, GError **err)
 		json_object_set_array_member(rec, "only", a);
 	}
 	json_object_set_string_member(rec, "cmd", cmd);
-	json_object_set_string_member(rec, "plan", x->plan->path);
+	json_object_set_string_member(rec, "plan", x->plan_file);
 	json_object_set_string_member(rec, "plan_sha256", x->plan->sha256);
 	return journal_put(x, rec, err);
 }
@@ -501,6 +579,8 @@ static int
 rollback_unit(struct exec *x, struct unit *u, GError **err)
 {
 	g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(int));
+	g_autoptr(GString) left = g_string_new(NULL);	/* what is not undone, and why */
+	gboolean stopped = FALSE, target_may_run = FALSE;
 
 	/* each path is journaled before it is unlinked: an entry means the
 	 * source copy is (or may be) gone, and undoing the copy would leave
@@ -524,36 +604,49 @@ rollback_unit(struct exec *x, struct unit *u, GError **err)
 		const struct step_impl *impl = step_impl(s);
 		g_autoptr(GError) e = NULL;
 
+		if (stopped || (target_may_run && impl->undo_needs_target_off)) {
+			g_string_append_printf(left, "; %s not undone (%s)", step_name(s),
+					       stopped ? "after the failure above" : "the VM may still run on the target");
+			continue;
+		}
+		record_step(x, u, "undo", s, "start", NULL, NULL);
 		if (impl->undo) {
 			exec_log(x, "%s: undoing %s", u->id, step_name(s));
-			if (record_step(x, u, "undo", s, "start", NULL, err) < 0)
-				return -1;
 			if (impl->undo(x, u, &e) < 0) {
-				g_autofree char *msg = g_strdup_printf("rollback failed at %s: %s; fix it by hand, then run vmshift rollback again",
-								       step_name(s), e->message);
-
+				exec_log(x, "%s: undoing %s failed: %s", u->id, step_name(s), e->message);
 				record_step(x, u, "undo", s, "failed", e->message, NULL);
-				g_free(u->error);
-				u->error = g_steal_pointer(&msg);
-				u->status = U_FAILED;
-				record_status(x, u, NULL);
-				g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, u->error);
-				return -1;
+				g_string_append_printf(left, "; %s: %s", step_name(s), e->message);
+				stopped = impl->undo_fail_stops;
+				target_may_run = target_may_run || impl->undo_fail_target_may_run;
+				continue;
 			}
-		} else if (record_step(x, u, "undo", s, "start", NULL, err) < 0) {
-			return -1;
 		}
-		if (record_step(x, u, "undo", s, "done", NULL, err) < 0)
-			return -1;
+		record_step(x, u, "undo", s, "done", NULL, NULL);
 		for (guint k = 0; k < u->done->len; k++)
 			if (g_array_index(u->done, int, k) == s)
 				g_array_remove_index(u->done, k);
+		if (u->failed_step == s)
+			u->failed_step = -1;
+		if (u->running == s)
+			u->running = -1;
+	}
+	if (left->len) {
+		/* what is still done stays in u->done: a later rollback retries it */
+		g_free(u->error);
+		u->error = g_strdup_printf("rollback incomplete%s; fix what it says, then run vmshift rollback %s --only %s%s",
+					   left->str, x->plan->path, u->m->id,
+					   g_atomic_int_get(&x->journal_failed) ? " (the journal is incomplete: check every host by hand)" : "");
+		u->status = U_FAILED;
+		record_status(x, u, NULL);
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, u->error);
+		return -1;
 	}
 	u->running = -1;
 	u->failed_step = -1;
 	u->status = U_ROLLED_BACK;
 	exec_log(x, "%s: rolled back", u->id);
-	return record_status(x, u, err);
+	record_status(x, u, NULL);
+	return 0;
 }
 
 static void
@@ -574,11 +667,13 @@ run_unit(struct exec *x, struct unit *u)
 		g_clear_pointer(&u->error, g_free);
 	}
 	u->status = U_RUNNING;
-	if (!*fact_str(u, "fingerprint")) {
+	if (!*fact_str(u, FACT_FINGERPRINT)) {
 		g_autoptr(JsonObject) f = json_object_new();
 		g_autofree char *fp = fingerprint(x->plan, u->m);
 
-		json_object_set_string_member(f, "fingerprint", fp);
+		json_object_set_string_member(f, FACT_FINGERPRINT, fp);
+		json_object_set_string_member(f, FACT_SOURCE_HOST_UUID, u->src->uuid);
+		json_object_set_string_member(f, FACT_TARGET_HOST_UUID, u->dst->uuid);
 		if (unit_record_facts(x, u, STEP_PREFLIGHT, f, &err) < 0)
 			goto failed;
 	}
@@ -605,6 +700,15 @@ run_unit(struct exec *x, struct unit *u)
 			if (fault_due(x, u, s, "fail"))
 				g_set_error(&err, G_IO_ERROR, G_IO_ERROR_FAILED, "VMSHIFT_FAULT: injected failure at %s",
 					    step_name(s));
+		}
+		if (err && x->o->interrupted && *x->o->interrupted) {
+			/* stopped by a signal in the middle (a copy, a shutdown
+			 * wait): the step stays open, resume runs it again */
+			exec_progress(x, u, NULL);
+			exec_log(x, "%s: %s (resume continues)", u->id, err->message);
+			u->status = U_INTERRUPTED;
+			record_status(x, u, NULL);
+			return;
 		}
 		if (err) {
 			exec_progress(x, u, NULL);
@@ -934,6 +1038,7 @@ exec_init(struct exec *x, struct plan *plan, const struct exec_opts *o)
 	x->plan = plan;
 	x->o = o;
 	x->state_dir = o->state_dir ? g_strdup(o->state_dir) : executor_default_state_dir(plan);
+	x->plan_file = g_canonicalize_filename(plan->path, NULL);
 	g_mutex_init(&x->mu);
 	g_cond_init(&x->cond);
 	fault_parse(x);
@@ -947,6 +1052,7 @@ exec_release(struct exec *x)
 	hosts_close(x);
 	journal_close(x->j);
 	g_free(x->state_dir);
+	g_free(x->plan_file);
 	g_strfreev(x->only);
 	g_free(x->fault_step);
 	g_free(x->fault_action);
@@ -1083,13 +1189,16 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 	if (exec_setup(&x, TRUE, !o->dry_run, &recs, err) < 0)
 		goto out;
 	if (o->dry_run) {
+		if (claims_check(&x, err) < 0)
+			goto out;
 		dry_run(&x, text);
 		rc = overall(&x) == RUN_OK ? RUN_OK : RUN_FAILED;
 		report(&x, "dry-run", rc, json, NULL);
 		goto out;
 	}
 	replay(&x, recs);
-	if (check_unchanged(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
+	if (check_plan_file(&x, recs, err) < 0 || check_unchanged(&x, err) < 0 || claims_check(&x, err) < 0 ||
+	    record_run(&x, o->resume ? "resume" : "apply", err) < 0)
 		goto out;
 	schedule(&x);
 	rc = overall(&x);
@@ -1107,9 +1216,16 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 	int rc = -1;
 
 	exec_init(&x, plan, o);
+	if (o->force && !o->only) {
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "rollback --force needs --only ID...: name the done migrations to undo (without --only, rollback undoes only failed and interrupted ones)");
+		goto out;
+	}
 	if (exec_setup(&x, TRUE, TRUE, &recs, err) < 0)
 		goto out;
 	replay(&x, recs);
+	if (check_plan_file(&x, recs, err) < 0)
+		goto out;
 	for (guint i = 0; i < x.units->len; i++) {
 		struct unit *u = x.units->pdata[i];
 

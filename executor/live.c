@@ -340,12 +340,19 @@ migrate_live(struct exec *x, struct unit *u, GError **err)
 		return -1;
 	if (!(t = dom_by_uuid(u->dst, uuid, &tmissing, err)) && !tmissing)
 		return -1;
-	/* done already: running on the target, not on the source */
-	if (t && dom_is_running(t) && (!s || !dom_is_running(s)))
+	/* done already: running on the target, not on the source (and the
+	 * target's domain is this run's, or preflight took it as identical) */
+	if (t && dom_is_running(t) && (!s || !dom_is_running(s)) &&
+	    (fact_bool(u, FACT_TARGET_DEFINED, FALSE) || fact_bool(u, "target_had_domain", FALSE)))
 		return 0;
+	if (t && !fact_bool(u, FACT_TARGET_DEFINED, FALSE) && !fact_bool(u, "target_had_domain", FALSE))
+		return fail(err, "a domain with uuid %s appeared on %s since preflight, not defined by vmshift; not touching it",
+			    uuid, u->dst->h->name);
 	if (!s || !dom_is_running(s))
 		return fail(err, "'%s' is not running on %s: nothing to migrate live", u->vm, u->src->h->name);
 	if (!g_file_get_contents(tpath, &txml, NULL, err))
+		return -1;
+	if (record_flag(x, u, STEP_MIGRATE_LIVE, FACT_TARGET_DEFINED, err) < 0)
 		return -1;
 	exec_log(x, "%s: migrating live to %s%s%s", u->id, u->dst->h->name, uri ? " over " : "", uri ? uri : "");
 	rc = run_job(x, u, s, u->dst->conn, txml, uri, &u->m->set.live, TRUE, facts, err);
@@ -361,6 +368,14 @@ migrate_live(struct exec *x, struct unit *u, GError **err)
 				       !dom_is_running(s) ? "the VM is not running on the source" : "",
 				       left ? " a domain of it is on the target" : "");
 		return -1;
+	}
+	{
+		g_auto(virDomainPtr) arrived = dom_by_uuid(u->dst, uuid, &tmissing, err);
+
+		if (!arrived)
+			return tmissing ? fail(err, "'%s' is not defined on %s after its migration", u->vm, u->dst->h->name) : -1;
+		if (carry_autostart(x, u, arrived, err) < 0)
+			return -1;
 	}
 	if (json_object_get_boolean_member_with_default(facts, "suspended_to_finish", FALSE)) {
 		g_auto(virDomainPtr) now = dom_by_uuid(u->dst, uuid, &tmissing, err);

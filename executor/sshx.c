@@ -642,12 +642,12 @@ attr_is(const LIBSSH2_SFTP_ATTRIBUTES *a, unsigned long type)
 	       (a->permissions & LIBSSH2_SFTP_S_IFMT) == type;
 }
 
-int
-sshx_stat(struct sshx *s, const char *path, gboolean *exists, guint64 *size, guint32 *mode,
-	  GError **err)
+static int
+stat_common(struct sshx *s, const char *path, int how, gboolean *exists, guint64 *size,
+	    guint32 *mode, GError **err)
 {
 	LIBSSH2_SFTP_ATTRIBUTES a;
-	int r = stat_path(s, path, LIBSSH2_SFTP_STAT, &a, err);
+	int r = stat_path(s, path, how, &a, err);
 
 	if (r < 0)
 		return -1;
@@ -659,6 +659,67 @@ sshx_stat(struct sshx *s, const char *path, gboolean *exists, guint64 *size, gui
 		if (mode)
 			*mode = (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ? (guint32)a.permissions : 0;
 	}
+	return 0;
+}
+
+int
+sshx_stat(struct sshx *s, const char *path, gboolean *exists, guint64 *size, guint32 *mode,
+	  GError **err)
+{
+	return stat_common(s, path, LIBSSH2_SFTP_STAT, exists, size, mode, err);
+}
+
+int
+sshx_lstat(struct sshx *s, const char *path, gboolean *exists, guint64 *size, guint32 *mode,
+	   GError **err)
+{
+	return stat_common(s, path, LIBSSH2_SFTP_LSTAT, exists, size, mode, err);
+}
+
+char *
+sshx_realpath(struct sshx *s, const char *path, GError **err)
+{
+	char buf[4096];
+	int rc;
+
+	if (!get_sftp(s, err))
+		return NULL;
+	rc = libssh2_sftp_realpath(s->sftp, path, buf, sizeof(buf) - 1);
+	if (rc < 0) {
+		fail(s, rc, err, "realpath '%s'", path);
+		return NULL;
+	}
+	buf[rc] = '\0';
+	return g_strdup(buf);
+}
+
+int
+sshx_read_head(struct sshx *s, const char *path, void *buf, gsize len, gsize *got, GError **err)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+	gsize n = 0;
+
+	*got = 0;
+	if (!get_sftp(s, err))
+		return -1;
+	h = libssh2_sftp_open_ex(s->sftp, path, (unsigned int)strlen(path), LIBSSH2_FXF_READ, 0,
+				 LIBSSH2_SFTP_OPENFILE);
+	if (!h)
+		return fail(s, libssh2_session_last_errno(s->session), err, "open '%s'", path);
+	while (n < len) {
+		ssize_t r = libssh2_sftp_read(h, (char *)buf + n, len - n);
+
+		if (r < 0) {
+			fail(s, (int)r, err, "read '%s'", path);
+			libssh2_sftp_close_handle(h);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (gsize)r;
+	}
+	libssh2_sftp_close_handle(h);
+	*got = n;
 	return 0;
 }
 
@@ -1145,8 +1206,13 @@ sshx_copy(struct sshx *src, const char *src_path, struct sshx *dst, const char *
 			done += w;
 		}
 		copied += (guint64)n;
-		if (progress)
-			progress(offset + copied, total, ud);
+		if (progress && !progress(offset + copied, total, ud)) {
+			/* what is written stays: a resumed copy starts there */
+			g_set_error(err, SSHX_ERROR, SSHX_ERROR_CANCELLED,
+				    "%s: copy '%s' to '%s': stopped at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
+				    dst->label, src_path, dst_path, offset + copied, total);
+			goto out;
+		}
 	}
 	if (dst_before > offset + copied) {
 		/* A stale tail from a longer earlier attempt. */

@@ -41,6 +41,7 @@ enum sshx_error_code {
 	SSHX_ERROR_EXISTS,		/* exists with the wrong type */
 	SSHX_ERROR_READ_ONLY,		/* mutating call on a read_only session */
 	SSHX_ERROR_COMMAND,		/* remote command failed (status, signal, output) */
+	SSHX_ERROR_CANCELLED,		/* sshx_copy: the progress callback said stop */
 };
 
 struct sshx_opts {
@@ -76,6 +77,16 @@ gboolean sshx_host_key_added(const struct sshx *s);
  * the full st_mode (type and permission bits). */
 int sshx_stat(struct sshx *s, const char *path, gboolean *exists, guint64 *size,
 	      guint32 *mode, GError **err);
+/* The same without following a final symlink: *mode then says "link". */
+int sshx_lstat(struct sshx *s, const char *path, gboolean *exists, guint64 *size,
+	       guint32 *mode, GError **err);
+/* The server's canonical form of the existing @path (symlinks resolved);
+ * caller frees.  Allowed on read_only sessions. */
+char *sshx_realpath(struct sshx *s, const char *path, GError **err);
+/* Read up to @len bytes from the start of @path into @buf; *got gets how
+ * many (fewer only at the end of the file).  Allowed on read_only sessions. */
+int sshx_read_head(struct sshx *s, const char *path, void *buf, gsize len, gsize *got,
+		   GError **err);
 /* Bytes available to an unprivileged user on the filesystem holding @path
  * (statvfs@openssh.com: f_bavail * f_frsize).  @path must exist. */
 int sshx_statvfs_avail(struct sshx *s, const char *path, guint64 *avail_bytes, GError **err);
@@ -114,7 +125,8 @@ int sshx_sha256(struct sshx *s, const char *path, char out[65], GError **err);
 int sshx_exec(struct sshx *s, const char *const *argv, char **out, char **errout, int *status,
 	      GError **err);
 
-typedef void (*sshx_progress_fn)(guint64 done, guint64 total, gpointer ud);
+/* FALSE stops the copy (SSHX_ERROR_CANCELLED; what was written stays). */
+typedef gboolean (*sshx_progress_fn)(guint64 done, guint64 total, gpointer ud);
 
 /* Stream @src:@src_path to @dst:@dst_path over SFTP, starting at byte
  * @offset of both files (resume: pass the size of the existing partial

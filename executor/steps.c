@@ -8,6 +8,7 @@
  */
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <string.h>
 
 #include "exec_priv.h"
@@ -20,6 +21,7 @@
 #define XML_FLAGS(x) (VIR_DOMAIN_XML_INACTIVE | \
 		      ((x)->o->dry_run ? 0 : VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE))
 #define PART_SUFFIX ".vmshift-part"
+#define STATE_DIR_MIN_FREE (16 << 20)
 #define ORIG_SUFFIX ".vmshift-orig"
 
 static int G_GNUC_PRINTF(3, 0)
@@ -163,7 +165,7 @@ unit_remap_sets(struct exec *x, struct unit *u, const struct remap **sets)
 }
 
 /* u->sxml and u->txml from @xml: parse, then remap a second copy. */
-static int
+int
 unit_set_xml(struct exec *x, struct unit *u, const char *xml, GError **err)
 {
 	const struct remap *sets[3];
@@ -291,6 +293,40 @@ existing_ancestor(struct sshx *s, const char *path, GError **err)
 	}
 }
 
+static gboolean
+json_array_has_string(JsonArray *a, const char *s)
+{
+	for (guint i = 0; a && i < json_array_get_length(a); i++)
+		if (!g_strcmp0(json_array_get_string_element(a, i), s))
+			return TRUE;
+	return FALSE;
+}
+
+/* lstat @path: a symlink there is refused (vmshift never writes through
+ * one, whoever planted it). */
+static int
+refuse_link(struct sshx *s, const char *path, struct hostconn *hc, gboolean *exists, GError **err)
+{
+	guint32 mode = 0;
+
+	*exists = FALSE;
+	if (sshx_lstat(s, path, exists, NULL, &mode, err) < 0)
+		return -1;
+	if (*exists && (mode & 0170000) == 0120000)
+		return fail(err, "'%s' on %s is a symbolic link; vmshift never writes through one: remove it, then run again",
+			    path, hc->h->name);
+	return 0;
+}
+
+static int
+refuse_foreign_part(struct unit *u, const char *part, GError **err)
+{
+	if (json_array_has_string(fact_array(u, "parts"), part))
+		return 0;
+	return fail(err, "'%s' on %s is a partial copy this run did not start (stale, or somebody else's); vmshift neither resumes nor deletes it: look at it, remove it, then run again",
+		    part, u->dst->h->name);
+}
+
 /* ---- preflight ---- */
 
 static gboolean same_content(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err);
@@ -328,12 +364,20 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 	GHashTable *dirs_for_space = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	files_load(u, &f);
+	{
+		JsonArray *tf = json_array_new();
+
+		for (guint i = 0; i < f.t->len; i++)
+			if (((struct dom_path *)f.t->pdata[i])->copy)
+				json_array_add_string_element(tf, ((struct dom_path *)f.t->pdata[i])->path);
+		json_object_set_array_member(facts, FACT_TARGET_FILES, tf);
+	}
 	ssh_lock(&lk, u->src, u->dst);
 	if (has_ssh(u->dst) && !(ds = host_ssh(x, u->dst, &e))) {
 		g_ptr_array_add(problems, g_strdup(e->message));
 		g_clear_error(&e);
 	}
-	if (offline && has_ssh(u->src) && !(ss = host_ssh(x, u->src, &e))) {
+	if (has_ssh(u->src) && !(ss = host_ssh(x, u->src, &e))) {
 		g_ptr_array_add(problems, g_strdup(e->message));
 		g_clear_error(&e);
 	}
@@ -346,6 +390,8 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 		if (fp->src->log) {
 			note(u, "%s: %s -> %s (created empty on %s if missing)", fp->src->what, sp, tp,
 			     u->dst->h->name);
+			if (ds)
+				storage_check_write(u, ds, fp->src->what, tp, TRUE, problems);
 			continue;
 		}
 		if (!fp->src->copy) {
@@ -396,6 +442,17 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 			continue;
 		}
 		{
+			g_autofree char *part = g_strconcat(tp, PART_SUFFIX, NULL);
+			gboolean le = FALSE, pe = FALSE;
+
+			if (refuse_link(ds, tp, u->dst, &le, &e) < 0 || refuse_link(ds, part, u->dst, &pe, &e) < 0 ||
+			    (pe && refuse_foreign_part(u, part, &e) < 0)) {
+				g_ptr_array_add(problems, g_strdup_printf("%s: %s", fp->src->what, e->message));
+				g_clear_error(&e);
+				continue;
+			}
+		}
+		{
 			g_autofree char *hs = human_size(size);
 
 			gboolean same = FALSE;
@@ -428,8 +485,10 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 				     u->m->set.disks.verify == VERIFY_SIZE ? "size" : "none");
 			}
 		}
+		storage_check_write(u, ds, fp->src->what, tp, FALSE, problems);
 		{
 			g_autofree char *anc = existing_ancestor(ds, tp, &e);
+			guint64 before;
 
 			if (!anc) {
 				g_ptr_array_add(problems, g_strdup_printf("%s: cannot create the directory of '%s' on %s: %s",
@@ -437,8 +496,8 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 				g_clear_error(&e);
 				continue;
 			}
-			g_hash_table_insert(dirs_for_space, g_steal_pointer(&anc),
-					    GSIZE_TO_POINTER(GPOINTER_TO_SIZE(g_hash_table_lookup(dirs_for_space, anc)) + size));
+			before = GPOINTER_TO_SIZE(g_hash_table_lookup(dirs_for_space, anc));
+			g_hash_table_insert(dirs_for_space, g_steal_pointer(&anc), GSIZE_TO_POINTER(before + size));
 		}
 		total += size;
 	}
@@ -462,6 +521,7 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 		}
 		json_object_set_int_member(facts, "copy_bytes", (gint64)total);
 	}
+	storage_preflight(x, u, ss, ds, problems);
 	g_hash_table_unref(dirs_for_space);
 	ssh_unlock(&lk);
 }
@@ -519,6 +579,169 @@ preflight_network(struct exec *x, struct unit *u, GPtrArray *problems)
 	}
 }
 
+/* The source has no domain of that name.  It is "already migrated" only
+ * if this run's journal says vmshift put it on the target: a domain of
+ * that name there may be anybody's. */
+static int
+preflight_source_gone(struct exec *x, struct unit *u, JsonObject *facts, GError **err)
+{
+	g_auto(virDomainPtr) dst = NULL;
+	gboolean missing = FALSE;
+	const char *uuid = fact_str(u, "source_uuid");
+
+	if (*uuid && fact_bool(u, FACT_TARGET_DEFINED, FALSE)) {
+		if (!(dst = dom_by_uuid(u->dst, uuid, &missing, err)) && !missing)
+			return -1;
+		if (dst) {
+			note(u, "already migrated: this run put '%s' (uuid %s) on %s, and %s has it no more", u->vm,
+			     uuid, u->dst->h->name, u->src->h->name);
+			json_object_set_boolean_member(facts, "already_done", TRUE);
+			return unit_record_facts(x, u, STEP_PREFLIGHT, facts, err);
+		}
+	}
+	if (!(dst = dom_lookup(u->dst, u->vm, &missing, err)) && !missing)
+		return -1;
+	if (dst) {
+		char tuuid[VIR_UUID_STRING_BUFLEN] = "";
+
+		virDomainGetUUIDString(dst, tuuid);
+		return fail(err, "domain '%s' is not on %s; %s has a domain of that name (uuid %s), but this run did not put it there, so vmshift does not take it for the VM (if it was migrated by hand, drop it from the plan)",
+			    u->vm, u->src->h->name, u->dst->h->name, tuuid);
+	}
+	return fail(err, "domain '%s' is on neither %s nor %s", u->vm, u->src->h->name, u->dst->h->name);
+}
+
+/* What a domain carries besides its definition: snapshots, checkpoints
+ * and a managed-save image are per-host state that vmshift does not move
+ * (refused, before any downtime); autostart is carried. */
+static void
+preflight_carried(struct unit *u, virDomainPtr src, GPtrArray *problems, JsonObject *facts)
+{
+	const char *h = u->src->h->name;
+	int n, autostart = 0;
+
+	if ((n = virDomainSnapshotNum(src, 0)) > 0)
+		g_ptr_array_add(problems, g_strdup_printf(
+			"'%s' has %d snapshot%s on %s, which vmshift does not move (libvirt keeps them per host): delete or merge them first (virsh snapshot-list %s; snapshot-delete)",
+			u->vm, n, n == 1 ? "" : "s", h, u->vm));
+	else if (n < 0)
+		g_ptr_array_add(problems, g_strdup_printf("cannot count the snapshots of '%s' on %s: %s", u->vm, h,
+							  virGetLastErrorMessage()));
+	if ((n = virDomainListAllCheckpoints(src, NULL, 0)) > 0)
+		g_ptr_array_add(problems, g_strdup_printf(
+			"'%s' has %d checkpoint%s on %s, which vmshift does not move: delete them first (virsh checkpoint-list %s; checkpoint-delete)",
+			u->vm, n, n == 1 ? "" : "s", h, u->vm));
+	if (virDomainHasManagedSaveImage(src, 0) == 1)
+		g_ptr_array_add(problems, g_strdup_printf(
+			"'%s' has a managed-save image on %s (virsh managedsave): start it there and shut it down, or drop the image with virsh managedsave-remove %s, first",
+			u->vm, h, u->vm));
+	if (virDomainGetAutostart(src, &autostart) == 0) {
+		json_object_set_boolean_member(facts, "autostart", autostart != 0);
+		if (autostart)
+			note(u, "autostart: on; set on %s too once it is defined there", u->dst->h->name);
+	}
+}
+
+/* Autostart as the source had it (journaled by preflight). */
+int
+carry_autostart(struct exec *x, struct unit *u, virDomainPtr t, GError **err)
+{
+	int now = 0;
+
+	if (!fact_bool(u, "autostart", FALSE) || (virDomainGetAutostart(t, &now) == 0 && now))
+		return 0;
+	exec_log(x, "%s: autostart on, as on %s", u->id, u->src->h->name);
+	if (virDomainSetAutostart(t, 1) < 0)
+		return lv_fail(err, "cannot set autostart of '%s' on %s", u->vm, u->dst->h->name);
+	return 0;
+}
+
+/* NULL if the target's definition of @t is what vmshift would define
+ * (the remapped source XML), else a short account of the difference. */
+static char *
+target_differs(struct exec *x, struct unit *u, virDomainPtr t)
+{
+	g_autofree char *have = virDomainGetXMLDesc(t, XML_FLAGS(x));
+	g_autofree char *want = domxml_format(u->txml);
+	g_autoptr(DomXml) parsed = NULL;
+	g_autofree char *a = NULL, *d = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
+	guint n = 0;
+
+	if (!have)
+		return g_strdup_printf("its definition cannot be read: %s", virGetLastErrorMessage());
+	if (!(parsed = domxml_parse(have, NULL)))
+		return g_strdup("its definition cannot be parsed");
+	a = domxml_format(parsed);
+	if (!strcmp(a, want))
+		return NULL;
+	d = udiff(want, a, "what vmshift would define", "what the target has");
+	lines = g_strsplit(d, "\n", -1);
+	for (guint i = 0; lines[i]; i++) {
+		const char *l = lines[i];
+
+		if ((l[0] != '-' && l[0] != '+') || g_str_has_prefix(l, "---") || g_str_has_prefix(l, "+++"))
+			continue;
+		if (n++ < 4) {
+			g_autofree char *txt = g_strstrip(g_strdup(l + 1));
+
+			g_string_append_printf(out, "%s%c'%s'", out->len ? ", " : "", l[0], txt);
+		}
+	}
+	return g_strdup_printf("its definition differs from what vmshift would define in %u line%s: %s%s", n,
+			       n == 1 ? "" : "s", out->str, n > 4 ? ", ..." : "");
+}
+
+/* The target: no domain of that name or uuid, or one this run put there,
+ * or (source shut off) exactly the definition vmshift would write.
+ * Anything else of that name or uuid is somebody else's: refused, and
+ * never touched by undo (target_had_domain). */
+static int
+preflight_target(struct exec *x, struct unit *u, const char *uuid, gboolean running, GPtrArray *problems,
+		 JsonObject *facts, GError **err)
+{
+	g_auto(virDomainPtr) named = NULL;
+	g_auto(virDomainPtr) same = NULL;
+	gboolean missing = FALSE;
+	g_autofree char *differs = NULL;
+
+	if (!(named = dom_lookup(u->dst, u->vm, &missing, err)) && !missing)
+		return -1;
+	if (named) {
+		char tuuid[VIR_UUID_STRING_BUFLEN] = "";
+
+		virDomainGetUUIDString(named, tuuid);
+		if (strcmp(tuuid, uuid))
+			g_ptr_array_add(problems, g_strdup_printf("%s already has a different domain named '%s' (uuid %s)",
+								  u->dst->h->name, u->vm, tuuid));
+	}
+	if (!(same = dom_by_uuid(u->dst, uuid, &missing, err)) && !missing)
+		return -1;
+	json_object_set_boolean_member(facts, "target_had_domain", same && !fact_bool(u, FACT_TARGET_DEFINED, FALSE));
+	if (!same)
+		return 0;
+	if (fact_bool(u, FACT_TARGET_DEFINED, FALSE)) {
+		note(u, "target: %s has this domain (uuid %s) from this run's earlier attempt", u->dst->h->name, uuid);
+		return 0;
+	}
+	if (running) {
+		g_ptr_array_add(problems, g_strdup_printf(
+			"%s already has a domain with uuid %s ('%s') that this run did not define, while '%s' runs on %s: one of them is a stale copy; remove the one on %s (virsh undefine) if it is, then run again",
+			u->dst->h->name, uuid, virDomainGetName(same), u->vm, u->src->h->name, u->dst->h->name));
+		return 0;
+	}
+	if ((differs = target_differs(x, u, same))) {
+		g_ptr_array_add(problems, g_strdup_printf(
+			"%s already has a domain with uuid %s ('%s') that this run did not define; %s; remove it there (virsh undefine) if it is a stale copy, then run again",
+			u->dst->h->name, uuid, virDomainGetName(same), differs));
+		return 0;
+	}
+	note(u, "target: %s already has this domain (uuid %s), defined exactly as vmshift would define it: taken as it is, and never removed by undo",
+	     u->dst->h->name, uuid);
+	return 0;
+}
+
 int
 step_preflight(struct exec *x, struct unit *u, GError **err)
 {
@@ -532,17 +755,8 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 
 	if (!(src = dom_lookup(u->src, u->vm, &missing, err)) && !missing)
 		return -1;
-	if (!src) {
-		if (!(dst = dom_lookup(u->dst, u->vm, &missing, err)) && !missing)
-			return -1;
-		if (dst) {
-			note(u, "already migrated: '%s' is on %s and not on %s", u->vm, u->dst->h->name,
-			     u->src->h->name);
-			json_object_set_boolean_member(facts, "already_done", TRUE);
-			return unit_record_facts(x, u, STEP_PREFLIGHT, facts, err);
-		}
-		return fail(err, "domain '%s' is on neither %s nor %s", u->vm, u->src->h->name, u->dst->h->name);
-	}
+	if (!src)
+		return preflight_source_gone(x, u, facts, err);
 	if (!(xml = virDomainGetXMLDesc(src, XML_FLAGS(x))))
 		return lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->src->h->name);
 	if (unit_set_xml(x, u, xml, err) < 0)
@@ -552,14 +766,19 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	if (virDomainIsPersistent(src) != 1)
 		g_ptr_array_add(problems, g_strdup_printf("'%s' on %s is transient (not defined); vmshift moves persistent domains",
 							  u->vm, u->src->h->name));
+	preflight_carried(u, src, problems, facts);
+	if (preflight_target(x, u, uuid, running, problems, facts, err) < 0)
+		return -1;
 	if (u->m->set.mode == MODE_LIVE) {
 		g_auto(virDomainPtr) there = NULL;
 		gboolean gone = FALSE;
 
 		/* running on the target, only defined on the source: migrated,
 		 * the source's definition not yet removed (undefine_source
-		 * false, or an earlier run stopped there) */
-		if (!running && (there = dom_by_uuid(u->dst, uuid, &gone, NULL)) && dom_is_running(there))
+		 * false, or an earlier run stopped there); preflight_target()
+		 * made sure the target's domain is this VM's */
+		if (!running && json_object_get_boolean_member_with_default(facts, "target_had_domain", FALSE) &&
+		    (there = dom_by_uuid(u->dst, uuid, &gone, NULL)) && dom_is_running(there))
 			note(u, "already migrated: '%s' runs on %s and is only defined on %s; the remaining steps finish the job",
 			     u->vm, u->dst->h->name, u->src->h->name);
 		else if (!running)
@@ -572,29 +791,6 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	json_object_set_boolean_member(facts, "source_running", running);
 	note(u, "source: %s on %s, %s, uuid %s", u->vm, u->src->h->name, running ? "running" : "shut off", uuid);
 
-	/* the target: nothing of that name, or this very domain (resumed) */
-	if (!(dst = dom_lookup(u->dst, u->vm, &missing, err)) && !missing)
-		return -1;
-	if (dst) {
-		char tuuid[VIR_UUID_STRING_BUFLEN];
-
-		virDomainGetUUIDString(dst, tuuid);
-		if (strcmp(tuuid, uuid))
-			g_ptr_array_add(problems, g_strdup_printf("%s already has a different domain named '%s' (uuid %s)",
-								  u->dst->h->name, u->vm, tuuid));
-		else
-			note(u, "target: %s already has this domain (same uuid), from an earlier attempt",
-			     u->dst->h->name);
-	} else {
-		g_auto(virDomainPtr) other = dom_by_uuid(u->dst, uuid, &missing, err);
-
-		if (!other && !missing)
-			return -1;
-		if (other)
-			g_ptr_array_add(problems, g_strdup_printf("%s already has a domain with uuid %s, named '%s'",
-								  u->dst->h->name, uuid, virDomainGetName(other)));
-	}
-	json_object_set_boolean_member(facts, "target_had_domain", dst != NULL);
 
 	for (guint i = 0; u->changes && i < u->changes->len; i++) {
 		struct dom_change *c = u->changes->pdata[i];
@@ -612,6 +808,15 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 		else if (free_b < need)
 			g_ptr_array_add(problems, g_strdup_printf("%s has %llu MiB of free memory; '%s' needs %" G_GUINT64_FORMAT " MiB to start",
 								  u->dst->h->name, free_b >> 20, u->vm, need >> 20));
+	}
+	if (!x->o->dry_run) {
+		/* before any downtime: a run must be able to journal its undo */
+		struct statvfs sv;
+
+		if (statvfs(x->state_dir, &sv) == 0 && (guint64)sv.f_bavail * sv.f_frsize < STATE_DIR_MIN_FREE)
+			g_ptr_array_add(problems, g_strdup_printf(
+				"the state directory %s has %" G_GUINT64_FORMAT " KiB free; vmshift needs %d MiB there to journal what it does (and how to undo it): free some space",
+				x->state_dir, (guint64)sv.f_bavail * sv.f_frsize >> 10, STATE_DIR_MIN_FREE >> 20));
 	}
 	if (problems->len) {
 		g_ptr_array_add(problems, NULL);
@@ -644,6 +849,8 @@ shutdown_source(struct exec *x, struct unit *u, GError **err)
 	deadline = g_get_monotonic_time() + so->timeout_s * G_USEC_PER_SEC;
 	for (gint64 next = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
 	     dom_is_running(d) && g_get_monotonic_time() < deadline; g_usleep(200 * 1000)) {
+		if (x->o->interrupted && *x->o->interrupted)
+			return fail(err, "interrupted while '%s' shuts down on %s", u->vm, u->src->h->name);
 		/* a guest still booting may miss the ACPI event: ask again,
 		 * as an operator would */
 		if (g_get_monotonic_time() >= next) {
@@ -676,6 +883,18 @@ shutdown_source_undo(struct exec *x, struct unit *u, GError **err)
 		return 0;
 	exec_log(x, "%s: starting it again on %s", u->id, u->src->h->name);
 	return virDomainCreate(d) < 0 ? lv_fail(err, "cannot start '%s' again on %s", u->vm, u->src->h->name) : 0;
+}
+
+/* Journal a TRUE fact @key before the act it announces. */
+int
+record_flag(struct exec *x, struct unit *u, enum step s, const char *key, GError **err)
+{
+	g_autoptr(JsonObject) f = facts_new();
+
+	if (fact_bool(u, key, FALSE))
+		return 0;
+	json_object_set_boolean_member(f, key, TRUE);
+	return unit_record_facts(x, u, s, f, err);
 }
 
 /* ---- export-xml ---- */
@@ -739,7 +958,9 @@ struct progress {
 	gboolean kill_half;
 };
 
-static void
+/* FALSE on a signal (Ctrl-C): the copy stops after this chunk, its part
+ * file kept for resume. */
+static gboolean
 copy_progress(guint64 done, guint64 total, gpointer ud)
 {
 	struct progress *p = ud;
@@ -749,23 +970,17 @@ copy_progress(guint64 done, guint64 total, gpointer ud)
 		exec_log(p->x, "VMSHIFT_FAULT: killing vmshift in the middle of copying %s", p->path);
 		raise(SIGKILL);
 	}
+	if (p->x->o->interrupted && *p->x->o->interrupted)
+		return FALSE;
 	if (now - p->last < (p->x->o->progress ? G_USEC_PER_SEC / 4 : 2 * G_USEC_PER_SEC) && done < total)
-		return;
+		return TRUE;
 	if (p->last == 0)
 		p->t0 = now;
 	p->last = now;
 	exec_progress(p->x, p->u, "copy-disks %3" G_GUINT64_FORMAT "%% %s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " MiB, %.1f MiB/s",
 		      total ? done * 100 / total : 100, p->path, done >> 20, total >> 20,
 		      now > p->t0 ? (double)(done >> 10) / 1024.0 / ((now - p->t0) / 1e6) : 0.0);
-}
-
-static gboolean
-json_array_has_string(JsonArray *a, const char *s)
-{
-	for (guint i = 0; a && i < json_array_get_length(a); i++)
-		if (!g_strcmp0(json_array_get_string_element(a, i), s))
-			return TRUE;
-	return FALSE;
+	return TRUE;
 }
 
 /* Journal one more string in the fact array @key (copied files, made
@@ -815,13 +1030,15 @@ compare_files(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, 
 	return 0;
 }
 
-/* The copy as disks.verify asks. */
+/* The copy as disks.verify asks; a resumed one always by sha256: its
+ * first part was written by another process, maybe a crashed one. */
 static int
-verify_copy(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err)
+verify_copy(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, gboolean resumed,
+	    GError **err)
 {
 	g_autofree char *differs = NULL;
 
-	if (compare_files(ss, sp, ds, tp, u->m->set.disks.verify, &differs, err) < 0)
+	if (compare_files(ss, sp, ds, tp, resumed ? VERIFY_SHA256 : u->m->set.disks.verify, &differs, err) < 0)
 		return -1;
 	return differs ? fail(err, "the copy of '%s' differs from the source: %s", sp, differs) : 0;
 }
@@ -850,7 +1067,7 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 	gboolean exists = FALSE;
 	guint64 have = 0;
 
-	if (json_array_has_string(fact_array(u, "copied"), tp)) {
+	if (json_array_has_string(fact_array(u, FACT_COPIED), tp)) {
 		/* journaled as copied: a crash may have come before the rename */
 		gboolean part_left = FALSE;
 
@@ -861,7 +1078,7 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 			return sshx_rename(ds, part, tp, err);
 		return 0;
 	}
-	if (sshx_stat(ds, tp, &exists, NULL, NULL, err) < 0)
+	if (refuse_link(ds, tp, u->dst, &exists, err) < 0)
 		return -1;
 	if (exists) {
 		gboolean same = same_content(ss, sp, ds, tp, err);
@@ -869,8 +1086,13 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 		if (err && *err)
 			return -1;
 		if (same) {
-			exec_log(x, "%s: %s is already on %s, identical: not copied", u->id, tp, u->dst->h->name);
-			return 0;
+			struct unit *o = claims_copied_by_other(x, u, tp);
+
+			exec_log(x, "%s: %s is already on %s, identical: not copied%s%s", u->id, tp, u->dst->h->name,
+				 o ? "; it came with " : "", o ? o->id : "");
+			/* a file another migration of this run brought: this one
+			 * owns it too, so the last rollback removes it */
+			return o ? record_append(x, u, STEP_COPY_DISKS, FACT_COPIED, tp, err) : 0;
 		}
 		if (!u->m->set.disks.overwrite)
 			return fail(err, "'%s' exists on %s and differs from the source; set disks.overwrite: true to replace it",
@@ -884,22 +1106,27 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 	for (guint i = 0; i < made->len; i++)
 		if (record_append(x, u, STEP_COPY_DISKS, "dirs", made->pdata[i], err) < 0)
 			return -1;
-	if (record_append(x, u, STEP_COPY_DISKS, "parts", part, err) < 0)
+	/* a partial copy is resumed only if this copy journaled it before
+	 * making it: any other is stale or somebody else's */
+	if (refuse_link(ds, part, u->dst, &exists, err) < 0 || (exists && refuse_foreign_part(u, part, err) < 0))
 		return -1;
-	if (sshx_stat(ds, part, &exists, &have, NULL, err) < 0)
+	if (!exists && record_append(x, u, STEP_COPY_DISKS, "parts", part, err) < 0)
+		return -1;
+	if (exists && sshx_lstat(ds, part, &exists, &have, NULL, err) < 0)
 		return -1;
 	if (exists && have)
-		exec_log(x, "%s: resuming the copy of %s at %" G_GUINT64_FORMAT " MiB", u->id, sp, have >> 20);
+		exec_log(x, "%s: resuming the copy of %s at %" G_GUINT64_FORMAT " MiB (verified by sha256 at the end)",
+			 u->id, sp, have >> 20);
 	exec_log(x, "%s: copying %s:%s to %s:%s", u->id, u->src->h->name, sp, u->dst->h->name, tp);
 	if (sshx_copy(ss, sp, ds, part, exists ? have : 0, copy_progress, &p, err) < 0)
 		return -1;
-	if (verify_copy(u, ss, sp, ds, part, err) < 0) {
+	if (verify_copy(u, ss, sp, ds, part, exists && have > 0, err) < 0) {
 		g_autoptr(GError) e = NULL;
 
 		sshx_unlink(ds, part, &e);	/* a bad copy is worth nothing */
 		return -1;
 	}
-	if (record_append(x, u, STEP_COPY_DISKS, "copied", tp, err) < 0 || sshx_rename(ds, part, tp, err) < 0)
+	if (record_append(x, u, STEP_COPY_DISKS, FACT_COPIED, tp, err) < 0 || sshx_rename(ds, part, tp, err) < 0)
 		return -1;
 	return 0;
 }
@@ -962,17 +1189,24 @@ copy_disks_undo(struct exec *x, struct unit *u, GError **err)
 		goto out;
 	if (remove_listed(ds, fact_array(u, "parts"), FALSE, err) < 0)
 		goto out;
-	for (guint i = 0, n = fact_array(u, "copied") ? json_array_get_length(fact_array(u, "copied")) : 0; i < n; i++) {
-		const char *tp = json_array_get_string_element(fact_array(u, "copied"), i);
+	for (guint i = 0, n = fact_array(u, FACT_COPIED) ? json_array_get_length(fact_array(u, FACT_COPIED)) : 0; i < n; i++) {
+		const char *tp = json_array_get_string_element(fact_array(u, FACT_COPIED), i);
 		g_autofree char *orig = g_strconcat(tp, ORIG_SUFFIX, NULL);
 		gboolean has_orig = FALSE;
 
 		/* a path that replaced a file is ours only while the original
 		 * still waits in .vmshift-orig: once restored, it is theirs */
+		struct unit *other;
+
 		if (json_array_has_string(backups, tp) &&
 		    (sshx_stat(ds, orig, &has_orig, NULL, NULL, err) < 0 || !has_orig)) {
 			if (err && *err)
 				goto out;
+			continue;
+		}
+		/* one file (an ISO) that another migration of the run uses too */
+		if ((other = claims_other_user(x, u, tp))) {
+			exec_log(x, "%s: %s on %s is kept: %s uses it too", u->id, tp, u->dst->h->name, other->id);
 			continue;
 		}
 		if (sshx_unlink(ds, tp, err) < 0)
@@ -1098,16 +1332,22 @@ define_target(struct exec *x, struct unit *u, GError **err)
 	g_auto(virDomainPtr) d = NULL;
 	gboolean missing = FALSE;
 
-	(void)x;
-	if ((d = dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err)))
-		return 0;
+	if ((d = dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err))) {
+		/* ours (journaled before the define), or taken in preflight */
+		if (fact_bool(u, FACT_TARGET_DEFINED, FALSE) || fact_bool(u, "target_had_domain", FALSE))
+			return carry_autostart(x, u, d, err);
+		return fail(err, "a domain with uuid %s ('%s') appeared on %s since preflight, not defined by vmshift; not touching it",
+			    fact_str(u, "source_uuid"), virDomainGetName(d), u->dst->h->name);
+	}
 	if (!missing || source_still_off(u, err) < 0)
 		return -1;
 	if (!g_file_get_contents(tpath, &xml, NULL, err))
 		return -1;
+	if (record_flag(x, u, STEP_DEFINE_TARGET, FACT_TARGET_DEFINED, err) < 0)
+		return -1;
 	if (!(d = virDomainDefineXML(u->dst->conn, xml)))
 		return lv_fail(err, "cannot define '%s' on %s", u->vm, u->dst->h->name);
-	return 0;
+	return carry_autostart(x, u, d, err);
 }
 
 static int
@@ -1143,7 +1383,7 @@ start_target(struct exec *x, struct unit *u, GError **err)
 		return missing ? fail(err, "'%s' is not defined on %s", u->vm, u->dst->h->name) : -1;
 	if (virDomainIsActive(d) == 1)
 		return 0;
-	if (source_still_off(u, err) < 0)
+	if (source_still_off(u, err) < 0 || record_flag(x, u, STEP_START_TARGET, "target_started", err) < 0)
 		return -1;
 	exec_log(x, "%s: starting on %s", u->id, u->dst->h->name);
 	if (virDomainCreate(d) < 0)
@@ -1158,7 +1398,8 @@ start_target_undo(struct exec *x, struct unit *u, GError **err)
 	gboolean missing = FALSE;
 
 	(void)x;
-	if (fact_bool(u, "target_had_domain", TRUE))
+	/* a domain taken as it was is stopped only if vmshift started it */
+	if (fact_bool(u, "target_had_domain", TRUE) && !fact_bool(u, "target_started", FALSE))
 		return 0;
 	if (!(d = dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err)))
 		return missing ? 0 : -1;
@@ -1292,37 +1533,11 @@ undefine_source_undo(struct exec *x, struct unit *u, GError **err)
 
 /* ---- delete-source-disks ---- */
 
-/* Shared storage would make the source file the target's own disk, under
- * whatever path each host mounts it.  A probe file made beside the source
- * file that shows up beside the target's file proves it. */
-static int
-probe_shared(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
-	     GError **err)
-{
-	g_autofree char *name = g_strdup_printf(".vmshift-probe-%08x", g_random_int());
-	g_autofree char *sdir = g_path_get_dirname(src_path), *ddir = g_path_get_dirname(dst_path);
-	g_autofree char *probe = g_build_filename(sdir, name, NULL);
-	g_autofree char *seen = g_build_filename(ddir, name, NULL);
-	gboolean created = FALSE;
-	int rc;
-
-	*shared = TRUE;	/* until proven otherwise */
-	if (sshx_create_empty(ss, probe, 0600, &created, err) < 0)
-		return -1;
-	rc = sshx_stat(ds, seen, shared, NULL, NULL, err);
-	if (created) {
-		g_autoptr(GError) e = NULL;
-
-		sshx_unlink(ss, probe, &e);
-	}
-	return rc;
-}
-
 static int
 delete_source_disks(struct exec *x, struct unit *u, GError **err)
 {
 	g_auto(Files) f = { 0 };
-	JsonArray *copied = fact_array(u, "copied");
+	JsonArray *copied = fact_array(u, FACT_COPIED);
 	struct ssh_lock lk;
 	struct sshx *ss, *ds;
 	int rc = 0;
@@ -1350,7 +1565,7 @@ delete_source_disks(struct exec *x, struct unit *u, GError **err)
 		}
 		if ((rc = sshx_stat(ss, fp->src->path, &exists, NULL, NULL, err)) < 0 || !exists)
 			continue;
-		if ((rc = probe_shared(ss, fp->src->path, ds, fp->dst->path, &shared, err)) < 0)
+		if ((rc = storage_probe(ss, fp->src->path, ds, fp->dst->path, &shared, err)) < 0)
 			break;
 		if (shared) {
 			exec_log(x, "%s: %s is on storage %s also sees: kept", u->id, fp->src->path, u->dst->h->name);
@@ -1365,17 +1580,29 @@ delete_source_disks(struct exec *x, struct unit *u, GError **err)
 	return rc;
 }
 
+/* Rollback runs the undos newest first.  When one fails it goes on with
+ * the others (a running source and a leftover on the target is what the
+ * operator wants), except after undefine-source's undo (without the
+ * source's definition back, removing the target's would leave the VM
+ * nowhere) and, while the guest may still run on the target, the undos
+ * that would start it on the source or remove its definition. */
 static const struct step_impl impls[] = {
 	{ STEP_PREFLIGHT, step_preflight, NULL, "nothing to undo: it only looks" },
-	{ STEP_SHUTDOWN_SOURCE, shutdown_source, shutdown_source_undo, "starts the VM again on the source if it ran" },
+	{ STEP_SHUTDOWN_SOURCE, shutdown_source, shutdown_source_undo, "starts the VM again on the source if it ran",
+	  .undo_needs_target_off = TRUE },
 	{ STEP_EXPORT_XML, export_xml, NULL, "keeps the saved XML for review" },
-	{ STEP_COPY_DISKS, copy_disks, copy_disks_undo, "deletes the copies vmshift made, restores replaced files" },
+	{ STEP_COPY_DISKS, copy_disks, copy_disks_undo, "deletes the copies vmshift made, restores replaced files",
+	  .undo_needs_target_off = TRUE },
 	{ STEP_PREPARE_TARGET, prepare_target, prepare_target_undo, "removes the log files and directories vmshift made" },
-	{ STEP_MIGRATE_LIVE, migrate_live, migrate_live_undo, "migrates it back live to the source" },
-	{ STEP_DEFINE_TARGET, define_target, define_target_undo, "undefines the VM on the target if vmshift defined it" },
-	{ STEP_START_TARGET, start_target, start_target_undo, "stops the VM on the target" },
+	{ STEP_MIGRATE_LIVE, migrate_live, migrate_live_undo, "migrates it back live to the source",
+	  .undo_fail_target_may_run = TRUE },
+	{ STEP_DEFINE_TARGET, define_target, define_target_undo, "undefines the VM on the target if vmshift defined it",
+	  .undo_needs_target_off = TRUE },
+	{ STEP_START_TARGET, start_target, start_target_undo, "stops the VM on the target",
+	  .undo_fail_target_may_run = TRUE },
 	{ STEP_VERIFY_TARGET, verify_target, NULL, "nothing to undo: it only looks" },
-	{ STEP_UNDEFINE_SOURCE, undefine_source, undefine_source_undo, "defines the VM on the source again from the saved XML" },
+	{ STEP_UNDEFINE_SOURCE, undefine_source, undefine_source_undo, "defines the VM on the source again from the saved XML",
+	  .undo_fail_stops = TRUE },
 	{ STEP_DELETE_SOURCE_DISKS, delete_source_disks, NULL, "cannot be undone: the source disks are gone" },
 };
 

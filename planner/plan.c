@@ -83,6 +83,39 @@ remap_rule_free(gpointer p)
 }
 
 void
+shared_pattern_free(gpointer p)
+{
+	struct shared_pattern *sp = p;
+
+	g_free(sp->pattern);
+	pcre2_code_free(sp->re);
+	g_free(sp);
+}
+
+gboolean
+disk_opts_shared(const struct disk_opts *d, const char *source)
+{
+	if (!source || !g_utf8_validate(source, -1, NULL))
+		return FALSE;
+	for (guint i = 0; i < d->shared->len; i++) {
+		const struct shared_pattern *sp = d->shared->pdata[i];
+		pcre2_match_data *md;
+		int rc;
+
+		if (!sp->re)
+			continue;
+		/* match data per call: the plan is shared by the executor's
+		 * threads, a compiled pattern may be, match data may not */
+		md = pcre2_match_data_create_from_pattern(sp->re, NULL);
+		rc = pcre2_match(sp->re, (PCRE2_SPTR)source, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
+		pcre2_match_data_free(md);
+		if (rc >= 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+void
 remap_init(struct remap *r)
 {
 	for (guint k = 0; k < REMAP__COUNT; k++)
@@ -109,12 +142,14 @@ settings_init(struct settings *s)
 	s->live.copy_storage = COPY_STORAGE_NONE;
 	s->live.on_timeout = ON_TIMEOUT_ABORT;
 	s->disks.verify = VERIFY_SHA256;
+	s->disks.shared = g_ptr_array_new_with_free_func(shared_pattern_free);
 	remap_init(&s->remap);
 }
 
 void
 settings_release(struct settings *s)
 {
+	g_clear_pointer(&s->disks.shared, g_ptr_array_unref);
 	remap_release(&s->remap);
 }
 
@@ -130,6 +165,8 @@ host_free(gpointer p)
 	g_free(h->ssh.identity);
 	g_free(h->ssh.known_hosts);
 	g_free(h->migration_host);
+	if (h->image_dirs)
+		g_ptr_array_unref(h->image_dirs);
 	g_free(h);
 }
 

@@ -67,6 +67,13 @@ struct host {
 	struct ssh_access ssh;	/* from ssh:, else derived from a qemu+ssh URI */
 	char *migration_host;
 	gint64 max_parallel;
+	/* Absolute directories, normalised (no trailing or doubled '/', no
+	 * "." or ".." component, never "/"), each once, in plan order: where
+	 * vmshift may write guest images on this host besides the
+	 * directories of its libvirt storage pools.  Of char *, owned; empty
+	 * when the plan sets none, never NULL. */
+	GPtrArray *image_dirs;
+	struct pos image_dirs_at;	/* the image_dirs: key; line 0 if not written */
 	guint index;		/* position in the plan's hosts: */
 	gboolean uri_bad;	/* its URI or SSH access is reported bad: no more checks */
 	struct pos at;		/* the host's key under hosts: */
@@ -115,13 +122,34 @@ struct live_opts {
 	struct pos at[OPT_MAX_KEYS];
 };
 
+/* One pattern of disks.shared, compiled. */
+struct shared_pattern {
+	char *pattern;		/* as written */
+	pcre2_code *re;		/* never NULL in a plan plan_parse() returned */
+	struct pos at;		/* the list item */
+};
+
 struct disk_opts {
 	int verify;		/* enum verify */
 	gboolean delete_source;
 	gboolean overwrite;
+	/* disks.shared: of struct shared_pattern *, in plan order; empty
+	 * when unset, never NULL.  Not merged key by key: a migration that
+	 * writes disks.shared has its own list, one that does not holds a
+	 * reference to the array of defaults: (read-only, freed with the
+	 * plan either way). */
+	GPtrArray *shared;
 	guint32 given;
 	struct pos at[OPT_MAX_KEYS];
 };
+
+/* TRUE if a pattern of @d->shared matches @source (unanchored, as
+ * match: is), a disk's source as the executor lists it: a file, block
+ * device or directory path, "PROTOCOL:NAME" for a network disk,
+ * "POOL/VOLUME" for a volume disk.  Such storage is declared to be the
+ * same on both hosts of the migration.  FALSE for NULL or a @source that
+ * is not UTF-8.  Safe to call from several threads at once. */
+gboolean disk_opts_shared(const struct disk_opts *d, const char *source);
 
 /* The keys that defaults: and a migration share. */
 struct settings {

@@ -47,6 +47,13 @@ match_compile(struct pctx *c, struct migration *m, yaml_node_t *v)
 	return m->match_re ? 0 : -1;
 }
 
+int
+shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, yaml_node_t *v)
+{
+	sp->re = pattern_compile(c, sp->pattern, v, "shared");
+	return sp->re ? 0 : -1;
+}
+
 /* The replacement syntax of pcre2_substitute(): $$ is a dollar, $N and
  * ${N} a numbered group, $NAME and ${NAME} a named one. */
 static int
@@ -238,6 +245,30 @@ has_ssh(const struct host *h)
 	return h && h->ssh.host;
 }
 
+/* disks.shared applies to every mode; the keys of copy-disks and
+ * delete-source-disks only to offline-with-scp-disk.  Only what the
+ * migration itself wrote counts: a default applies where it can. */
+static void
+check_disks_mode(struct pctx *c, const struct settings *s)
+{
+	static const char *const copy_keys[] = {
+		[DF_VERIFY] = "verify", [DF_DELETE_SOURCE] = "delete_source", [DF_OVERWRITE] = "overwrite",
+	};
+	g_autoptr(GString) keys = g_string_new(NULL);
+	guint n = 0;
+
+	for (guint f = 0; f < G_N_ELEMENTS(copy_keys); f++) {
+		if (!(s->disks.given & (1u << f)))
+			continue;
+		g_string_append_printf(keys, "%s'%s'", n ? ", " : "", copy_keys[f]);
+		n++;
+	}
+	if (n)
+		diags_add(c->dg, s->disks_at,
+			  "%s in a 'disks' block appl%s only to mode offline-with-scp-disk; this migration's mode is %s (in every mode a 'disks' block may set 'shared')",
+			  keys->str, n == 1 ? "ies" : "y", mode_name(s->mode));
+}
+
 static void
 check_settings(struct pctx *c, struct migration *m)
 {
@@ -256,9 +287,7 @@ check_settings(struct pctx *c, struct migration *m)
 		diags_add(c->dg, s->live_at, "a 'live' block applies only to mode live; this migration's mode is %s",
 			  mode_name(s->mode));
 	if (s->disks_at.line && s->mode != MODE_OFFLINE_SCP)
-		diags_add(c->dg, s->disks_at,
-			  "a 'disks' block applies only to mode offline-with-scp-disk; this migration's mode is %s",
-			  mode_name(s->mode));
+		check_disks_mode(c, s);
 	if (s->mode == MODE_LIVE) {
 		if (l->on_timeout == ON_TIMEOUT_POSTCOPY && !l->postcopy)
 			diags_add(c->dg, l->at[LF_ON_TIMEOUT], "on_timeout: postcopy needs postcopy: true");

@@ -65,6 +65,8 @@ static const struct field disk_fields[] = {
 	FBOOL("overwrite", struct disk_opts, overwrite),
 };
 
+G_STATIC_ASSERT(G_N_ELEMENTS(disk_fields) == DF_SHARED);
+
 static const struct field host_fields[] = {
 	FSTR("uri", struct host, uri),
 	FSTR("migration_host", struct host, migration_host),
@@ -350,7 +352,58 @@ read_remap(struct pctx *c, yaml_node_t *v, struct remap *r)
 	read_map(c, v, "remap", NULL, 0, NULL, NULL, NULL, keys, read_rules, r);
 }
 
+/* A scalar whose text holds a NUL ("\0" in a double-quoted string):
+ * C sees only the text before it. */
+static gboolean
+has_nul(const yaml_node_t *v)
+{
+	return strlen(ydoc_str(v)) != v->data.scalar.length;
+}
+
 /* ---- settings: the keys defaults: and a migration share ---- */
+
+/* disks.shared: a list of patterns, compiled now.  ->given says it was
+ * read without error; ->at[DF_SHARED] that it was written at all. */
+static void
+read_disks_shared(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
+{
+	struct disk_opts *d = ud;
+	gboolean ok = TRUE;
+
+	(void)k;
+	d->at[DF_SHARED] = ydoc_pos(v);
+	g_ptr_array_set_size(d->shared, 0);
+	if (!expect_kind(c, key, v, YK_SEQ))
+		return;
+	for (guint i = 0; i < ydoc_seq_len(v); i++) {
+		yaml_node_t *item = ydoc_seq_item(&c->y, v, i);
+		struct shared_pattern *sp;
+
+		if (ydoc_kind(item) != YK_STR || !*ydoc_str(item)) {
+			diags_add(c->dg, ydoc_pos(item), "each entry of 'shared' must be a PCRE2 pattern, not %s",
+				  ydoc_kind(item) == YK_STR ? "an empty string" : ydoc_kind_name(ydoc_kind(item)));
+			ok = FALSE;
+			continue;
+		}
+		if (has_nul(item)) {
+			diags_add(c->dg, ydoc_pos(item),
+				  "a pattern in 'shared' must not contain a NUL character (write \\x00 to match one)");
+			ok = FALSE;
+			continue;
+		}
+		sp = g_new0(struct shared_pattern, 1);
+		sp->pattern = g_strdup(ydoc_str(item));
+		sp->at = ydoc_pos(item);
+		if (shared_pattern_compile(c, sp, item) < 0) {
+			shared_pattern_free(sp);
+			ok = FALSE;
+			continue;
+		}
+		g_ptr_array_add(d->shared, sp);
+	}
+	if (ok)
+		d->given |= 1u << DF_SHARED;
+}
 
 static void
 read_settings_block(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
@@ -371,9 +424,11 @@ read_settings_block(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t
 		read_map(c, v, "live", live_fields, G_N_ELEMENTS(live_fields), &s->live,
 			 &s->live.given, s->live.at, NULL, NULL, NULL);
 	} else {
+		static const char *const disk_extra[] = { "shared", NULL };
+
 		s->disks_at = ydoc_pos(k);
 		read_map(c, v, "disks", disk_fields, G_N_ELEMENTS(disk_fields), &s->disks,
-			 &s->disks.given, s->disks.at, NULL, NULL, NULL);
+			 &s->disks.given, s->disks.at, disk_extra, read_disks_shared, &s->disks);
 	}
 }
 
@@ -425,13 +480,104 @@ struct host_ud {
 	yaml_node_t *ssh;
 };
 
+enum dir_problem { DIR_RELATIVE, DIR_ROOT, DIR_DOT, DIR_DOTDOT };
+
+/* The directory @s normalised (no empty component, so no trailing or
+ * doubled '/'), or NULL with *why set: not absolute, "/" itself, or with
+ * a "." or ".." component. */
+static char *
+image_dir_normalise(const char *s, enum dir_problem *why)
+{
+	g_auto(GStrv) parts = NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	if (*s != '/') {
+		*why = DIR_RELATIVE;
+		return NULL;
+	}
+	parts = g_strsplit(s, "/", -1);
+	for (guint i = 0; parts[i]; i++) {
+		if (!*parts[i])
+			continue;
+		if (!strcmp(parts[i], ".") || !strcmp(parts[i], "..")) {
+			*why = parts[i][1] ? DIR_DOTDOT : DIR_DOT;
+			return NULL;
+		}
+		g_string_append_c(out, '/');
+		g_string_append(out, parts[i]);
+	}
+	if (!out->len) {
+		*why = DIR_ROOT;
+		return NULL;
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* hosts.NAME.image_dirs: a list of absolute directories, each once. */
 static void
-read_host_ssh(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
+read_image_dirs(struct pctx *c, struct host *h, yaml_node_t *k, yaml_node_t *v)
+{
+	/* normalised directory (borrowed from h->image_dirs) -> its item */
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+	h->image_dirs_at = ydoc_pos(k);
+	if (!expect_kind(c, "image_dirs", v, YK_SEQ))
+		return;
+	for (guint i = 0; i < ydoc_seq_len(v); i++) {
+		yaml_node_t *item = ydoc_seq_item(&c->y, v, i);
+		const char *s = ydoc_str(item);
+		enum dir_problem why = DIR_RELATIVE;
+		yaml_node_t *first;
+		char *dir;
+
+		if (ydoc_kind(item) != YK_STR || !*s) {
+			diags_add(c->dg, ydoc_pos(item), "each entry of 'image_dirs' must be an absolute directory path, not %s",
+				  ydoc_kind(item) == YK_STR ? "an empty string" : ydoc_kind_name(ydoc_kind(item)));
+			continue;
+		}
+		if (has_nul(item)) {
+			diags_add(c->dg, ydoc_pos(item), "an entry of 'image_dirs' must not contain a NUL character");
+			continue;
+		}
+		if (!(dir = image_dir_normalise(s, &why))) {
+			if (why == DIR_RELATIVE)
+				diags_add(c->dg, ydoc_pos(item),
+					  "'image_dirs' entry '%s' must be an absolute path, starting with '/'", s);
+			else if (why == DIR_ROOT)
+				diags_add(c->dg, ydoc_pos(item),
+					  "'image_dirs' entry '%s' is the root directory: vmshift could write images anywhere, which image_dirs is there to prevent; name the directories it may write below",
+					  s);
+			else
+				diags_add(c->dg, ydoc_pos(item),
+					  "'image_dirs' entry '%s' must not have a '%s' component; write the directory it means",
+					  s, why == DIR_DOT ? "." : "..");
+			continue;
+		}
+		if ((first = g_hash_table_lookup(seen, dir))) {
+			if (!strcmp(ydoc_str(first), s))
+				diags_add(c->dg, ydoc_pos(item), "duplicate 'image_dirs' entry '%s' (first at line %u)",
+					  s, ydoc_pos(first).line);
+			else
+				diags_add(c->dg, ydoc_pos(item),
+					  "duplicate 'image_dirs' entry '%s' (the same directory as '%s' at line %u)",
+					  s, ydoc_str(first), ydoc_pos(first).line);
+			g_free(dir);
+			continue;
+		}
+		g_ptr_array_add(h->image_dirs, dir);
+		g_hash_table_insert(seen, dir, item);
+	}
+}
+
+static void
+read_host_key(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
 {
 	struct host_ud *hu = ud;
 
-	(void)key;
-	(void)k;
+	if (!strcmp(key, "image_dirs")) {
+		read_image_dirs(c, hu->h, k, v);
+		return;
+	}
 	if (!expect_map(c, "ssh", v))
 		return;
 	hu->ssh = v;
@@ -508,7 +654,7 @@ host_finish(struct pctx *c, struct host *h, yaml_node_t *map, yaml_node_t *uri_n
 static void
 read_host(struct pctx *c, yaml_node_t *k, yaml_node_t *v)
 {
-	static const char *const extra[] = { "ssh", NULL };
+	static const char *const extra[] = { "ssh", "image_dirs", NULL };
 	struct host *h = g_new0(struct host, 1);
 	struct host_ud hu = { h, NULL };
 	struct pos at[G_N_ELEMENTS(host_fields)] = { 0 };
@@ -519,6 +665,7 @@ read_host(struct pctx *c, yaml_node_t *k, yaml_node_t *v)
 	h->name = g_strdup(name);
 	h->at = ydoc_pos(k);
 	h->max_parallel = 1;
+	h->image_dirs = g_ptr_array_new_with_free_func(g_free);
 	h->index = c->plan->hosts->len;
 	if (!valid_name(name))
 		diags_add(c->dg, ydoc_pos(k),
@@ -529,7 +676,7 @@ read_host(struct pctx *c, yaml_node_t *k, yaml_node_t *v)
 	if (!expect_map(c, name, v))
 		return;
 	read_map(c, v, "a host", host_fields, G_N_ELEMENTS(host_fields), h, NULL, at, extra,
-		 read_host_ssh, &hu);
+		 read_host_key, &hu);
 	pairs = ydoc_pairs(&c->y, v);
 	for (guint i = 0; i < pairs->len; i++)
 		if (!strcmp(ydoc_str(g_array_index(pairs, struct ypair, i).key), "uri"))
@@ -826,4 +973,10 @@ settings_inherit(struct settings *dst, const struct settings *src)
 		       dst->live.at, &src->live, src->live.given, src->live.at);
 	fields_inherit(disk_fields, G_N_ELEMENTS(disk_fields), &dst->disks, dst->disks.given,
 		       dst->disks.at, &src->disks, src->disks.given, src->disks.at);
+	/* a list is one value: the migration's own replaces the default's */
+	if (!dst->disks.at[DF_SHARED].line && (src->disks.given & (1u << DF_SHARED))) {
+		g_ptr_array_unref(dst->disks.shared);
+		dst->disks.shared = g_ptr_array_ref(src->disks.shared);
+		dst->disks.at[DF_SHARED] = src->disks.at[DF_SHARED];
+	}
 }

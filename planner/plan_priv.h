@@ -19,6 +19,9 @@ void plan_read_tree(struct pctx *c, yaml_node_t *root);
 void plan_check(struct pctx *c);
 int remap_rule_compile(struct pctx *c, struct remap_rule *r, yaml_node_t *from_node);
 int match_compile(struct pctx *c, struct migration *m, yaml_node_t *v);
+/* Compile @sp->pattern, the scalar @v of disks.shared; -1 (reported) if
+ * it is not valid PCRE2. */
+int shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, yaml_node_t *v);
 
 /* Bits of struct settings.given and live_opts.given, in the order of the
  * field tables in plan_parse.c. */
@@ -28,6 +31,9 @@ enum {
 	LF_TIMEOUT_S, LF_ON_TIMEOUT, LF_COMPRESSED, LF_PARALLEL_CONNECTIONS, LF_TLS, LF_UNSAFE,
 	LF_SKIP_CPU_CHECK, LF_CHECK_DIRTY_RATE,
 };
+/* disk_opts.given: the scalar keys of the field table, then shared (read
+ * apart: a list, inherited as a whole). */
+enum { DF_VERIFY, DF_DELETE_SOURCE, DF_OVERWRITE, DF_SHARED };
 
 /* order.c: dependency graph, cycles, execution order and waves. */
 int plan_order(struct plan *plan, struct diags *dg);
@@ -39,5 +45,6 @@ void settings_inherit(struct settings *dst, const struct settings *src);
 void settings_release(struct settings *s);
 void remap_init(struct remap *r);
 void remap_release(struct remap *r);
+void shared_pattern_free(gpointer p);
 
 #endif

@@ -776,7 +776,7 @@ struct prog {
 	gboolean monotonic;
 };
 
-static void
+static gboolean
 on_progress(guint64 done, guint64 total, gpointer ud)
 {
 	struct prog *p = ud;
@@ -787,6 +787,7 @@ on_progress(guint64 done, guint64 total, gpointer ud)
 		p->monotonic = FALSE;
 	p->last = done;
 	p->total = total;
+	return TRUE;
 }
 
 static gboolean

@@ -687,6 +687,294 @@ test_domxml__less_common_forms(void)
 	plan_free(p);
 }
 
+/* One disk of each type: a qcow2 file with the backing chain libvirt
+ * writes, an empty cdrom drive, an ISO, a shared block device, rbd, a
+ * pool volume, a directory, NVMe, and a disk with no type, device or
+ * target (libvirt's defaults: file, disk). */
+#define ALL_DISKS \
+	"<domain type='kvm'>\n" \
+	"  <name>mix</name>\n" \
+	"  <uuid>0b7e4c1a-52d3-4f0e-8a61-3c9d2e7f1a05</uuid>\n" \
+	"  <devices>\n" \
+	"    <disk type='file' device='disk'>\n" \
+	"      <driver name='qemu' type='qcow2'/>\n" \
+	"      <source file='/var/lib/libvirt/images/mix.qcow2'/>\n" \
+	"      <backingStore type='file'>\n" \
+	"        <format type='qcow2'/>\n" \
+	"        <source file='/var/lib/libvirt/images/base.qcow2'/>\n" \
+	"        <backingStore/>\n" \
+	"      </backingStore>\n" \
+	"      <target dev='vda' bus='virtio'/>\n" \
+	"    </disk>\n" \
+	"    <disk type='file' device='cdrom'>\n" \
+	"      <driver name='qemu' type='raw'/>\n" \
+	"      <target dev='hdc' bus='ide'/>\n" \
+	"      <readonly/>\n" \
+	"    </disk>\n" \
+	"    <disk type='file' device='cdrom'>\n" \
+	"      <driver name='qemu' type='raw'/>\n" \
+	"      <source file='/var/lib/libvirt/images/install.iso'/>\n" \
+	"      <target dev='sda' bus='sata'/>\n" \
+	"      <readonly/>\n" \
+	"    </disk>\n" \
+	"    <disk type='block' device='disk'>\n" \
+	"      <driver name='qemu' type='raw' cache='none' io='native'/>\n" \
+	"      <source dev='/dev/sdb'/>\n" \
+	"      <backingStore/>\n" \
+	"      <target dev='vdb' bus='virtio'/>\n" \
+	"      <shareable/>\n" \
+	"    </disk>\n" \
+	"    <disk type='network' device='disk'>\n" \
+	"      <driver name='qemu' type='raw'/>\n" \
+	"      <auth username='libvirt'>\n" \
+	"        <secret type='ceph' uuid='2a5c1f0e-9d47-4b3a-8e16-7f0c3b9d2e41'/>\n" \
+	"      </auth>\n" \
+	"      <source protocol='rbd' name='vms/mix-data'>\n" \
+	"        <host name='mon1.example' port='6789'/>\n" \
+	"        <host name='mon2.example' port='6789'/>\n" \
+	"      </source>\n" \
+	"      <target dev='vdc' bus='virtio'/>\n" \
+	"    </disk>\n" \
+	"    <disk type='volume' device='disk'>\n" \
+	"      <driver name='qemu' type='qcow2'/>\n" \
+	"      <source pool='default' volume='v1'/>\n" \
+	"      <target dev='vdd' bus='virtio'/>\n" \
+	"    </disk>\n" \
+	"    <disk type='dir' device='floppy'>\n" \
+	"      <driver name='qemu' type='fat'/>\n" \
+	"      <source dir='/srv/floppy'/>\n" \
+	"      <target dev='fda' bus='fdc'/>\n" \
+	"    </disk>\n" \
+	"    <disk type='nvme' device='disk'>\n" \
+	"      <driver name='qemu' type='raw'/>\n" \
+	"      <source type='pci' managed='yes' namespace='1'>\n" \
+	"        <address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n" \
+	"      </source>\n" \
+	"      <target dev='vde' bus='virtio'/>\n" \
+	"    </disk>\n" \
+	"    <controller type='sata' index='0'/>\n" \
+	"    <disk>\n" \
+	"      <source file='/var/lib/libvirt/images/extra.img'/>\n" \
+	"    </disk>\n" \
+	"  </devices>\n" \
+	"</domain>\n"
+
+static const struct dom_disk *
+find_disk(GPtrArray *disks, const char *what)
+{
+	for (guint i = 0; i < disks->len; i++) {
+		const struct dom_disk *dd = disks->pdata[i];
+
+		if (!strcmp(dd->what, what))
+			return dd;
+	}
+	return NULL;
+}
+
+static void
+test_domxml__disks_listed(void)
+{
+	static const struct {
+		enum dom_disk_type type;
+		const char *type_name, *what, *target, *device, *source, *format;
+		gboolean readonly, shareable, backing_store;
+	} want[] = {
+		{ DOM_DISK_FILE, "file", "disk vda", "vda", "disk", "/var/lib/libvirt/images/mix.qcow2", "qcow2",
+		  FALSE, FALSE, TRUE },
+		{ DOM_DISK_FILE, "file", "disk hdc (cdrom)", "hdc", "cdrom", NULL, "raw", TRUE, FALSE, FALSE },
+		{ DOM_DISK_FILE, "file", "disk sda (cdrom)", "sda", "cdrom", "/var/lib/libvirt/images/install.iso",
+		  "raw", TRUE, FALSE, FALSE },
+		{ DOM_DISK_BLOCK, "block", "disk vdb", "vdb", "disk", "/dev/sdb", "raw", FALSE, TRUE, FALSE },
+		{ DOM_DISK_NETWORK, "network", "disk vdc", "vdc", "disk", "rbd:vms/mix-data on mon1.example", "raw",
+		  FALSE, FALSE, FALSE },
+		{ DOM_DISK_VOLUME, "volume", "disk vdd", "vdd", "disk", "default/v1", "qcow2", FALSE, FALSE, FALSE },
+		{ DOM_DISK_DIR, "dir", "disk fda (floppy)", "fda", "floppy", "/srv/floppy", "fat", FALSE, FALSE, FALSE },
+		{ DOM_DISK_OTHER, "nvme", "disk vde", "vde", "disk", NULL, "raw", FALSE, FALSE, FALSE },
+		{ DOM_DISK_FILE, "file", "disk #8", NULL, "disk", "/var/lib/libvirt/images/extra.img", NULL,
+		  FALSE, FALSE, FALSE },
+	};
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(ALL_DISKS, &err);
+	g_autoptr(GPtrArray) disks = NULL;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	disks = domxml_disks(d);
+	g_assert_cmpuint(disks->len, ==, G_N_ELEMENTS(want));
+	for (guint i = 0; i < MIN(disks->len, G_N_ELEMENTS(want)); i++) {
+		const struct dom_disk *dd = disks->pdata[i];
+
+		g_test_message("disk %u: %s %s %s", i, dd->what, dd->type_name, dd->source);
+		g_assert_cmpint(dd->type, ==, want[i].type);
+		g_assert_cmpstr(dd->type_name, ==, want[i].type_name);
+		g_assert_cmpstr(dd->what, ==, want[i].what);
+		g_assert_cmpstr(dd->target, ==, want[i].target);
+		g_assert_cmpstr(dd->device, ==, want[i].device);
+		g_assert_cmpstr(dd->source, ==, want[i].source);
+		g_assert_cmpstr(dd->format, ==, want[i].format);
+		g_assert_cmpint(dd->readonly, ==, want[i].readonly);
+		g_assert_cmpint(dd->shareable, ==, want[i].shareable);
+		g_assert_cmpint(dd->backing_store, ==, want[i].backing_store);
+	}
+	dom_disk_free(NULL);
+}
+
+static void
+test_domxml__disks_follow_remap(void)
+{
+	/* The rule matches every source, but only file disks are remapped;
+	 * "&" checks that the value is read back literally. */
+	struct plan *p = plan_with("", "  paths: [{from: '^/(var/lib/libvirt|dev|srv)/', to: '/new/a&b/'}]\n");
+	const struct remap *set = p ? &p->remap : NULL;
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(ALL_DISKS, &err);
+	g_autoptr(GPtrArray) disks = NULL;
+	const struct dom_disk *dd;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (!d || !p) {
+		plan_free(p);
+		return;
+	}
+	g_assert_cmpint(domxml_remap(d, &set, 1, changes, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(changes->len, ==, 3);
+	disks = domxml_disks(d);
+	g_assert_cmpuint(disks->len, ==, 9);
+	dd = find_disk(disks, "disk vda");
+	g_assert_cmpstr(dd ? dd->source : "(not listed)", ==, "/new/a&b/images/mix.qcow2");
+	dd = find_disk(disks, "disk sda (cdrom)");
+	g_assert_cmpstr(dd ? dd->source : "(not listed)", ==, "/new/a&b/images/install.iso");
+	dd = find_disk(disks, "disk #8");
+	g_assert_cmpstr(dd ? dd->source : "(not listed)", ==, "/new/a&b/images/extra.img");
+	dd = find_disk(disks, "disk vdb");
+	g_assert_cmpstr(dd ? dd->source : "(not listed)", ==, "/dev/sdb");
+	dd = find_disk(disks, "disk fda (floppy)");
+	g_assert_cmpstr(dd ? dd->source : "(not listed)", ==, "/srv/floppy");
+	dd = find_disk(disks, "disk hdc (cdrom)");
+	g_assert_nonnull(dd);
+	if (dd)
+		g_assert_null(dd->source);
+	plan_free(p);
+}
+
+/* Every disk domxml_paths() lists is a file disk of domxml_disks() with
+ * the same what and source, before and after a remap; the others are
+ * the disks it leaves out. */
+static void
+check_disks_match_paths(const struct domxml *d, guint n_file_paths)
+{
+	g_autoptr(GPtrArray) paths = domxml_paths(d);
+	g_autoptr(GPtrArray) disks = domxml_disks(d);
+	guint matched = 0;
+
+	for (guint i = 0; i < paths->len; i++) {
+		const struct dom_path *dp = paths->pdata[i];
+		const struct dom_disk *dd;
+
+		if (dp->kind != DOM_PATH_DISK)
+			continue;
+		dd = find_disk(disks, dp->what);
+		g_test_message("path %s -> disk %s", dp->what, dd ? dd->source : "(not listed)");
+		g_assert_nonnull(dd);
+		if (!dd)
+			continue;
+		g_assert_cmpint(dd->type, ==, DOM_DISK_FILE);
+		g_assert_cmpstr(dd->source, ==, dp->path);
+		g_assert_cmpint(dd->readonly, ==, dp->readonly);
+		matched++;
+	}
+	g_assert_cmpuint(matched, ==, n_file_paths);
+}
+
+static void
+test_domxml__disks_match_paths(void)
+{
+	static const char *const xmls[] = { DOMAIN, ALL_DISKS };
+	static const guint n_file_paths[] = { 3, 3 };
+	static const char *const block_what[] = { "disk vdc", "disk vdb" };
+	static const char *const block_source[] = { "/data/web-01/swap", "/dev/sdb" };
+	struct plan *p = plan_with("", "  paths: [{from: '^/(var/lib/libvirt|data|dev)/', to: '/moved/'}]\n");
+	const struct remap *set = p ? &p->remap : NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(xmls); i++) {
+		g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+		g_autoptr(GError) err = NULL;
+		g_autoptr(DomXml) d = domxml_parse(xmls[i], &err);
+		g_autoptr(GPtrArray) disks = NULL;
+		const struct dom_disk *dd;
+
+		g_assert_no_error(err);
+		g_assert_nonnull(d);
+		if (!d || !p)
+			continue;
+		check_disks_match_paths(d, n_file_paths[i]);
+		g_assert_cmpint(domxml_remap(d, &set, 1, changes, &err), ==, 0);
+		g_assert_cmpuint(changes->len, >=, n_file_paths[i]);
+		check_disks_match_paths(d, n_file_paths[i]);
+		disks = domxml_disks(d);
+		dd = find_disk(disks, block_what[i]);
+		g_assert_nonnull(dd);
+		if (dd) {
+			g_assert_cmpint(dd->type, ==, DOM_DISK_BLOCK);
+			g_assert_cmpstr(dd->source, ==, block_source[i]);	/* the rule matches it */
+		}
+	}
+	plan_free(p);
+}
+
+static void
+test_domxml__disks_edge_sources(void)
+{
+	/* Sources the header spells out: a unix-socket <host> has no name,
+	 * missing network and volume parts are left empty, and a <source>
+	 * without the attribute (or with it empty) is no source. */
+	static const struct { const char *what, *device, *source; } want[] = {
+		{ "disk vda", "disk", "nbd:" },
+		{ "disk vdb", "disk", "gluster:vol/img on g1" },
+		{ "disk hdc (cdrom)", "cdrom", NULL },
+		{ "disk sdc (lun)", "lun", NULL },
+		{ "disk #4", "disk", "p/" },
+		{ "disk hdd (cdrom)", "cdrom", NULL },
+	};
+	const char *xml = "<domain type='kvm'><name>n</name><uuid>u</uuid><devices>"
+			  "<disk type='network'><source protocol='nbd'>"
+			  "<host transport='unix' socket='/run/nbd.sock'/></source><target dev='vda'/></disk>"
+			  "<disk type='network'><source protocol='gluster' name='vol/img'>"
+			  "<host transport='unix' socket='/run/glusterd.socket'/><host name='g1'/></source>"
+			  "<target dev='vdb'/></disk>"
+			  "<disk type='network' device='cdrom'><target dev='hdc'/></disk>"
+			  "<disk type='block' device='lun'><source dev=''/><target dev='sdc'/></disk>"
+			  "<disk type='volume'><source pool='p'/></disk>"
+			  "<disk type='file' device='cdrom'><source startupPolicy='optional'/>"
+			  "<target dev='hdd'/></disk>"
+			  "</devices></domain>";
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) d = domxml_parse(xml, &err);
+	g_autoptr(GPtrArray) disks = NULL;
+	g_autoptr(GPtrArray) paths = NULL;
+
+	g_assert_no_error(err);
+	g_assert_nonnull(d);
+	if (!d)
+		return;
+	disks = domxml_disks(d);
+	paths = domxml_paths(d);
+	g_assert_cmpuint(disks->len, ==, G_N_ELEMENTS(want));
+	for (guint i = 0; i < MIN(disks->len, G_N_ELEMENTS(want)); i++) {
+		const struct dom_disk *dd = disks->pdata[i];
+
+		g_assert_cmpstr(dd->what, ==, want[i].what);
+		g_assert_cmpstr(dd->device, ==, want[i].device);
+		g_assert_cmpstr(dd->source, ==, want[i].source);
+	}
+	g_assert_cmpuint(paths->len, ==, 0);	/* the file cdrom has no path either */
+}
+
 static void
 test_domxml__fallback_serialises_tree(void)
 {
@@ -861,6 +1149,10 @@ main(int argc, char **argv)
 	g_test_add_func("/domxml/escaping_survives", test_domxml__escaping_survives);
 	g_test_add_func("/domxml/escaped_input_values_match", test_domxml__escaped_input_values_match);
 	g_test_add_func("/domxml/less_common_forms", test_domxml__less_common_forms);
+	g_test_add_func("/domxml/disks_listed", test_domxml__disks_listed);
+	g_test_add_func("/domxml/disks_follow_remap", test_domxml__disks_follow_remap);
+	g_test_add_func("/domxml/disks_match_paths", test_domxml__disks_match_paths);
+	g_test_add_func("/domxml/disks_edge_sources", test_domxml__disks_edge_sources);
 	g_test_add_func("/domxml/fallback_serialises_tree", test_domxml__fallback_serialises_tree);
 	g_test_add_func("/domxml/name_and_uuid_required", test_domxml__name_and_uuid_required);
 	g_test_add_func("/domxml/malformed_names_line", test_domxml__malformed_names_line);

@@ -1,5 +1,5 @@
 /* Unit tests of the plan model: defaults, derived SSH access, remaps,
- * and the error cap.  No libvirt: the planner never needs it. */
+ * image_dirs, disks.shared, and the error cap.  No libvirt: the planner never needs it. */
 #include <string.h>
 
 #include "../../planner/plan.h"
@@ -136,6 +136,165 @@ test_plan__sha256_of_bytes(void)
 	diags_release(&dg);
 }
 
+static void
+test_plan__image_dirs_normalised(void)
+{
+	struct diags dg;
+	struct plan *p = parse("version: 1\nname: t\nhosts:\n"
+			       "  a:\n    uri: \"qemu:///system\"\n"
+			       "    image_dirs: [/srv/vms/, \"//data//images\", /var/lib/libvirt/images, /srv/.x/..y]\n"
+			       "  b: {uri: \"qemu+tcp://10.0.0.2/system\"}\n"
+			       "migrations:\n  - {vm: x, from: a, to: b, mode: cold}\n", &dg);
+	struct host *a, *b;
+
+	g_assert_nonnull(p);
+	a = plan_host(p, "a");
+	b = plan_host(p, "b");
+	g_assert_cmpuint(a->image_dirs->len, ==, 4);
+	g_assert_cmpstr(a->image_dirs->pdata[0], ==, "/srv/vms");
+	g_assert_cmpstr(a->image_dirs->pdata[1], ==, "/data/images");
+	g_assert_cmpstr(a->image_dirs->pdata[2], ==, "/var/lib/libvirt/images");
+	g_assert_cmpstr(a->image_dirs->pdata[3], ==, "/srv/.x/..y");
+	g_assert_cmpuint(a->image_dirs_at.line, ==, 6);
+	g_assert_cmpuint(a->image_dirs_at.col, ==, 5);
+	g_assert_nonnull(b->image_dirs);	/* absent: empty, never NULL */
+	g_assert_cmpuint(b->image_dirs->len, ==, 0);
+	g_assert_cmpuint(b->image_dirs_at.line, ==, 0);
+	plan_free(p);
+	diags_release(&dg);
+}
+
+static void
+test_plan__image_dirs_errors_all_reported(void)
+{
+	struct diags dg;
+	struct plan *p = parse("version: 1\nname: t\nhosts:\n"
+			       "  a:\n    uri: \"qemu:///system\"\n"
+			       "    image_dirs: [srv, /, /a/../b, /a/./b, /c, /c/, \"/d\\0e\", 5]\n"
+			       "  b: {uri: \"qemu+tcp://10.0.0.2/system\", image_dirs: /srv}\n"
+			       "migrations:\n  - {vm: x, from: a, to: b, mode: cold}\n", &dg);
+	g_autofree char *text = NULL;
+
+	g_assert_null(p);
+	g_assert_cmpuint(diags_count(&dg), ==, 8);
+	text = diags_format(&dg);
+	g_assert_nonnull(strstr(text, "t.yaml:6:18: error: 'image_dirs' entry 'srv' must be an absolute path"));
+	g_assert_nonnull(strstr(text, "t.yaml:6:23: error: 'image_dirs' entry '/' is the root directory"));
+	g_assert_nonnull(strstr(text, "t.yaml:6:26: error: 'image_dirs' entry '/a/../b' must not have a '..' component"));
+	g_assert_nonnull(strstr(text, "t.yaml:6:35: error: 'image_dirs' entry '/a/./b' must not have a '.' component"));
+	g_assert_nonnull(strstr(text, "t.yaml:6:47: error: duplicate 'image_dirs' entry '/c/' (the same directory as '/c' at line 6)"));
+	g_assert_nonnull(strstr(text, "t.yaml:6:52: error: an entry of 'image_dirs' must not contain a NUL character"));
+	g_assert_nonnull(strstr(text, "t.yaml:6:61: error: each entry of 'image_dirs' must be an absolute directory path, not an integer"));
+	g_assert_nonnull(strstr(text, "t.yaml:7:54: error: 'image_dirs' must be a list, not a string"));
+	diags_release(&dg);
+}
+
+#define SHARED_DEFAULTS "defaults:\n  mode: cold\n" \
+	"  disks: {verify: size, shared: [\"^rbd:\", \"^/dev/disk/by-id/wwn-\"]}\n"
+
+static void
+test_plan__shared_defaults_merge_and_replace(void)
+{
+	struct diags dg;
+	struct plan *p = parse(HOSTS SHARED_DEFAULTS
+			       "migrations:\n"
+			       "  - {vm: x, from: a, to: b}\n"
+			       "  - {vm: y, from: a, to: b, mode: live, disks: {shared: [\"^san/\"]}}\n"
+			       "  - {vm: z, from: a, to: b, mode: offline-with-scp-disk, disks: {shared: [], overwrite: true}}\n",
+			       &dg);
+	struct migration *x, *y, *z;
+	const struct shared_pattern *sp;
+
+	g_assert_nonnull(p);
+	x = plan_migration(p, "x");
+	y = plan_migration(p, "y");
+	z = plan_migration(p, "z");
+	/* not written: the defaults' list, as a whole */
+	g_assert_cmpuint(x->set.disks.shared->len, ==, 2);
+	sp = x->set.disks.shared->pdata[0];
+	g_assert_cmpstr(sp->pattern, ==, "^rbd:");
+	g_assert_nonnull(sp->re);
+	g_assert_cmpuint(sp->at.line, ==, 9);
+	g_assert_true(x->set.disks.shared == p->defaults.disks.shared);
+	/* written: replaces it, not appended to it */
+	g_assert_cmpuint(y->set.disks.shared->len, ==, 1);
+	g_assert_cmpstr(((struct shared_pattern *)y->set.disks.shared->pdata[0])->pattern, ==, "^san/");
+	g_assert_cmpint(y->set.disks.verify, ==, VERIFY_SIZE);	/* the other keys still merge */
+	/* an empty list drops the default */
+	g_assert_cmpuint(z->set.disks.shared->len, ==, 0);
+	g_assert_true(z->set.disks.overwrite);
+	g_assert_cmpint(z->set.disks.verify, ==, VERIFY_SIZE);
+	plan_free(p);
+	diags_release(&dg);
+}
+
+static void
+test_plan__shared_absent_is_empty(void)
+{
+	struct diags dg;
+	struct plan *p = parse(HOSTS "migrations:\n  - {vm: x, from: a, to: b, mode: cold}\n", &dg);
+	struct migration *x;
+
+	g_assert_nonnull(p);
+	x = plan_migration(p, "x");
+	g_assert_nonnull(x->set.disks.shared);
+	g_assert_cmpuint(x->set.disks.shared->len, ==, 0);
+	g_assert_false(disk_opts_shared(&x->set.disks, "rbd:pool/img"));
+	plan_free(p);
+	diags_release(&dg);
+}
+
+static void
+test_plan__disk_opts_shared_matches(void)
+{
+	struct diags dg;
+	struct plan *p = parse(HOSTS SHARED_DEFAULTS
+			       "migrations:\n"
+			       "  - {vm: x, from: a, to: b}\n"
+			       "  - {vm: y, from: a, to: b, disks: {shared: [\"^san-pool/\", \"lun-[0-9]+$\", \"^/dev/é\"]}}\n",
+			       &dg);
+	const struct disk_opts *x, *y;
+
+	g_assert_nonnull(p);
+	x = &plan_migration(p, "x")->set.disks;
+	y = &plan_migration(p, "y")->set.disks;
+	g_assert_true(disk_opts_shared(x, "rbd:vms/db-root"));
+	g_assert_true(disk_opts_shared(x, "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4"));
+	g_assert_false(disk_opts_shared(x, "/var/lib/libvirt/images/db.qcow2"));
+	g_assert_false(disk_opts_shared(x, "nbd:rbd:x"));	/* anchored by the pattern */
+	g_assert_false(disk_opts_shared(x, "san-pool/db"));	/* y's list, not x's */
+	g_assert_true(disk_opts_shared(y, "san-pool/db"));
+	g_assert_true(disk_opts_shared(y, "iscsi:iqn.2024-01.example:t/lun-12"));	/* unanchored */
+	g_assert_false(disk_opts_shared(y, "iscsi:iqn.2024-01.example:t/lun-12x"));
+	g_assert_false(disk_opts_shared(y, "rbd:vms/db-root"));	/* replaced, not merged */
+	g_assert_true(disk_opts_shared(y, "/dev/é1"));
+	g_assert_false(disk_opts_shared(y, "/dev/\xe9" "1"));	/* not UTF-8: no match */
+	g_assert_false(disk_opts_shared(y, NULL));
+	plan_free(p);
+	diags_release(&dg);
+}
+
+static void
+test_plan__shared_errors_all_reported(void)
+{
+	struct diags dg;
+	struct plan *p = parse(HOSTS "defaults:\n  mode: live\n  disks: {shared: \"^rbd:\"}\n"
+			       "migrations:\n"
+			       "  - {vm: x, from: a, to: b, disks: {shared: [\"^(a\", \"\", \"ok\", \"[z-a]\"]}}\n"
+			       "  - {vm: y, from: a, to: b, disks: {sharde: [x]}}\n", &dg);
+	g_autofree char *text = NULL;
+
+	g_assert_null(p);
+	text = diags_format(&dg);
+	g_assert_cmpuint(diags_count(&dg), ==, 5);
+	g_assert_nonnull(strstr(text, "t.yaml:9:19: error: 'shared' must be a list, not a string"));
+	g_assert_nonnull(strstr(text, "t.yaml:11:50: error: 'shared' is not a valid PCRE2 pattern: missing closing parenthesis"));
+	g_assert_nonnull(strstr(text, "t.yaml:11:53: error: each entry of 'shared' must be a PCRE2 pattern, not an empty string"));
+	g_assert_nonnull(strstr(text, "t.yaml:11:67: error: 'shared' is not a valid PCRE2 pattern: range out of order"));
+	g_assert_nonnull(strstr(text, "t.yaml:12:37: error: unknown key 'sharde' in disks (did you mean 'shared'?)"));
+	diags_release(&dg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -147,5 +306,11 @@ main(int argc, char **argv)
 	g_test_add_func("/plan/all_errors_reported_then_capped", test_plan__all_errors_reported_then_capped);
 	g_test_add_func("/plan/match_gets_pattern_as_id", test_plan__match_gets_pattern_as_id);
 	g_test_add_func("/plan/sha256_of_bytes", test_plan__sha256_of_bytes);
+	g_test_add_func("/plan/image_dirs_normalised", test_plan__image_dirs_normalised);
+	g_test_add_func("/plan/image_dirs_errors_all_reported", test_plan__image_dirs_errors_all_reported);
+	g_test_add_func("/plan/shared_defaults_merge_and_replace", test_plan__shared_defaults_merge_and_replace);
+	g_test_add_func("/plan/shared_absent_is_empty", test_plan__shared_absent_is_empty);
+	g_test_add_func("/plan/disk_opts_shared_matches", test_plan__disk_opts_shared_matches);
+	g_test_add_func("/plan/shared_errors_all_reported", test_plan__shared_errors_all_reported);
 	return g_test_run();
 }

@@ -1,0 +1,347 @@
+/* storage.c: what a unit's disks really are, before anything moves.
+ *
+ * A path is only a name: the same path on two hosts may be one file on
+ * shared storage, or two different files.  Cold and live migration
+ * (without copy_storage) need the first; offline-with-scp-disk can move
+ * only plain files.  What vmshift cannot prove it refuses:
+ * - file disks: a probe file made beside the source file must show up
+ *   beside the target's file (and the same for every backing file);
+ * - block, network, volume disks: the plan must say they are shared
+ *   (disks.shared), since no probe reaches them;
+ * - offline-with-scp-disk: only file disks without a backing chain.
+ */
+#include <string.h>
+
+#include "exec_priv.h"
+
+#define QCOW2_MAGIC "QFI\xfb"
+#define CHAIN_MAX 16
+#define LIBVIRT_LOG_DIR "/var/log/libvirt"	/* serial and console logs may be made there too */
+#define QCOW2_HEAD_MAX 65536	/* the backing file name lies in the first cluster */
+
+int
+storage_probe(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
+	      GError **err)
+{
+	g_autofree char *name = g_strdup_printf(".vmshift-probe-%08x%08x", g_random_int(), g_random_int());
+	g_autofree char *sdir = g_path_get_dirname(src_path), *ddir = g_path_get_dirname(dst_path);
+	g_autofree char *probe = g_build_filename(sdir, name, NULL);
+	g_autofree char *seen = g_build_filename(ddir, name, NULL);
+	gboolean created = FALSE;
+	int rc;
+
+	*shared = TRUE;	/* until proven otherwise: the safe answer for deleting */
+	if (sshx_create_empty(ss, probe, 0600, &created, err) < 0)
+		return -1;
+	if (!created) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS, "the probe file '%s' exists already on the source", probe);
+		return -1;
+	}
+	rc = sshx_lstat(ds, seen, shared, NULL, NULL, err);
+	{
+		g_autoptr(GError) e = NULL;
+
+		sshx_unlink(ss, probe, &e);
+	}
+	return rc;
+}
+
+/* The backing file a qcow2 image at @path names in its header (resolved
+ * against the image's directory), or NULL with *err unset if it has none
+ * or is no qcow2 image. */
+static char *
+qcow2_backing(struct sshx *s, const char *path, GError **err)
+{
+	g_autofree guint8 *h = g_malloc(QCOW2_HEAD_MAX);
+	gsize got = 0;
+	guint64 off;
+	guint32 len;
+	g_autofree char *name = NULL, *dir = NULL;
+
+	if (sshx_read_head(s, path, h, QCOW2_HEAD_MAX, &got, err) < 0)
+		return NULL;
+	if (got < 20 || memcmp(h, QCOW2_MAGIC, 4))
+		return NULL;
+	memcpy(&off, h + 8, sizeof(off));
+	memcpy(&len, h + 16, sizeof(len));
+	off = GUINT64_FROM_BE(off);
+	len = GUINT32_FROM_BE(len);
+	if (!off)
+		return NULL;
+	if (len == 0 || len > 1023 || off + len > got) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "'%s' is a qcow2 image whose backing file name vmshift cannot read (offset %" G_GUINT64_FORMAT ", %u bytes)",
+			    path, off, len);
+		return NULL;
+	}
+	name = g_strndup((const char *)h + off, len);
+	if (g_path_is_absolute(name))
+		return g_steal_pointer(&name);
+	dir = g_path_get_dirname(path);
+	return g_build_filename(dir, name, NULL);
+}
+
+/* Every layer under @path, top first (the path itself not included). */
+static GPtrArray *
+backing_chain(struct sshx *s, const char *path, GError **err)
+{
+	g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func(g_free);
+	const char *cur = path;
+
+	for (;;) {
+		char *b = qcow2_backing(s, cur, err);
+
+		if (!b)
+			return err && *err ? NULL : g_steal_pointer(&chain);
+		if (chain->len >= CHAIN_MAX) {
+			g_free(b);
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%s' has a backing chain deeper than %d", path,
+				    CHAIN_MAX);
+			return NULL;
+		}
+		g_ptr_array_add(chain, b);
+		cur = b;
+	}
+}
+
+static void
+problem(GPtrArray *problems, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void
+problem(GPtrArray *problems, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(problems, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
+
+/* Is @sp on the source the same file as @tp on the target? */
+static void
+prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const char *what, const char *sp,
+	     const char *tp, GPtrArray *problems)
+{
+	g_autoptr(GError) e = NULL;
+	gboolean shared = FALSE;
+
+	if (x->o->dry_run) {
+		note(u, "%s: %s must be the same file as %s on %s: proven when the plan is applied (the probe writes a file)",
+		     what, sp, tp, u->dst->h->name);
+		return;
+	}
+	if (storage_probe(ss, sp, ds, tp, &shared, &e) < 0)
+		problem(problems, "%s: cannot prove '%s' is on storage %s shares: %s", what, sp, u->dst->h->name, e->message);
+	else if (!shared)
+		problem(problems,
+			"%s: '%s' on %s and '%s' on %s are not the same storage (a probe file beside one is not beside the other); mode %s needs one disk both hosts see: use offline-with-scp-disk (or live.copy_storage) to copy it",
+			what, sp, u->src->h->name, tp, u->dst->h->name, mode_name(u->m->set.mode));
+	else
+		note(u, "%s: %s is the same file on %s and %s (probe)", what, tp, u->src->h->name, u->dst->h->name);
+}
+
+static void
+check_file_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const struct dom_disk *s,
+		const struct dom_disk *t, GPtrArray *problems)
+{
+	gboolean offline = u->m->set.mode == MODE_OFFLINE_SCP;
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GPtrArray) chain = NULL;
+
+	if (!ss) {
+		problem(problems, "%s: no SSH access to %s, so vmshift cannot look at '%s' (its backing chain, its storage): give the host an ssh: block",
+			t->what, u->src->h->name, s->source);
+		return;
+	}
+	if (!(chain = backing_chain(ss, s->source, &e))) {
+		gboolean missing = g_error_matches(e, SSHX_ERROR, SSHX_ERROR_NOT_FOUND);
+
+		problem(problems, "%s: %s%s", t->what, missing ? "it does not exist on the source: " : "", e->message);
+		return;
+	}
+	if (offline && (chain->len || s->backing_store)) {
+		problem(problems,
+			"%s: '%s' is a qcow2 overlay on '%s': offline-with-scp-disk copies no backing chains (the VM would run on whatever base the target has at that path); flatten it first (qemu-img convert, or virsh blockpull) or use shared storage and mode cold",
+			t->what, s->source, chain->len ? (char *)chain->pdata[0] : "a backing file libvirt lists");
+		return;
+	}
+	if (offline)
+		return;
+	if (!ds) {
+		problem(problems, "%s: no SSH access to %s, so vmshift cannot prove '%s' is the same storage there: give the host an ssh: block",
+			t->what, u->dst->h->name, t->source);
+		return;
+	}
+	prove_shared(x, u, ss, ds, t->what, s->source, t->source, problems);
+	for (guint i = 0; i < chain->len; i++) {
+		g_autofree char *w = g_strdup_printf("%s backing file", t->what);
+
+		prove_shared(x, u, ss, ds, w, chain->pdata[i], chain->pdata[i], problems);
+	}
+}
+
+void
+storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GPtrArray *problems)
+{
+	g_autoptr(GPtrArray) sd = domxml_disks(u->sxml);
+	g_autoptr(GPtrArray) td = domxml_disks(u->txml);
+	gboolean offline = u->m->set.mode == MODE_OFFLINE_SCP;
+	gboolean libvirt_copies = u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE;
+
+	g_assert(sd->len == td->len);
+	for (guint i = 0; i < sd->len; i++) {
+		const struct dom_disk *s = sd->pdata[i], *t = td->pdata[i];
+
+		if (!s->source)
+			continue;	/* an empty cdrom drive */
+		if (s->type == DOM_DISK_FILE) {
+			if (!libvirt_copies)
+				check_file_disk(x, u, ss, ds, s, t, problems);
+			continue;
+		}
+		if (offline)
+			problem(problems,
+				"%s: a %s disk (%s): offline-with-scp-disk copies only file disks; move this VM with mode cold or live, on storage both hosts see",
+				t->what, s->type_name, s->source);
+		else if (libvirt_copies)
+			continue;
+		else if (!disk_opts_shared(&u->m->set.disks, t->source))
+			problem(problems,
+				"%s: a %s disk (%s): vmshift cannot prove %s sees the same storage; if it does (a SAN LUN, Ceph, a shared pool), say so in the plan with disks.shared: ['PATTERN']",
+				t->what, s->type_name, t->source, u->dst->h->name);
+		else
+			note(u, "%s: %s disk %s: the same storage on both hosts, as disks.shared says", t->what, s->type_name,
+			     t->source);
+	}
+}
+
+/* ---- where vmshift may write on a target ---- */
+
+/* The directory of a storage pool's XML (<target><path>), or NULL. */
+static char *
+pool_dir(virStoragePoolPtr p)
+{
+	g_autofree char *xml = virStoragePoolGetXMLDesc(p, 0);
+	const char *t, *a, *b;
+
+	if (!xml || !(t = strstr(xml, "<target>")) || !(a = strstr(t, "<path>")) || !(b = strstr(a, "</path>")))
+		return NULL;
+	a += strlen("<path>");
+	return g_strndup(a, b - a);
+}
+
+/* Its libvirt storage pools' directories and the plan's image_dirs,
+ * each also as the server resolves it (symlinks). */
+static GPtrArray *
+image_dirs(struct hostconn *hc, struct sshx *ds)
+{
+	virStoragePoolPtr *pools = NULL;
+	int n;
+
+	if (hc->image_dirs)
+		return hc->image_dirs;
+	hc->image_dirs = g_ptr_array_new_with_free_func(g_free);
+	n = virConnectListAllStoragePools(hc->conn, &pools, 0);
+	for (int i = 0; i < n; i++) {
+		char *d = pool_dir(pools[i]);
+
+		if (d && g_path_is_absolute(d))
+			g_ptr_array_add(hc->image_dirs, d);
+		else
+			g_free(d);
+		virStoragePoolFree(pools[i]);
+	}
+	free(pools);
+	for (guint i = 0; i < hc->h->image_dirs->len; i++)
+		g_ptr_array_add(hc->image_dirs, g_strdup(hc->h->image_dirs->pdata[i]));
+	for (guint i = 0, len = hc->image_dirs->len; ds && i < len; i++) {
+		g_autoptr(GError) e = NULL;
+		char *real = sshx_realpath(ds, hc->image_dirs->pdata[i], &e);
+
+		if (real)
+			g_ptr_array_add(hc->image_dirs, real);
+	}
+	return hc->image_dirs;
+}
+
+static gboolean
+below(const char *path, const char *dir)
+{
+	gsize n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return !strncmp(path, dir, n) && (path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+static gboolean
+below_any(const char *path, GPtrArray *dirs, gboolean logs)
+{
+	if (logs && below(path, LIBVIRT_LOG_DIR))
+		return TRUE;
+	for (guint i = 0; i < dirs->len; i++)
+		if (below(path, dirs->pdata[i]))
+			return TRUE;
+	return FALSE;
+}
+
+/* No "." or ".." components, no empty ones: the path says where it goes. */
+static gboolean
+plain_path(const char *path)
+{
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+
+	if (path[0] != '/')
+		return FALSE;
+	for (guint i = 1; parts[i]; i++)
+		if (!*parts[i] || !strcmp(parts[i], ".") || !strcmp(parts[i], ".."))
+			return FALSE;
+	return TRUE;
+}
+
+void
+storage_check_write(struct unit *u, struct sshx *ds, const char *what, const char *path, gboolean logs,
+		    GPtrArray *problems)
+{
+	GPtrArray *dirs = image_dirs(u->dst, ds);
+	g_autofree char *dir = g_path_get_dirname(path), *real = NULL;
+
+	if (!plain_path(path)) {
+		problem(problems, "%s: '%s' is not a plain absolute path (no '.', '..' or empty components): vmshift does not write there",
+			what, path);
+		return;
+	}
+	if (!below_any(path, dirs, logs)) {
+		g_autoptr(GPtrArray) shown = g_ptr_array_new();
+
+		for (guint i = 0; i < dirs->len; i++)
+			if (!g_ptr_array_find_with_equal_func(shown, dirs->pdata[i], g_str_equal, NULL))
+				g_ptr_array_add(shown, dirs->pdata[i]);
+		g_ptr_array_add(shown, NULL);
+		{
+			g_autofree char *all = g_strjoinv(", ", (char **)shown->pdata);
+
+			problem(problems,
+				"%s: '%s' on %s is outside the directories meant for guest images (its storage pools and image_dirs: %s%s); vmshift writes nowhere else: remap the path into one of them, or add its directory to hosts.%s.image_dirs",
+				what, path, u->dst->h->name, *all ? all : "none", logs ? ", and " LIBVIRT_LOG_DIR " for logs" : "",
+				u->dst->h->name);
+		}
+		return;
+	}
+	/* a symlinked directory inside an image directory may point anywhere */
+	while (ds && strcmp(dir, "/")) {
+		g_autoptr(GError) e = NULL;
+		gboolean exists = FALSE;
+		char *up;
+
+		if (sshx_stat(ds, dir, &exists, NULL, NULL, &e) == 0 && exists) {
+			if ((real = sshx_realpath(ds, dir, &e)) && strcmp(real, dir) && !below_any(real, dirs, logs) &&
+			    !(logs && !strcmp(real, LIBVIRT_LOG_DIR)) && !g_ptr_array_find_with_equal_func(dirs, real, g_str_equal, NULL))
+				problem(problems, "%s: '%s' on %s leads, through a symbolic link, to '%s', outside the directories meant for guest images",
+					what, dir, u->dst->h->name, real);
+			return;
+		}
+		up = g_path_get_dirname(dir);
+		g_free(dir);
+		dir = up;
+	}
+}
