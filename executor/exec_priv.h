@@ -75,9 +75,7 @@ struct exec {
 	GMutex mu;		/* guards unit status while threads run */
 	GCond cond;
 	gint journal_failed;	/* a journal write failed (atomic) */
-	char *fault_step;	/* VMSHIFT_FAULT (test only) */
-	char *fault_action;
-	char *fault_unit;
+	GPtrArray *faults;	/* VMSHIFT_FAULT (test only): char *[3] step, action, unit or NULL */
 };
 
 /* hosts.c */
@@ -171,7 +169,7 @@ int unit_record_facts(struct exec *x, struct unit *u, enum step s, JsonObject *d
 gboolean fact_bool(struct unit *u, const char *key, gboolean dflt);
 const char *fact_str(struct unit *u, const char *key);
 JsonArray *fact_array(struct unit *u, const char *key);
-/* Test-only fault injection (VMSHIFT_FAULT=STEP:fail|kill[:UNIT]):
+/* Test-only fault injection (VMSHIFT_FAULT=STEP:fail|kill|undo-fail[:UNIT],...):
  * TRUE if @action is due at this point of @s. */
 gboolean fault_due(struct exec *x, struct unit *u, enum step s, const char *action);
 

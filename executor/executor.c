@@ -161,24 +161,34 @@ static void
 fault_parse(struct exec *x)
 {
 	const char *spec = g_getenv("VMSHIFT_FAULT");
-	g_auto(GStrv) parts = NULL;
+	g_auto(GStrv) items = NULL;
 
 	if (!spec || !*spec)
 		return;
-	parts = g_strsplit(spec, ":", 3);
-	if (g_strv_length(parts) < 2)
-		return;
-	x->fault_step = g_strdup(parts[0]);
-	x->fault_action = g_strdup(parts[1]);
-	x->fault_unit = g_strdup(parts[2]);
+	/* STEP:ACTION[:UNIT], several separated by commas */
+	x->faults = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+	items = g_strsplit(spec, ",", -1);
+	for (guint i = 0; items[i]; i++) {
+		char **parts = g_strsplit(items[i], ":", 3);
+
+		if (g_strv_length(parts) >= 2)
+			g_ptr_array_add(x->faults, parts);
+		else
+			g_strfreev(parts);
+	}
 	exec_log(x, "VMSHIFT_FAULT is set (%s): a test is injecting a failure", spec);
 }
 
 gboolean
 fault_due(struct exec *x, struct unit *u, enum step s, const char *action)
 {
-	return x->fault_step && !strcmp(x->fault_step, step_name(s)) && !strcmp(x->fault_action, action) &&
-	       (!x->fault_unit || !strcmp(x->fault_unit, u->id));
+	for (guint i = 0; x->faults && i < x->faults->len; i++) {
+		char **f = x->faults->pdata[i];
+
+		if (!strcmp(f[0], step_name(s)) && !strcmp(f[1], action) && (!f[2] || !strcmp(f[2], u->id)))
+			return TRUE;
+	}
+	return FALSE;
 }
 
 /* ---- units ---- */
@@ -612,7 +622,10 @@ rollback_unit(struct exec *x, struct unit *u, GError **err)
 		record_step(x, u, "undo", s, "start", NULL, NULL);
 		if (impl->undo) {
 			exec_log(x, "%s: undoing %s", u->id, step_name(s));
-			if (impl->undo(x, u, &e) < 0) {
+			if (fault_due(x, u, s, "undo-fail"))
+				g_set_error(&e, G_IO_ERROR, G_IO_ERROR_FAILED, "VMSHIFT_FAULT: injected failure undoing %s",
+					    step_name(s));
+			if (e || impl->undo(x, u, &e) < 0) {
 				exec_log(x, "%s: undoing %s failed: %s", u->id, step_name(s), e->message);
 				record_step(x, u, "undo", s, "failed", e->message, NULL);
 				g_string_append_printf(left, "; %s: %s", step_name(s), e->message);
@@ -1054,9 +1067,8 @@ exec_release(struct exec *x)
 	g_free(x->state_dir);
 	g_free(x->plan_file);
 	g_strfreev(x->only);
-	g_free(x->fault_step);
-	g_free(x->fault_action);
-	g_free(x->fault_unit);
+	if (x->faults)
+		g_ptr_array_unref(x->faults);
 	g_mutex_clear(&x->mu);
 	g_cond_clear(&x->cond);
 }

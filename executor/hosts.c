@@ -196,18 +196,14 @@ prove_same_machine(struct hostconn *hc, struct sshx *s, GError **err)
 	if (sshx_create_empty(s, file, 0600, &created, err) < 0)
 		goto out;
 	xml = g_markup_printf_escaped("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>", tag, dir);
-	if (!(pool = virStoragePoolCreateXML(hc->conn, xml, 0))) {
+	/* the directory missing for libvirt, or the file missing in it: the
+	 * same answer */
+	if (!(pool = virStoragePoolCreateXML(hc->conn, xml, 0)) || !(vol = virStorageVolLookupByName(pool, "probe"))) {
 		g_autofree char *m = libvirt_error();
 
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "cannot prove that SSH (%s) reaches the machine of %s: a transient storage pool on %s failed: %s",
-			    sshx_label(s), hc->h->uri, dir, m);
-		goto out;
-	}
-	if (!(vol = virStorageVolLookupByName(pool, "probe"))) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "host '%s': its SSH endpoint %s is another machine than its libvirt URI %s (a file written over SSH into %s is not there for libvirt): fix the host's ssh: block or its URI",
-			    hc->h->name, sshx_label(s), hc->h->uri, dir);
+			    "host '%s': its SSH endpoint %s is another machine than its libvirt URI %s: a file written over SSH into %s is not there for libvirt (%s); fix the host's ssh: block or its URI",
+			    hc->h->name, sshx_label(s), hc->h->uri, dir, m);
 		goto out;
 	}
 	rc = 0;

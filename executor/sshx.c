@@ -16,6 +16,7 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
+#define SSHX_FSYNC_TIMEOUT_S	1800	/* fsync of a just-written disk image */
 #define SSHX_DEFAULT_TIMEOUT_S	60
 #define SSHX_COPY_CHUNK		(256 * 1024)
 #define SSHX_EXEC_MAX_OUTPUT	(64u * 1024 * 1024)
@@ -1225,7 +1226,11 @@ sshx_copy(struct sshx *src, const char *src_path, struct sshx *dst, const char *
 			goto out;
 		}
 	}
+	/* the server flushes the whole file first: gigabytes of dirty pages
+	 * can take far longer than one ordinary blocking call */
+	libssh2_session_set_timeout(dst->session, SSHX_FSYNC_TIMEOUT_S * 1000);
 	rc = libssh2_sftp_fsync(dh);
+	libssh2_session_set_timeout(dst->session, dst->timeout_ms);
 	if (rc != 0 && fx_of(dst, rc) != (long)LIBSSH2_FX_OP_UNSUPPORTED) {
 		fail(dst, rc, err, "copy: fsync '%s'", dst_path);
 		goto out;

@@ -395,9 +395,19 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 			continue;
 		}
 		if (!fp->src->copy) {
-			if (strcmp(sp, tp))
-				note(u, "%s: %s -> %s (not copied: must exist on %s)", fp->src->what, sp, tp,
+			/* kernel, initrd: the target's own file at that path */
+			if (!ds) {
+				note(u, "%s: %s (not copied; cannot check it exists on %s: no SSH access)", fp->src->what, tp,
 				     u->dst->h->name);
+			} else if (sshx_stat(ds, tp, &exists, NULL, NULL, &e) < 0) {
+				g_ptr_array_add(problems, g_strdup(e->message));
+				g_clear_error(&e);
+			} else if (!exists) {
+				g_ptr_array_add(problems, g_strdup_printf("%s: '%s' does not exist on %s (vmshift does not copy it): put it there, or remap the path",
+									  fp->src->what, tp, u->dst->h->name));
+			} else {
+				note(u, "%s: %s -> %s (not copied: on %s already)", fp->src->what, sp, tp, u->dst->h->name);
+			}
 			continue;
 		}
 		if (u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE) {

@@ -28,6 +28,9 @@ defaults:
 migrations:
 PLAN
 }
+faulty() {	# faulty SPEC ARGS...: vmshift ARGS with VMSHIFT_FAULT=SPEC
+	VMSHIFT_FAULT="$1" vmshift "${@:2}"
+}
 unchanged() {	# unchanged: every host as the lab left it
 	snapshot >"$W/now"
 	diff -u "$W/s0" "$W/now" || die "the hosts changed"
@@ -39,6 +42,33 @@ refused() {	# refused CODE LOG PATTERN CMD...: CMD exits CODE and says PATTERN
 	rc=$?
 	[ "$rc" = "$code" ] || die "exit $rc, not $code: $(tail -5 "$W/$log")"
 	grep -q -- "$pat" "$W/$log" || die "no '$pat' in: $(tail -5 "$W/$log")"
+}
+
+# clone_of NAME DISK [FMT [EXTRA_DEVICE_XML]]: define on host-a a shut-off copy
+# of vm-local's definition named NAME on DISK (its own uuid, mac, serial log)
+clone_of() {
+	vsh host-a dumpxml --inactive vm-local | sed -e "s|<name>vm-local</name>|<name>$1</name>|" -e '/<uuid>/d' \
+		-e '/<mac address/d' -e "s|/var/lib/libvirt/images/vm-local.qcow2|$2|" -e "s|type='qcow2'|type='${3:-qcow2}'|" \
+		-e "s|vm-local-serial|$1-serial|" -e "s|</devices>|${4:-}</devices>|" >"$W/$1.xml"
+	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/$1.xml" >/dev/null || die "cannot define $1"
+}
+# clone_local NAME [EXTRA_DEVICE_XML]: the same with its own copy of vm-local's disk
+clone_local() {
+	"$LAB/lab-host" host-a cp /var/lib/libvirt/images/vm-local.qcow2 "/var/lib/libvirt/images/$1.qcow2" || return 1
+	clone_of "$1" "/var/lib/libvirt/images/$1.qcow2" qcow2 "${2:-}"
+}
+drop_local() {	# drop_local NAME...: undefine them wherever they are, remove their disks
+	local n h
+	for n in "$@"; do
+		for h in host-a host-b; do vsh "$h" undefine "$n" >/dev/null 2>&1; done
+		"$LAB/lab-host" host-a rm -f "/var/lib/libvirt/images/$n.qcow2"
+	done
+}
+# offline_entry VM [TARGET_DIR [KEYS]]: a plan item moving VM from host-a to
+# host-b with its disks copied, /var/lib/libvirt/images/ remapped to TARGET_DIR
+offline_entry() {
+	printf '  - {vm: %s, from: host-a, to: host-b, mode: offline-with-scp-disk%s, remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "%s"}]}}\n' \
+		"$1" "${3:+, $3}" "${2:-/srv/vms/}"
 }
 
 lab_reset
@@ -113,12 +143,15 @@ rollback_uses_journal_hosts() {
 	refused 1 edited.log "vmshift acts only on the hosts the run used" vmshift rollback --force --only vm-shared moved.yaml
 	running_on host-c vm-shared
 	absent_on host-b vm-shared
+	# an edited done migration is not "done" either
+	refused 1 edited-apply.log "vmshift acts only on the hosts the run used" vmshift apply moved.yaml
+	absent_on host-b vm-shared
 	cp "$W/moved.orig" "$W/moved.yaml"
 	vmshift rollback --force --only vm-shared moved.yaml 2>"$W/rb.log" || die "rollback failed: $(tail -5 "$W/rb.log")"
 	running_on host-a vm-shared
 	absent_on host-c vm-shared
 }
-t "rollback --force after 'to:' was edited is refused; --force needs --only; the real rollback works" rollback_uses_journal_hosts
+t "rollback --force and apply after 'to:' was edited are refused; --force needs --only; the real rollback works" rollback_uses_journal_hosts
 lab_reset
 snapshot >"$W/s0"
 
@@ -141,13 +174,7 @@ t "a second plan of the same name in one directory is refused, not reported done
 resume_changed_ssh() {
 	rm -rf "$W/.vmshift"
 	{ plan_head sshchg
-	  cat <<P
-  - vm: vm-local
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/srv/vms/"}]}
-P
+	  offline_entry vm-local
 	} >"$W/ssh.yaml"
 	VMSHIFT_FAULT="prepare-target:kill:vm-local" vmshift apply ssh.yaml 2>/dev/null
 	cp "$W/ssh.yaml" "$W/ssh.orig"
@@ -163,14 +190,7 @@ t "resume refuses a plan whose ssh access changed" resume_changed_ssh
 # 9. a stale part file, and a symlink at the part path
 offline_plan() {	# offline_plan NAME [verify]
 	plan_head "$1"
-	cat <<P
-  - vm: vm-local
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    disks: {verify: ${2:-sha256}}
-    remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/srv/vms/"}]}
-P
+	offline_entry vm-local /srv/vms/ "disks: {verify: ${2:-sha256}}"
 }
 stale_part() {
 	rm -rf "$W/.vmshift"
@@ -208,19 +228,9 @@ t "a symlink planted at the part path is refused, its target untouched" part_sym
 one_target_path() {
 	rm -rf "$W/.vmshift"
 	{ plan_head clash
-	  cat <<P
-  - vm: vm-local
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    remap: {paths: [{from: "^.*\\\\.qcow2$", to: "/srv/vms/disk.qcow2"}]}
-  - vm: vm-shared
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    remap: {paths: [{from: "^.*\\\\.qcow2$", to: "/srv/vms/disk.qcow2"}]}
-P
-	} >"$W/clash.yaml"
+	  for v in vm-local vm-shared; do
+		echo "  - {vm: $v, from: host-a, to: host-b, mode: offline-with-scp-disk, remap: {paths: [{from: '^.*[.]qcow2\$', to: /srv/vms/disk.qcow2}]}}"
+	  done; } >"$W/clash.yaml"
 	refused 2 clash.log "map two different files onto '/srv/vms/disk.qcow2' on host-b" vmshift apply clash.yaml
 	[ ! -e "$LAB_DIR/hosts/host-b/srv/vms/disk.qcow2" ] || die "something was copied"
 	unchanged
@@ -259,24 +269,15 @@ overlay_refused() {
 	rm -rf "$W/.vmshift"
 	"$LAB/lab-host" host-a qemu-img create -q -f qcow2 -F qcow2 -b /var/lib/libvirt/images/vm-local.qcow2 \
 		/var/lib/libvirt/images/vm-top.qcow2 || die "qemu-img create failed"
-	vsh host-a dumpxml --inactive vm-local | sed -e 's|<name>vm-local</name>|<name>vm-top</name>|' -e '/<uuid>/d' \
-		-e '/<mac address/d' -e 's|vm-local.qcow2|vm-top.qcow2|' -e 's|vm-local-serial|vm-top-serial|' >"$W/top.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/top.xml" >/dev/null || die "cannot define vm-top"
+	clone_of vm-top /var/lib/libvirt/images/vm-top.qcow2
 	{ plan_head overlay
-	  cat <<P
-  - vm: vm-top
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/srv/vms/"}]}
-P
+	  offline_entry vm-top
 	} >"$W/overlay.yaml"
 	refused 1 ov-dry.log "is a qcow2 overlay on '/var/lib/libvirt/images/vm-local.qcow2'" vmshift apply --dry-run overlay.yaml
 	refused 1 ov.log "copies no backing chains" vmshift apply overlay.yaml
 	absent_on host-b vm-top
 	[ ! -e "$LAB_DIR/hosts/host-b/srv/vms/vm-top.qcow2" ] || die "the overlay was copied"
-	vsh host-a undefine vm-top >/dev/null
-	"$LAB/lab-host" host-a rm -f /var/lib/libvirt/images/vm-top.qcow2
+	drop_local vm-top
 	unchanged
 }
 t "offline-with-scp-disk refuses a qcow2 overlay (listed in the dry-run), copies nothing" overlay_refused
@@ -284,18 +285,10 @@ t "offline-with-scp-disk refuses a qcow2 overlay (listed in the dry-run), copies
 # 8. a block-device disk in offline-with-scp-disk
 block_disk_refused() {
 	rm -rf "$W/.vmshift"
-	vsh host-a dumpxml --inactive vm-local | sed -e 's|<name>vm-local</name>|<name>vm-blk</name>|' -e '/<uuid>/d' \
-		-e '/<mac address/d' -e 's|vm-local-serial|vm-blk-serial|' \
-		-e "s|</devices>|<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/null'/><target dev='hdb' bus='ide'/></disk></devices>|" >"$W/blk.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/blk.xml" >/dev/null || die "cannot define vm-blk"
+	clone_of vm-blk /var/lib/libvirt/images/vm-local.qcow2 qcow2 \
+		"<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/null'/><target dev='hdb' bus='ide'/></disk>"
 	{ plan_head blk
-	  cat <<P
-  - vm: vm-blk
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/srv/vms/"}]}
-P
+	  offline_entry vm-blk
 	} >"$W/blk.yaml"
 	{ plan_head blkcold; echo "  - {vm: vm-blk, from: host-a, to: host-c, mode: cold}"; } >"$W/blkc.yaml"
 	refused 1 blk-dry.log "disk hdb: a block disk (/dev/null): offline-with-scp-disk copies only file disks" \
@@ -311,25 +304,15 @@ t "a block disk is refused by offline-with-scp-disk and, without disks.shared, b
 # snapshots are refused before any downtime; autostart is carried
 snapshot_refused() {
 	rm -rf "$W/.vmshift"
-	"$LAB/lab-host" host-a cp /var/lib/libvirt/images/vm-local.qcow2 /var/lib/libvirt/images/vm-snap.qcow2
-	vsh host-a dumpxml --inactive vm-local | sed -e 's|<name>vm-local</name>|<name>vm-snap</name>|' -e '/<uuid>/d' \
-		-e '/<mac address/d' -e 's|vm-local.qcow2|vm-snap.qcow2|' -e 's|vm-local-serial|vm-snap-serial|' >"$W/snap.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/snap.xml" >/dev/null || die "cannot define vm-snap"
+	clone_local vm-snap || die "cannot copy vm-snap's disk"
 	vsh host-a snapshot-create-as vm-snap s1 >/dev/null || die "cannot snapshot vm-snap"
 	{ plan_head snap
-	  cat <<P
-  - vm: vm-snap
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/srv/vms/"}]}
-P
+	  offline_entry vm-snap
 	} >"$W/snap.yaml"
 	refused 1 snap.log "has 1 snapshot on host-a" vmshift apply snap.yaml
 	absent_on host-b vm-snap
 	vsh host-a snapshot-delete vm-snap s1 >/dev/null
-	vsh host-a undefine vm-snap >/dev/null
-	"$LAB/lab-host" host-a rm -f /var/lib/libvirt/images/vm-snap.qcow2
+	drop_local vm-snap
 	unchanged
 }
 t "a domain with snapshots is refused in preflight, before it is shut down" snapshot_refused
@@ -354,13 +337,7 @@ outside_image_dirs() {
 	local out=$LAB_DIR/hosts/host-b/lib/not-images
 	mkdir -p "$out"
 	{ plan_head imgdirs
-	  cat <<P
-  - vm: vm-local
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/var/lib/libvirt/not-images/"}]}
-P
+	  offline_entry vm-local /var/lib/libvirt/not-images/
 	} >"$W/img.yaml"
 	refused 1 img-dry.log "is outside the directories meant for guest images" vmshift apply --dry-run img.yaml
 	refused 1 img.log "outside the directories meant for guest images (its storage pools and image_dirs: /srv/vms" vmshift apply img.yaml
@@ -384,13 +361,7 @@ symlinked_image_subdir() {
 	mkdir -p "$LAB_DIR/hosts/host-b/lib/secret"
 	ln -s /var/lib/libvirt/secret "$LAB_DIR/hosts/host-b/srv/vms/evil"
 	{ plan_head evil
-	  cat <<P
-  - vm: vm-local
-    from: host-a
-    to: host-b
-    mode: offline-with-scp-disk
-    remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/srv/vms/evil/"}]}
-P
+	  offline_entry vm-local /srv/vms/evil/
 	} >"$W/evil.yaml"
 	refused 1 evil.log "through a symbolic link, to '/var/lib/libvirt/secret'" vmshift apply evil.yaml
 	[ -z "$(ls -A "$LAB_DIR/hosts/host-b/lib/secret")" ] || die "something was written through the link"
@@ -415,14 +386,18 @@ t "an ssh endpoint that is another machine than the libvirt URI is refused befor
 
 # names and paths with spaces, quotes, $(...), a leading dash and UTF-8
 odd_names() {
-	rm -rf "$W/.vmshift" /tmp/vmshift-pwned
+	# a shell would run the $(...) in its working directory: the remote
+	# user's home ($LAB_HOME), or vmshift's ($W)
+	pwned() { [ -e "$LAB_HOME/vmshift-pwned" ] || [ -e "$W/vmshift-pwned" ] || [ -e /vmshift-pwned ]; }
+	rm -rf "$W/.vmshift"
+	rm -f "$LAB_HOME/vmshift-pwned" "$W/vmshift-pwned" /vmshift-pwned
 	vsh host-a dumpxml --inactive vm-local >"$W/local.xml"
 	python3 - "$W" <<'PY' || die "test setup failed"
 import sys, re
 from xml.sax.saxutils import escape
 w = sys.argv[1]
-name = "-vm $(touch /tmp/vmshift-pwned) 'q\" \u00fc"
-disk = "/var/lib/libvirt/images/-d $(touch /tmp/vmshift-pwned) 'q\" \u00fc.qcow2"
+name = "-vm $(touch vmshift-pwned) 'q\" \u00fc"
+disk = "/var/lib/libvirt/images/-d $(touch vmshift-pwned) 'q\" \u00fc.qcow2"
 x = open(w + "/local.xml", encoding="utf-8").read()
 x = re.sub(r"<name>.*?</name>", "<name>" + escape(name) + "</name>", x, count=1)
 x = re.sub(r"\s*<uuid>.*?</uuid>", "", x, count=1)
@@ -443,35 +418,20 @@ PY
 	{ plan_head odd; cat "$W/odd-vm.yaml"; } >"$W/odd.yaml"
 	vmshift apply --dry-run odd.yaml >"$W/odd-dry.log" 2>&1 || die "dry-run failed: $(tail -5 "$W/odd-dry.log")"
 	vmshift apply odd.yaml 2>"$W/odd.log" || die "apply failed: $(tail -8 "$W/odd.log")"
-	[ ! -e /tmp/vmshift-pwned ] || die "a \$(...) in a name or path was run by a shell"
+	! pwned || die "a \$(...) in a name or path was run by a shell"
 	local tdisk="/srv/vms/${disk#/var/lib/libvirt/images/}"
 	[ "$(disk_sha host-b "$tdisk")" = "$LAB_VM_LOCAL_SHA256" ] || die "the odd disk did not arrive intact"
-	vsh host-b list --all --name | grep -qxF -- "-vm \$(touch /tmp/vmshift-pwned) 'q\" ü" || die "the odd domain is not on host-b"
-	vmshift rollback --force --only "-vm \$(touch /tmp/vmshift-pwned) 'q\" ü" odd.yaml 2>"$W/oddrb.log" ||
+	vsh host-b list --all --name >"$W/odd.list"
+	grep -qxF -- "-vm \$(touch vmshift-pwned) 'q\" ü" "$W/odd.list" || die "the odd domain is not on host-b: $(cat "$W/odd.list")"
+	vmshift rollback --force --only "-vm \$(touch vmshift-pwned) 'q\" ü" odd.yaml 2>"$W/oddrb.log" ||
 		die "rollback failed: $(tail -5 "$W/oddrb.log")"
 	[ ! -e "$LAB_DIR/hosts/host-b$tdisk" ] || die "the copy was not removed"
-	[ ! -e /tmp/vmshift-pwned ] || die "a \$(...) was run by a shell"
-	vsh host-a undefine --domain "-vm \$(touch /tmp/vmshift-pwned) 'q\" ü" >/dev/null || die "the odd domain is not back on host-a"
+	! pwned || die "a \$(...) was run by a shell"
+	vsh host-a undefine --domain "-vm \$(touch vmshift-pwned) 'q\" ü" >/dev/null || die "the odd domain is not back on host-a"
 	"$LAB/lab-host" host-a rm -f -- "$disk"
 	unchanged
 }
 t "names and paths with spaces, quotes, \$(...), a leading dash and UTF-8 migrate, and nothing runs them" odd_names
-
-# clone_local NAME [EXTRA_DEVICE_XML]: a shut-off copy of vm-local with its own disk
-clone_local() {
-	"$LAB/lab-host" host-a cp /var/lib/libvirt/images/vm-local.qcow2 "/var/lib/libvirt/images/$1.qcow2" || return 1
-	vsh host-a dumpxml --inactive vm-local | sed -e "s|<name>vm-local</name>|<name>$1</name>|" -e '/<uuid>/d' \
-		-e '/<mac address/d' -e "s|vm-local.qcow2|$1.qcow2|" -e "s|vm-local-serial|$1-serial|" \
-		-e "s|</devices>|${2:-}</devices>|" >"$W/$1.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/$1.xml" >/dev/null
-}
-drop_local() {	# drop_local NAME...: undefine them wherever they are, remove their disks
-	local n h
-	for n in "$@"; do
-		for h in host-a host-b; do vsh "$h" undefine "$n" >/dev/null 2>&1; done
-		"$LAB/lab-host" host-a rm -f "/var/lib/libvirt/images/$n.qcow2"
-	done
-}
 
 # 11. an ISO two migrated VMs use: rollback of one keeps it for the other
 shared_iso() {
@@ -480,9 +440,7 @@ shared_iso() {
 	"$LAB/lab-host" host-a sh -c 'head -c 2M /dev/urandom > /var/lib/libvirt/images/tools.iso'
 	clone_local vm-iso1 "$iso" && clone_local vm-iso2 "$iso" || die "cannot define the ISO guests"
 	{ plan_head iso
-	  for v in vm-iso1 vm-iso2; do
-		printf '  - {vm: %s, from: host-a, to: host-b, mode: offline-with-scp-disk, remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/srv/vms/"}]}}\n' "$v"
-	  done; } >"$W/iso.yaml"
+	  offline_entry vm-iso1; offline_entry vm-iso2; } >"$W/iso.yaml"
 	vmshift apply iso.yaml 2>"$W/iso.log" || die "apply failed: $(tail -5 "$W/iso.log")"
 	local tiso=$LAB_DIR/hosts/host-b/srv/vms/tools.iso
 	[ -e "$tiso" ] || die "the ISO was not copied"
@@ -520,13 +478,8 @@ ctrl_c_copy() {
 	local i pid rc part=$LAB_DIR/hosts/host-b/srv/vms/vm-big.img.vmshift-part
 	# 2 GiB of sparse raw disk: SFTP moves every byte, many seconds on any machine
 	"$LAB/lab-host" host-a truncate -s 2G /var/lib/libvirt/images/vm-big.img
-	vsh host-a dumpxml --inactive vm-local | sed -e 's|<name>vm-local</name>|<name>vm-big</name>|' -e '/<uuid>/d' \
-		-e '/<mac address/d' -e 's|vm-local.qcow2|vm-big.img|' -e "s|type='qcow2'|type='raw'|" \
-		-e 's|vm-local-serial|vm-big-serial|' >"$W/big.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/big.xml" >/dev/null || die "cannot define vm-big"
-	{ plan_head big
-	  echo '  - {vm: vm-big, from: host-a, to: host-b, mode: offline-with-scp-disk, disks: {verify: size}, remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "/srv/vms/"}]}}'
-	} >"$W/big.yaml"
+	clone_of vm-big /var/lib/libvirt/images/vm-big.img raw
+	{ plan_head big; offline_entry vm-big /srv/vms/ 'disks: {verify: size}'; } >"$W/big.yaml"
 	vmshift apply big.yaml 2>"$W/big.log" &
 	pid=$!
 	for ((i = 0; i < 600; i++)); do
@@ -552,5 +505,83 @@ ctrl_c_copy() {
 	unchanged
 }
 t "Ctrl-C stops a copy part way (exit 3, part kept); resume finishes it, verified by sha256" ctrl_c_copy
+
+# a failed undo does not stop the others: the source runs again, the leftover is reported
+rollback_goes_on() {
+	rm -rf "$W/.vmshift"
+	offline_plan goes-on >"$W/goeson.yaml"
+	refused 1 goeson.log "rollback incomplete; copy-disks: VMSHIFT_FAULT: injected failure undoing copy-disks; fix what it says, then run vmshift rollback goeson.yaml --only vm-local" \
+		faulty "verify-target:fail:vm-local,copy-disks:undo-fail:vm-local" apply goeson.yaml
+	running_on host-a vm-local
+	absent_on host-b vm-local
+	[ -e "$LAB_DIR/hosts/host-b/srv/vms/vm-local.qcow2" ] || die "the leftover copy is not there (the injected failure did nothing?)"
+	vmshift rollback goeson.yaml 2>"$W/goeson-rb.log" || die "the second rollback failed: $(tail -5 "$W/goeson-rb.log")"
+	running_on host-a vm-local
+	unchanged
+}
+t "a failed undo does not stop the rollback: the source runs again, the leftover is named, a second rollback clears it" rollback_goes_on
+
+# killed during shutdown, then a plain apply (not resume): start: keep holds
+killed_in_shutdown() {
+	rm -rf "$W/.vmshift"
+	{ plan_head killsd; echo "  - {vm: vm-shared, from: host-a, to: host-c, mode: cold}"; } >"$W/killsd.yaml"
+	VMSHIFT_FAULT="shutdown-source:kill:vm-shared" vmshift apply killsd.yaml 2>/dev/null
+	[ "$(vsh host-a domstate vm-shared)" = "shut off" ] || die "the kill came before the shutdown: $(vsh host-a domstate vm-shared)"
+	vmshift apply killsd.yaml 2>"$W/killsd.log" || die "apply failed: $(tail -5 "$W/killsd.log")"
+	running_on host-c vm-shared
+	vmshift rollback --force --only vm-shared killsd.yaml 2>/dev/null || die "rollback failed"
+	running_on host-a vm-shared
+}
+t "killed during shutdown, a plain apply still starts the VM on the target (it ran before)" killed_in_shutdown
+
+# Ctrl-C while a guest that ignores the power button is waited for
+ctrl_c_shutdown() {
+	rm -rf "$W/.vmshift"
+	local i pid rc img=$LAB_SHARED/vm-deaf.img
+	{ "$LAB/mk-dirty-mbr"; head -c $((1024 * 1024 - 512)) /dev/zero; } >"$img" || die "cannot build vm-deaf's disk"
+	clone_of vm-deaf "$img" raw
+	vsh host-a start vm-deaf >/dev/null || die "cannot start vm-deaf"
+	{ plan_head deaf; echo "  - {vm: vm-deaf, from: host-a, to: host-c, mode: cold, shutdown: {timeout_s: 600, force: false}}"; } >"$W/deaf.yaml"
+	vmshift apply deaf.yaml 2>"$W/deaf.log" &
+	pid=$!
+	for ((i = 0; i < 600; i++)); do
+		grep -q "vm-deaf: shutting down on host-a" "$W/deaf.log" && break
+		sleep 0.1
+	done
+	grep -q "shutting down on host-a" "$W/deaf.log" || { kill "$pid"; die "no shutdown began: $(tail -5 "$W/deaf.log")"; }
+	pkill -INT -f -- "^$VMSHIFT apply deaf.yaml\$" || die "no vmshift to interrupt"
+	wait "$pid"
+	rc=$?
+	[ "$rc" = 3 ] || die "exit $rc, not 3: $(tail -5 "$W/deaf.log")"
+	grep -q "interrupted while 'vm-deaf' shuts down on host-a" "$W/deaf.log" || die "$(tail -5 "$W/deaf.log")"
+	running_on host-a vm-deaf
+	absent_on host-c vm-deaf
+	vmshift rollback deaf.yaml 2>"$W/deaf-rb.log" || die "rollback failed: $(tail -5 "$W/deaf-rb.log")"
+	running_on host-a vm-deaf
+	vsh host-a destroy vm-deaf >/dev/null
+	vsh host-a undefine vm-deaf >/dev/null
+	rm -f "$img" "$LAB_DIR/hosts/host-a/log/qemu/vm-deaf-serial.log"
+	unchanged
+}
+t "Ctrl-C ends a shutdown wait at once (exit 3); the VM keeps running on the source" ctrl_c_shutdown
+
+# a kernel the domain boots must be on the target (it is not copied)
+missing_kernel() {
+	rm -rf "$W/.vmshift"
+	mkdir -p "$LAB_DIR/hosts/host-a/lib/boot"
+	echo kernel >"$LAB_DIR/hosts/host-a/lib/boot/vmlinuz-test"
+	vsh host-a dumpxml --inactive vm-shared | sed -e 's|<name>vm-shared</name>|<name>vm-kern</name>|' -e '/<uuid>/d' \
+		-e '/<mac address/d' -e 's|vm-shared-serial|vm-kern-serial|' \
+		-e 's|<os>|<os><kernel>/var/lib/libvirt/boot/vmlinuz-test</kernel>|' >"$W/kern.xml"
+	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/kern.xml" >/dev/null || die "cannot define vm-kern"
+	{ plan_head kern; echo "  - {vm: vm-kern, from: host-a, to: host-c, mode: cold}"; } >"$W/kern.yaml"
+	refused 1 kern.log "kernel: '/var/lib/libvirt/boot/vmlinuz-test' does not exist on host-c" vmshift apply --dry-run kern.yaml
+	refused 1 kern2.log "does not exist on host-c (vmshift does not copy it)" vmshift apply kern.yaml
+	absent_on host-c vm-kern
+	vsh host-a undefine vm-kern >/dev/null
+	rm -rf "$LAB_DIR/hosts/host-a/lib/boot"
+	unchanged
+}
+t "a kernel missing on the target is refused in preflight" missing_kernel
 
 tap_end
