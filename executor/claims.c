@@ -54,9 +54,9 @@ load_unit(struct exec *x, struct unit *u, char uuid[VIR_UUID_STRING_BUFLEN], GEr
 }
 
 static int
-claim_domain(struct exec *x, GHashTable *doms, struct unit *u, const char *uuid, GError **err)
+claim_domain(struct exec *x, GHashTable *doms, struct unit *u, const char *host, const char *uuid, GError **err)
 {
-	g_autofree char *key = g_strdup_printf("%s/%s", u->src->uuid, uuid);
+	g_autofree char *key = g_strdup_printf("%s/%s", host, uuid);
 	struct unit *o = g_hash_table_lookup(doms, key);
 
 	if (!o) {
@@ -67,8 +67,38 @@ claim_domain(struct exec *x, GHashTable *doms, struct unit *u, const char *uuid,
 		g_autofree char *a = where(x, o), *b = where(x, u);
 
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "%s and %s both claim domain '%s' (uuid %s) on %s; a VM moves once: drop one entry or narrow its match",
-			    a, b, u->vm, uuid, u->src->h->name);
+			    "%s and %s both claim domain '%s' (uuid %s) on %s%s; a VM moves once: drop one entry or narrow its match",
+			    a, b, u->vm, uuid, u->src->h->name,
+			    o->status == U_DONE || u->status == U_DONE ? " (one of them moved it already, as the journal says)" : "");
+	}
+	return -1;
+}
+
+/* @u's target path @tp for its source file @sp (@what for people). */
+static int
+claim_file(struct exec *x, GHashTable *files, struct unit *u, const char *dst_host, const char *src_host,
+	   const char *what, const char *sp, const char *tp, GError **err)
+{
+	g_autofree char *key = g_strdup_printf("%s/%s", dst_host, tp);
+	g_autofree char *src = g_strdup_printf("%s/%s", src_host, sp);
+	struct claim *o = g_hash_table_lookup(files, key), *c;
+
+	if (!o) {
+		c = g_new0(struct claim, 1);
+		c->u = u;
+		c->what = g_intern_string(what);
+		c->src = g_steal_pointer(&src);
+		g_hash_table_insert(files, g_steal_pointer(&key), c);
+		return 0;
+	}
+	if (!strcmp(o->src, src))
+		return 0;	/* one file (a shared ISO) that several VMs use: copied once */
+	{
+		g_autofree char *a = where(x, o->u), *b = where(x, u);
+
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "%s (%s of '%s') and %s (%s of '%s') map two different files onto '%s' on %s; one would replace the other: change the paths remap so that each file keeps its own path",
+			    a, o->what, o->u->vm, b, what, u->vm, tp, u->dst->h->name);
 	}
 	return -1;
 }
@@ -81,34 +111,32 @@ claim_files(struct exec *x, GHashTable *files, struct unit *u, GError **err)
 
 	for (guint i = 0; i < s->len; i++) {
 		struct dom_path *sp = s->pdata[i], *tp = t->pdata[i];
-		g_autofree char *key = NULL;
-		struct claim *c, *o;
 
-		if (!sp->copy)
-			continue;
-		key = g_strdup_printf("%s/%s", u->dst->uuid, tp->path);
-		c = g_new0(struct claim, 1);
-		c->u = u;
-		c->src = g_strdup_printf("%s/%s", u->src->uuid, sp->path);
-		if (!(o = g_hash_table_lookup(files, key))) {
-			c->what = g_intern_string(sp->what);
-			g_hash_table_insert(files, g_steal_pointer(&key), c);
-			continue;
-		}
-		if (!strcmp(o->src, c->src)) {
-			/* one file (a shared ISO) that several VMs use: copied once */
-			claim_free(c);
-			continue;
-		}
-		{
-			g_autofree char *a = where(x, o->u), *b = where(x, u);
+		if (sp->copy && claim_file(x, files, u, u->dst->uuid, u->src->uuid, sp->what, sp->path, tp->path, err) < 0)
+			return -1;
+	}
+	return 0;
+}
 
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-				    "%s (%s of '%s') and %s (%s of '%s') map two different files onto '%s' on %s; one would replace the other: change the paths remap so that each file keeps its own path",
-				    a, o->what, o->u->vm, b, sp->what, u->vm, tp->path, u->dst->h->name);
-			claim_free(c);
-		}
+/* What a unit that does not run now holds, as its journal says: its
+ * domain and the files its target domain uses. */
+static int
+claim_journaled(struct exec *x, GHashTable *doms, GHashTable *files, struct unit *u, GError **err)
+{
+	const char *uuid = fact_str(u, "source_uuid");
+	const char *sh = *fact_str(u, FACT_SOURCE_HOST_UUID) ? fact_str(u, FACT_SOURCE_HOST_UUID) : u->src->uuid;
+	const char *th = *fact_str(u, FACT_TARGET_HOST_UUID) ? fact_str(u, FACT_TARGET_HOST_UUID) : u->dst->uuid;
+	JsonArray *t = fact_array(u, FACT_TARGET_FILES), *s = fact_array(u, FACT_SOURCE_FILES);
+
+	if (!*uuid)
+		return 0;
+	if (claim_domain(x, doms, u, sh, uuid, err) < 0)
 		return -1;
+	for (guint i = 0; t && i < json_array_get_length(t); i++) {
+		const char *sp = s && i < json_array_get_length(s) ? json_array_get_string_element(s, i) : u->id;
+
+		if (claim_file(x, files, u, th, sh, "a file", sp, json_array_get_string_element(t, i), err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -122,15 +150,19 @@ claims_check(struct exec *x, GError **err)
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
 		char uuid[VIR_UUID_STRING_BUFLEN] = "";
-		int r;
+		int r = 0;
 
-		if (!will_run(u))
+		if (u->status == U_ROLLED_BACK)
 			continue;
-		if ((r = load_unit(x, u, uuid, err)) < 0)
+		if (will_run(u) && (r = load_unit(x, u, uuid, err)) < 0)
 			return -1;
-		if (r == 0)
+		if (r == 0) {
+			/* not run now, or its source has it no more (moved) */
+			if (claim_journaled(x, doms, files, u, err) < 0)
+				return -1;
 			continue;
-		r = claim_domain(x, doms, u, uuid, err) < 0 || claim_files(x, files, u, err) < 0 ? -1 : 0;
+		}
+		r = claim_domain(x, doms, u, u->src->uuid, uuid, err) < 0 || claim_files(x, files, u, err) < 0 ? -1 : 0;
 		/* preflight reads the definition afresh (secure, migratable) */
 		g_clear_pointer(&u->sxml, domxml_free);
 		g_clear_pointer(&u->txml, domxml_free);
@@ -153,7 +185,7 @@ other_listing(struct exec *x, struct unit *u, const char *key, const char *path)
 		struct unit *o = x->units->pdata[i];
 		JsonArray *a;
 
-		if (o == u || o->status == U_ROLLED_BACK || !o->dst || !o->dst->uuid || !u->dst->uuid ||
+		if (o == u || o->status == U_ROLLED_BACK || o->undoing || !o->dst || !o->dst->uuid || !u->dst->uuid ||
 		    strcmp(o->dst->uuid, u->dst->uuid))
 			continue;
 		a = fact_array(o, key);
@@ -169,6 +201,12 @@ struct unit *
 claims_other_user(struct exec *x, struct unit *u, const char *path)
 {
 	return other_listing(x, u, FACT_TARGET_FILES, path);
+}
+
+struct unit *
+claims_other_part(struct exec *x, struct unit *u, const char *path)
+{
+	return other_listing(x, u, "parts", path);
 }
 
 struct unit *

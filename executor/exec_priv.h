@@ -13,10 +13,12 @@
 /* Journal fact keys that more than one file uses (the journal's format:
  * docs and old journals depend on the strings). */
 #define FACT_FINGERPRINT "fingerprint"
+#define FACT_FINGERPRINT_VERSION "fingerprint_version"	/* absent: 1 */
 #define FACT_SOURCE_HOST_UUID "source_host_uuid"	/* libvirt host UUIDs the attempt used */
 #define FACT_TARGET_HOST_UUID "target_host_uuid"
 #define FACT_TARGET_DEFINED "target_defined"	/* vmshift defined (or was about to define) the target domain */
 #define FACT_TARGET_FILES "target_files"	/* the files the target domain uses that vmshift may copy */
+#define FACT_SOURCE_FILES "source_files"	/* their source paths, the same order */
 #define FACT_COPIED "copied"	/* target paths this unit copied (or shares with a unit that did) */
 
 /* One host of the plan, connected. */
@@ -56,6 +58,7 @@ struct unit {
 	char *error;
 	gboolean selected;	/* by --only (or everything) */
 	gboolean finished;	/* its worker is done, rollback included (under exec->mu) */
+	gboolean undoing;	/* being rolled back: its files count as gone (under exec->mu) */
 	GString *report;	/* dry-run: what it would do */
 	/* runtime */
 	struct domxml *sxml;	/* source definition */
@@ -136,6 +139,8 @@ struct unit *claims_other_user(struct exec *x, struct unit *u, const char *path)
 /* Another unit of the run (not rolled back) that copied @path to @u's
  * target host, or NULL. */
 struct unit *claims_copied_by_other(struct exec *x, struct unit *u, const char *path);
+/* Another unit of the run whose journal lists the part file @path. */
+struct unit *claims_other_part(struct exec *x, struct unit *u, const char *path);
 
 /* storage.c: what the disks really are (see there) */
 /* Problems with the disks of @u for its mode: unprovable shared storage,

@@ -438,9 +438,12 @@ replay(struct exec *x, GPtrArray *recs)
 	}
 }
 
-/* What a migration is, for "did it change since the run began?". */
+/* What a migration is, for "did it change since the run began?".  The
+ * journal records the version it was computed with. */
+#define FINGERPRINT_VERSION 2
+
 static char *
-fingerprint(const struct plan *plan, const struct migration *m)
+fingerprint(const struct plan *plan, const struct migration *m, int version)
 {
 	g_autoptr(GString) s = g_string_new(NULL);
 	const struct settings *st = &m->set;
@@ -449,7 +452,8 @@ fingerprint(const struct plan *plan, const struct migration *m)
 	g_string_append_printf(s, "%s|%s|%s|%s|%s|%s|%s|%d|%d|%d|", m->id, m->vm ? m->vm : "",
 			       m->match ? m->match : "", m->from->name, m->from->uri, m->to->name,
 			       m->to->uri, st->mode, st->undefine_source, st->start);
-	for (guint k = 0; k < 2; k++) {
+	/* version 1 (journals before host identity) lacked what follows */
+	for (guint k = 0; version >= 2 && k < 2; k++) {
 		const struct host *h = k ? m->to : m->from;
 		const struct ssh_access *a = &h->ssh;
 
@@ -460,7 +464,7 @@ fingerprint(const struct plan *plan, const struct migration *m)
 		for (guint i = 0; i < h->image_dirs->len; i++)
 			g_string_append_printf(s, "dir:%s|", (char *)h->image_dirs->pdata[i]);
 	}
-	for (guint i = 0; i < st->disks.shared->len; i++)
+	for (guint i = 0; version >= 2 && i < st->disks.shared->len; i++)
 		g_string_append_printf(s, "shared:%s|", ((struct shared_pattern *)st->disks.shared->pdata[i])->pattern);
 	g_string_append_printf(s, "%" G_GINT64_FORMAT "|%d|", st->shutdown.timeout_s, st->shutdown.force);
 	g_string_append_printf(s, "%d|%d|%d|", st->disks.verify, st->disks.delete_source, st->disks.overwrite);
@@ -468,7 +472,8 @@ fingerprint(const struct plan *plan, const struct migration *m)
 			       st->live.max_downtime_ms, st->live.bandwidth_mib_s, st->live.auto_converge,
 			       st->live.postcopy, st->live.copy_storage, st->live.timeout_s, st->live.on_timeout,
 			       st->live.compressed, st->live.parallel_connections, st->live.tls, st->live.unsafe);
-	g_string_append_printf(s, "%d|%d|", st->live.skip_cpu_check, st->live.check_dirty_rate);
+	if (version >= 2)
+		g_string_append_printf(s, "%d|%d|", st->live.skip_cpu_check, st->live.check_dirty_rate);
 	for (guint k = 0; k < G_N_ELEMENTS(sets); k++)
 		for (guint r = 0; r < REMAP__COUNT; r++)
 			for (guint i = 0; i < sets[k]->rules[r]->len; i++) {
@@ -495,7 +500,7 @@ check_same_hosts(struct exec *x, struct unit *u, GError **err)
 		if (!*was || !ends[k].hc || !ends[k].hc->uuid || !strcmp(was, ends[k].hc->uuid))
 			continue;
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "%s: the journal in %s says its %s was the libvirt host with uuid %s, but the plan's '%s' (%s) is host %s now; vmshift acts only on the hosts the run used: put the plan back as it was",
+			    "%s: the journal in %s says its %s was the libvirt host with uuid %s, but the plan's '%s' (%s) is host %s now; vmshift acts only on the hosts the run used: put the plan back as it was (if it is the same machine and its libvirt host UUID changed, as it does at each restart on machines without a usable SMBIOS UUID, fix it with host_uuid in its libvirtd.conf)",
 			    u->id, x->state_dir, ends[k].role, was, ends[k].hc->h->name, ends[k].hc->h->uri,
 			    ends[k].hc->uuid);
 		return -1;
@@ -521,7 +526,7 @@ check_unchanged(struct exec *x, GError **err)
 			continue;
 		if (check_same_hosts(x, u, err) < 0)
 			return -1;
-		now = fingerprint(x->plan, u->m);
+		now = fingerprint(x->plan, u->m, (int)json_object_get_int_member_with_default(u->facts, FACT_FINGERPRINT_VERSION, 1));
 		if (strcmp(now, was) && !g_ptr_array_find_with_equal_func(changed, u->m->id, g_str_equal, NULL))
 			g_ptr_array_add(changed, g_strdup(u->m->id));
 	}
@@ -601,6 +606,9 @@ rollback_unit(struct exec *x, struct unit *u, GError **err)
 			    u->id);
 		return -1;
 	}
+	g_mutex_lock(&x->mu);
+	u->undoing = TRUE;
+	g_mutex_unlock(&x->mu);
 	/* the step under way when it failed or died may have half happened */
 	if (u->failed_step >= 0)
 		g_array_append_val(todo, u->failed_step);
@@ -643,6 +651,9 @@ rollback_unit(struct exec *x, struct unit *u, GError **err)
 		if (u->running == s)
 			u->running = -1;
 	}
+	g_mutex_lock(&x->mu);
+	u->undoing = FALSE;	/* rolled back, or holding what it could not undo */
+	g_mutex_unlock(&x->mu);
 	if (left->len) {
 		/* what is still done stays in u->done: a later rollback retries it */
 		g_free(u->error);
@@ -682,9 +693,10 @@ run_unit(struct exec *x, struct unit *u)
 	u->status = U_RUNNING;
 	if (!*fact_str(u, FACT_FINGERPRINT)) {
 		g_autoptr(JsonObject) f = json_object_new();
-		g_autofree char *fp = fingerprint(x->plan, u->m);
+		g_autofree char *fp = fingerprint(x->plan, u->m, FINGERPRINT_VERSION);
 
 		json_object_set_string_member(f, FACT_FINGERPRINT, fp);
+		json_object_set_int_member(f, FACT_FINGERPRINT_VERSION, FINGERPRINT_VERSION);
 		json_object_set_string_member(f, FACT_SOURCE_HOST_UUID, u->src->uuid);
 		json_object_set_string_member(f, FACT_TARGET_HOST_UUID, u->dst->uuid);
 		if (unit_record_facts(x, u, STEP_PREFLIGHT, f, &err) < 0)
@@ -703,8 +715,11 @@ run_unit(struct exec *x, struct unit *u)
 		}
 		exec_log(x, "%s: %s", u->id, step_name(s));
 		u->running = s;
-		if (record_step(x, u, "step", s, "start", NULL, &err) < 0)
+		if (record_step(x, u, "step", s, "start", NULL, &err) < 0) {
+			u->failed_step = s;	/* not begun, maybe: its undo looks first */
+			u->running = -1;
 			goto failed;
+		}
 		if (impl->run(x, u, &err) == 0) {
 			if (fault_due(x, u, s, "kill")) {
 				exec_log(x, "VMSHIFT_FAULT: killing vmshift during %s", step_name(s));
@@ -732,9 +747,11 @@ run_unit(struct exec *x, struct unit *u)
 		}
 		u->running = -1;
 		exec_progress(x, u, NULL);
-		g_array_append_val(u->done, s);
-		if (record_step(x, u, "step", s, "done", NULL, &err) < 0)
+		if (record_step(x, u, "step", s, "done", NULL, &err) < 0) {
+			u->failed_step = s;	/* done, but not journaled: undo it too */
 			goto failed;
+		}
+		g_array_append_val(u->done, s);
 		if (s == STEP_PREFLIGHT && fact_bool(u, "already_done", FALSE))
 			break;
 	}
@@ -1201,6 +1218,8 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 	if (exec_setup(&x, TRUE, !o->dry_run, &recs, err) < 0)
 		goto out;
 	if (o->dry_run) {
+		/* what the journal says this run did (its domains, its copies) */
+		replay(&x, recs);
 		if (claims_check(&x, err) < 0)
 			goto out;
 		dry_run(&x, text);

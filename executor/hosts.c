@@ -1,4 +1,5 @@
 /* hosts.c: one libvirt connection and at most one SSH session per host. */
+#include <errno.h>
 #include <string.h>
 
 #include "exec_priv.h"
@@ -197,8 +198,17 @@ prove_same_machine(struct hostconn *hc, struct sshx *s, GError **err)
 		goto out;
 	xml = g_markup_printf_escaped("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>", tag, dir);
 	/* the directory missing for libvirt, or the file missing in it: the
-	 * same answer */
-	if (!(pool = virStoragePoolCreateXML(hc->conn, xml, 0)) || !(vol = virStorageVolLookupByName(pool, "probe"))) {
+	 * same answer; any other failure proves nothing */
+	pool = virStoragePoolCreateXML(hc->conn, xml, 0);
+	if (!pool && !(virGetLastErrorCode() == VIR_ERR_SYSTEM_ERROR && virGetLastError()->int1 == ENOENT)) {
+		g_autofree char *m = libvirt_error();
+
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "cannot prove that SSH (%s) reaches the machine of %s: a transient storage pool on %s failed: %s (vmshift needs libvirt's storage driver there)",
+			    sshx_label(s), hc->h->uri, dir, m);
+		goto out;
+	}
+	if (!pool || !(vol = virStorageVolLookupByName(pool, "probe"))) {
 		g_autofree char *m = libvirt_error();
 
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

@@ -403,8 +403,10 @@ migrate_live_undo(struct exec *x, struct unit *u, GError **err)
 
 	if (!(t = dom_by_uuid(u->dst, uuid, &tmissing, err)))
 		return tmissing ? 0 : -1;
-	if (fact_bool(u, "target_had_domain", TRUE))
+	if (fact_bool(u, "target_had_domain", TRUE) || !fact_bool(u, FACT_TARGET_DEFINED, FALSE))
 		return 0;	/* not ours */
+	if (virDomainSetAutostart(t, 0) < 0)
+		return lv_fail(err, "cannot turn autostart off for '%s' on %s", u->vm, u->dst->h->name);
 	if (!(s = dom_by_uuid(u->src, uuid, &smissing, err)) && !smissing)
 		return -1;
 	if (dom_is_running(t) && !(s && dom_is_running(s))) {

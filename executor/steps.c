@@ -319,10 +319,15 @@ refuse_link(struct sshx *s, const char *path, struct hostconn *hc, gboolean *exi
 }
 
 static int
-refuse_foreign_part(struct unit *u, const char *part, GError **err)
+refuse_foreign_part(struct exec *x, struct unit *u, const char *part, GError **err)
 {
+	struct unit *o;
+
 	if (json_array_has_string(fact_array(u, "parts"), part))
 		return 0;
+	if ((o = claims_other_part(x, u, part)))
+		return fail(err, "'%s' on %s is the partial copy of %s, migrated in this run; finish or roll back that one first",
+			    part, u->dst->h->name, o->id);
 	return fail(err, "'%s' on %s is a partial copy this run did not start (stale, or somebody else's); vmshift neither resumes nor deletes it: look at it, remove it, then run again",
 		    part, u->dst->h->name);
 }
@@ -365,12 +370,15 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 
 	files_load(u, &f);
 	{
-		JsonArray *tf = json_array_new();
+		JsonArray *tf = json_array_new(), *sf = json_array_new();
 
 		for (guint i = 0; i < f.t->len; i++)
-			if (((struct dom_path *)f.t->pdata[i])->copy)
+			if (((struct dom_path *)f.t->pdata[i])->copy) {
 				json_array_add_string_element(tf, ((struct dom_path *)f.t->pdata[i])->path);
+				json_array_add_string_element(sf, ((struct dom_path *)f.s->pdata[i])->path);
+			}
 		json_object_set_array_member(facts, FACT_TARGET_FILES, tf);
+		json_object_set_array_member(facts, FACT_SOURCE_FILES, sf);
 	}
 	ssh_lock(&lk, u->src, u->dst);
 	if (has_ssh(u->dst) && !(ds = host_ssh(x, u->dst, &e))) {
@@ -411,7 +419,19 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 			continue;
 		}
 		if (u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE) {
+			/* libvirt writes there: nothing of anybody's may be there */
 			note(u, "%s: %s -> %s (copied by the live migration itself, copy_storage)", fp->src->what, sp, tp);
+			if (!ds)
+				continue;	/* reported: no SSH access */
+			storage_check_write(u, ds, fp->src->what, tp, FALSE, problems);
+			if (refuse_link(ds, tp, u->dst, &exists, &e) < 0) {
+				g_ptr_array_add(problems, g_strdup_printf("%s: %s", fp->src->what, e->message));
+				g_clear_error(&e);
+			} else if (exists) {
+				g_ptr_array_add(problems, g_strdup_printf(
+					"%s: '%s' already exists on %s, and copy_storage would write over it: remove it there if it is stale, or remap the path",
+					fp->src->what, tp, u->dst->h->name));
+			}
 			continue;
 		}
 		if (!offline) {
@@ -456,7 +476,7 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 			gboolean le = FALSE, pe = FALSE;
 
 			if (refuse_link(ds, tp, u->dst, &le, &e) < 0 || refuse_link(ds, part, u->dst, &pe, &e) < 0 ||
-			    (pe && refuse_foreign_part(u, part, &e) < 0)) {
+			    (pe && refuse_foreign_part(x, u, part, &e) < 0)) {
 				g_ptr_array_add(problems, g_strdup_printf("%s: %s", fp->src->what, e->message));
 				g_clear_error(&e);
 				continue;
@@ -495,6 +515,8 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 				     u->m->set.disks.verify == VERIFY_SIZE ? "size" : "none");
 			}
 		}
+		/* a file already identical there is not written (copy-disks looks
+		 * again before it writes) */
 		storage_check_write(u, ds, fp->src->what, tp, FALSE, problems);
 		{
 			g_autofree char *anc = existing_ancestor(ds, tp, &e);
@@ -658,7 +680,9 @@ carry_autostart(struct exec *x, struct unit *u, virDomainPtr t, GError **err)
 {
 	int now = 0;
 
-	if (!fact_bool(u, "autostart", FALSE) || (virDomainGetAutostart(t, &now) == 0 && now))
+	/* a domain taken as it was stays as it was */
+	if (!fact_bool(u, "autostart", FALSE) || fact_bool(u, "target_had_domain", FALSE) ||
+	    (virDomainGetAutostart(t, &now) == 0 && now))
 		return 0;
 	exec_log(x, "%s: autostart on, as on %s", u->id, u->src->h->name);
 	if (virDomainSetAutostart(t, 1) < 0)
@@ -739,6 +763,12 @@ preflight_target(struct exec *x, struct unit *u, const char *uuid, gboolean runn
 		g_ptr_array_add(problems, g_strdup_printf(
 			"%s already has a domain with uuid %s ('%s') that this run did not define, while '%s' runs on %s: one of them is a stale copy; remove the one on %s (virsh undefine) if it is, then run again",
 			u->dst->h->name, uuid, virDomainGetName(same), u->vm, u->src->h->name, u->dst->h->name));
+		return 0;
+	}
+	if (u->m->set.mode == MODE_OFFLINE_SCP && dom_is_running(same)) {
+		g_ptr_array_add(problems, g_strdup_printf(
+			"%s already runs a domain with uuid %s ('%s') that this run did not define; copying the disks would replace them under it: stop it there (or remove it, if it is a stale copy), then run again",
+			u->dst->h->name, uuid, virDomainGetName(same)));
 		return 0;
 	}
 	if ((differs = target_differs(x, u, same))) {
@@ -1104,9 +1134,27 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 			 * owns it too, so the last rollback removes it */
 			return o ? record_append(x, u, STEP_COPY_DISKS, FACT_COPIED, tp, err) : 0;
 		}
+	}
+	{
+		/* from here on it writes; preflight skipped this check for a
+		 * file that was identical then */
+		g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+
+		storage_check_write(u, ds, fp->src->what, tp, FALSE, problems);
+		if (problems->len)
+			return fail(err, "%s", (char *)problems->pdata[0]);
+	}
+	if (exists) {
 		if (!u->m->set.disks.overwrite)
 			return fail(err, "'%s' exists on %s and differs from the source; set disks.overwrite: true to replace it",
 				    tp, u->dst->h->name);
+		{
+			struct unit *o = claims_other_user(x, u, tp);
+
+			if (o)
+				return fail(err, "'%s' on %s is a disk of %s, migrated in this run; not replacing it", tp,
+					    u->dst->h->name, o->id);
+		}
 		if (record_append(x, u, STEP_COPY_DISKS, "backups", tp, err) < 0 ||
 		    sshx_rename(ds, tp, orig, err) < 0)
 			return -1;
@@ -1118,7 +1166,7 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 			return -1;
 	/* a partial copy is resumed only if this copy journaled it before
 	 * making it: any other is stale or somebody else's */
-	if (refuse_link(ds, part, u->dst, &exists, err) < 0 || (exists && refuse_foreign_part(u, part, err) < 0))
+	if (refuse_link(ds, part, u->dst, &exists, err) < 0 || (exists && refuse_foreign_part(x, u, part, err) < 0))
 		return -1;
 	if (!exists && record_append(x, u, STEP_COPY_DISKS, "parts", part, err) < 0)
 		return -1;
@@ -1366,10 +1414,15 @@ define_target_undo(struct exec *x, struct unit *u, GError **err)
 	g_auto(virDomainPtr) d = NULL;
 	gboolean missing = FALSE;
 
-	if (fact_bool(u, "target_had_domain", TRUE))
-		return 0;	/* not ours to remove */
+	/* only what vmshift defined: not one that was there, nor one that
+	 * appeared since preflight (define-target then refused it) */
+	if (fact_bool(u, "target_had_domain", TRUE) || !fact_bool(u, FACT_TARGET_DEFINED, FALSE))
+		return 0;
 	if (!(d = dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err)))
 		return missing ? 0 : -1;
+	/* first: a definition left behind must not start at the next boot */
+	if (virDomainSetAutostart(d, 0) < 0)
+		return lv_fail(err, "cannot turn autostart off for '%s' on %s", u->vm, u->dst->h->name);
 	if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0)
 		return lv_fail(err, "cannot stop '%s' on %s", u->vm, u->dst->h->name);
 	exec_log(x, "%s: undefining it on %s", u->id, u->dst->h->name);

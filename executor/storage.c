@@ -124,6 +124,12 @@ prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 	g_autoptr(GError) e = NULL;
 	gboolean shared = FALSE;
 
+	if (!g_str_equal(strrchr(sp, '/'), strrchr(tp, '/'))) {
+		/* the probe proves directories: a renamed file is another file */
+		problem(problems, "%s: the remap renames '%s' to '%s'; on storage both hosts share that is another file: mode %s keeps the disk where it is, so keep its file name (or copy it with offline-with-scp-disk)",
+			what, sp, tp, mode_name(u->m->set.mode));
+		return;
+	}
 	if (x->o->dry_run) {
 		note(u, "%s: %s must be the same file as %s on %s: proven when the plan is applied (the probe writes a file)",
 		     what, sp, tp, u->dst->h->name);
@@ -191,7 +197,9 @@ storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *
 	for (guint i = 0; i < sd->len; i++) {
 		const struct dom_disk *s = sd->pdata[i], *t = td->pdata[i];
 
-		if (!s->source)
+		const char *src = s->source ? s->source : s->type_name;
+
+		if (!s->source && s->type != DOM_DISK_OTHER)
 			continue;	/* an empty cdrom drive */
 		if (s->type == DOM_DISK_FILE) {
 			if (!libvirt_copies)
@@ -201,13 +209,15 @@ storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *
 		if (offline)
 			problem(problems,
 				"%s: a %s disk (%s): offline-with-scp-disk copies only file disks; move this VM with mode cold or live, on storage both hosts see",
-				t->what, s->type_name, s->source);
-		else if (libvirt_copies)
-			continue;
-		else if (!disk_opts_shared(&u->m->set.disks, t->source))
+				t->what, s->type_name, src);
+		else if (libvirt_copies && !s->readonly)
+			problem(problems,
+				"%s: a %s disk (%s): copy_storage copies only file disks safely (it would write over whatever the target has there); use shared storage and copy_storage: none",
+				t->what, s->type_name, src);
+		else if (!t->source || !disk_opts_shared(&u->m->set.disks, t->source))
 			problem(problems,
 				"%s: a %s disk (%s): vmshift cannot prove %s sees the same storage; if it does (a SAN LUN, Ceph, a shared pool), say so in the plan with disks.shared: ['PATTERN']",
-				t->what, s->type_name, t->source, u->dst->h->name);
+				t->what, s->type_name, src, u->dst->h->name);
 		else
 			note(u, "%s: %s disk %s: the same storage on both hosts, as disks.shared says", t->what, s->type_name,
 			     t->source);

@@ -325,6 +325,9 @@ autostart_carried() {
 	running_on host-c vm-shared
 	vsh host-c dominfo vm-shared >"$W/auto.info"
 	grep -q "^Autostart: *enable" "$W/auto.info" || die "autostart not carried: $(cat "$W/auto.info")"
+	# a dry-run after the run reads the journal: this run's domain is not "somebody else's"
+	vmshift apply --dry-run auto.yaml >"$W/auto-dry.log" 2>&1 || die "dry-run after apply failed: $(tail -5 "$W/auto-dry.log")"
+	grep -q "already migrated: this run put 'vm-shared'" "$W/auto-dry.log" || die "$(tail -5 "$W/auto-dry.log")"
 	vmshift rollback --force --only vm-shared auto.yaml 2>/dev/null || die "rollback failed"
 	running_on host-a vm-shared
 	vsh host-a autostart --disable vm-shared >/dev/null
@@ -583,5 +586,36 @@ missing_kernel() {
 	unchanged
 }
 t "a kernel missing on the target is refused in preflight" missing_kernel
+
+# a domain a done migration moved is not moved again by another entry in a later run
+claimed_after_done() {
+	rm -rf "$W/.vmshift"
+	{ plan_head later
+	  echo "  - {vm: vm-shared, from: host-a, to: host-c, mode: cold, undefine_source: false}"
+	  echo "  - {id: all-shared, match: '^vm-sh', from: host-a, to: host-b, mode: cold}"; } >"$W/later.yaml"
+	vmshift apply --only vm-shared later.yaml 2>"$W/later1.log" || die "apply failed: $(tail -5 "$W/later1.log")"
+	running_on host-c vm-shared
+	refused 2 later2.log "both claim domain 'vm-shared' .* (one of them moved it already" vmshift apply --only all-shared later.yaml
+	absent_on host-b vm-shared
+	vmshift rollback --force --only vm-shared later.yaml 2>/dev/null || die "rollback failed"
+	running_on host-a vm-shared
+	unchanged
+}
+t "a domain a done migration moved is refused to another entry in a later run (exit 2)" claimed_after_done
+
+# a remap that renames a disk on shared storage names another file
+cold_renamed_disk() {
+	rm -rf "$W/.vmshift"
+	cp "$LAB_VM_SHARED_DISK" "$LAB_SHARED/vm-shared-other.qcow2"
+	{ plan_head renamed
+	  echo "  - {vm: vm-shared, from: host-a, to: host-c, mode: cold, remap: {paths: [{from: 'vm-shared[.]qcow2\$', to: vm-shared-other.qcow2}]}}"
+	} >"$W/renamed.yaml"
+	refused 1 renamed.log "the remap renames '$LAB_VM_SHARED_DISK' to '$LAB_SHARED/vm-shared-other.qcow2'" vmshift apply renamed.yaml
+	running_on host-a vm-shared
+	absent_on host-c vm-shared
+	rm -f "$LAB_SHARED/vm-shared-other.qcow2"
+	unchanged
+}
+t "cold mode refuses a remap that renames a disk on shared storage (the probe proves directories)" cold_renamed_disk
 
 tap_end
