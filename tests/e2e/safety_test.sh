@@ -237,32 +237,22 @@ one_target_path() {
 }
 t "two different disks remapped onto one target path are refused (exit 2) before any copy" one_target_path
 
-# 6. cold mode on host-private storage: the path exists on the target, but it is another file
-cold_private_disk() {
+# 6 and 13. cold mode, and live with unsafe: true, on host-private storage:
+# the path exists on the target, but it is another file there
+private_disk_refused() {	# private_disk_refused NAME ENTRY_KEYS
 	rm -rf "$W/.vmshift"
 	"$LAB/lab-host" host-c sh -c 'head -c 1M /dev/urandom > /var/lib/libvirt/images/vm-local.qcow2'
-	{ plan_head coldlocal; echo "  - {vm: vm-local, from: host-a, to: host-c, mode: cold}"; } >"$W/coldlocal.yaml"
-	refused 1 cl.log "are not the same storage" vmshift apply coldlocal.yaml
+	{ plan_head "$1"; echo "  - {vm: vm-local, from: host-a, to: host-c, $2}"; } >"$W/$1.yaml"
+	refused 1 "$1.log" "are not the same storage" vmshift apply "$1.yaml"
 	running_on host-a vm-local
 	absent_on host-c vm-local
 	"$LAB/lab-host" host-c rm -f /var/lib/libvirt/images/vm-local.qcow2
 	unchanged
 }
-t "cold mode refuses a disk that is a different file on the target (host-private storage)" cold_private_disk
-
-# 13. live with unsafe: true on host-private storage
-live_unsafe_private() {
-	rm -rf "$W/.vmshift"
-	"$LAB/lab-host" host-c sh -c 'head -c 1M /dev/urandom > /var/lib/libvirt/images/vm-local.qcow2'
-	{ plan_head liveunsafe
-	  echo "  - {vm: vm-local, from: host-a, to: host-c, mode: live, live: {unsafe: true}}"; } >"$W/lu.yaml"
-	refused 1 lu.log "are not the same storage" vmshift apply lu.yaml
-	running_on host-a vm-local
-	absent_on host-c vm-local
-	"$LAB/lab-host" host-c rm -f /var/lib/libvirt/images/vm-local.qcow2
-	unchanged
-}
-t "live with unsafe: true refuses a host-private disk (another file at that path on the target)" live_unsafe_private
+t "cold mode refuses a disk that is a different file on the target (host-private storage)" \
+	private_disk_refused coldlocal "mode: cold"
+t "live with unsafe: true refuses a host-private disk (another file at that path on the target)" \
+	private_disk_refused liveunsafe "mode: live, live: {unsafe: true}"
 
 # 7. a qcow2 overlay: offline-with-scp-disk would copy the top layer only
 overlay_refused() {
@@ -617,5 +607,37 @@ cold_renamed_disk() {
 	unchanged
 }
 t "cold mode refuses a remap that renames a disk on shared storage (the probe proves directories)" cold_renamed_disk
+
+# a managed-save image is per-host state: refused before any downtime
+managed_save_refused() {
+	rm -rf "$W/.vmshift"
+	clone_local vm-saved || die "cannot copy vm-saved's disk"
+	vsh host-a start vm-saved >/dev/null || die "cannot start vm-saved"
+	vsh host-a managedsave vm-saved >/dev/null || die "cannot managedsave vm-saved"
+	{ plan_head saved; offline_entry vm-saved; } >"$W/saved.yaml"
+	refused 1 saved.log "has a managed-save image on host-a" vmshift apply saved.yaml
+	absent_on host-b vm-saved
+	vsh host-a managedsave-remove vm-saved >/dev/null
+	drop_local vm-saved
+	rm -f "$LAB_DIR/hosts/host-a/log/qemu/vm-saved-serial.log"
+	unchanged
+}
+t "a domain with a managed-save image is refused in preflight" managed_save_refused
+
+# a state directory without room for the journal: refused before the shutdown
+full_state_dir() {
+	local sd=$W/tiny-state
+	mkdir -p "$sd"
+	# vmshift runs in the lab controller's mount namespace: mount it there
+	"$LAB/lab-ctl" mount -t tmpfs -o size=1m tmpfs "$sd" || die "cannot mount a small tmpfs"
+	{ plan_head tiny; echo "  - {vm: vm-shared, from: host-a, to: host-c, mode: cold}"; } >"$W/tiny.yaml"
+	refused 1 tiny.log "the state directory $sd has [0-9]* KiB free; vmshift needs 16 MiB there" \
+		vmshift apply --state-dir "$sd" tiny.yaml
+	running_on host-a vm-shared
+	absent_on host-c vm-shared
+	"$LAB/lab-ctl" umount "$sd"
+	unchanged
+}
+t "a state directory without room for the journal is refused before any downtime" full_state_dir
 
 tap_end
