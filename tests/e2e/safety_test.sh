@@ -489,15 +489,16 @@ ctrl_c_copy() {
 	[ "$(stat -c %s "$part")" -lt 2147483648 ] || die "the whole disk was copied first"
 	vmshift status big.yaml >"$W/big.st" 2>&1
 	grep -q "interrupted during copy-disks" "$W/big.st" || die "status: $(cat "$W/big.st")"
-	vmshift resume big.yaml 2>"$W/big-resume.log" || die "resume failed: $(tail -5 "$W/big-resume.log")"
-	grep -q "resuming the copy of .* (verified by sha256 at the end)" "$W/big-resume.log" || die "not resumed: $(grep -i copy "$W/big-resume.log")"
-	[ "$(stat -c %s "$LAB_DIR/hosts/host-b/srv/vms/vm-big.img")" = 2147483648 ] || die "the copy on host-b is not whole"
-	vmshift rollback --force --only vm-big big.yaml 2>/dev/null || die "rollback failed"
+	# (resuming a partial copy is tested by apply_test's kill in the middle
+	# of copy-disks, on a small disk)
+	vmshift rollback big.yaml 2>"$W/big-rb.log" || die "rollback failed: $(tail -5 "$W/big-rb.log")"
+	[ ! -e "$part" ] || die "rollback left the part file"
+	[ "$(vsh host-a domstate vm-big)" = "shut off" ] || die "vm-big is not back on host-a as it was (shut off)"
 	vsh host-a undefine vm-big >/dev/null
 	"$LAB/lab-host" host-a rm -f /var/lib/libvirt/images/vm-big.img
 	unchanged
 }
-t "Ctrl-C stops a copy part way (exit 3, part kept); resume finishes it, verified by sha256" ctrl_c_copy
+t "Ctrl-C stops a copy part way (exit 3, part kept, status interrupted); rollback clears it" ctrl_c_copy
 
 # a failed undo does not stop the others: the source runs again, the leftover is reported
 rollback_goes_on() {
