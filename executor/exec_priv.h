@@ -115,6 +115,8 @@ virDomainPtr dom_lookup(struct hostconn *hc, const char *name, gboolean *missing
 virDomainPtr dom_by_uuid(struct hostconn *hc, const char *uuid, gboolean *missing, GError **err);
 gboolean dom_is_running(virDomainPtr d);	/* TRUE unless positively shut off */
 void dom_free(virDomainPtr d);
+/* virDomainUndefineFlags() with KEEP_NVRAM only if @d has NVRAM */
+int dom_undefine(virDomainPtr d);
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC(virDomainPtr, dom_free, NULL)
 char *unit_file(struct unit *u, const char *name);
 int unit_load_xml(struct exec *x, struct unit *u, GError **err);

@@ -420,7 +420,7 @@ migrate_live_undo(struct exec *x, struct unit *u, GError **err)
 	if (virDomainIsActive(t) == 1)
 		return fail(err, "'%s' still runs on %s; not undefining it there", u->vm, u->dst->h->name);
 	exec_log(x, "%s: undefining it on %s", u->id, u->dst->h->name);
-	if (virDomainUndefineFlags(t, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM) < 0)
+	if (dom_undefine(t) < 0)
 		return lv_fail(err, "cannot undefine '%s' on %s", u->vm, u->dst->h->name);
 	return 0;
 }

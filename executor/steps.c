@@ -110,6 +110,28 @@ dom_free(virDomainPtr d)
 		virDomainFree(d);
 }
 
+/* Undefine @d with the flags it needs and no more: KEEP_NVRAM when it has
+ * an NVRAM file (libvirt refuses to undefine it otherwise, and the file is
+ * not ours to delete here), nothing for one without (drivers that have no
+ * NVRAM, such as test:///, refuse the flag).  When its XML cannot be read
+ * the flag is passed: keeping a file is the safe side.  -1 with libvirt's
+ * error set on failure. */
+int
+dom_undefine(virDomainPtr d)
+{
+	g_autofree char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	g_autoptr(DomXml) dx = xml ? domxml_parse(xml, NULL) : NULL;
+	gboolean nvram = dx == NULL;
+
+	if (dx) {
+		g_autoptr(GPtrArray) paths = domxml_paths(dx);
+
+		for (guint i = 0; i < paths->len && !nvram; i++)
+			nvram = ((struct dom_path *)paths->pdata[i])->kind == DOM_PATH_NVRAM;
+	}
+	return virDomainUndefineFlags(d, nvram ? VIR_DOMAIN_UNDEFINE_KEEP_NVRAM : 0);
+}
+
 
 /* Before the target may run: the source must be off, or both would use
  * the same disks (a resumed run may find it started again since). */
@@ -1427,7 +1449,7 @@ define_target_undo(struct exec *x, struct unit *u, GError **err)
 		return lv_fail(err, "cannot stop '%s' on %s", u->vm, u->dst->h->name);
 	exec_log(x, "%s: undefining it on %s", u->id, u->dst->h->name);
 	/* the NVRAM file is copy-disks' to remove, if it made it */
-	if (virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM) < 0)
+	if (dom_undefine(d) < 0)
 		return lv_fail(err, "cannot undefine '%s' on %s", u->vm, u->dst->h->name);
 	return 0;
 }
@@ -1569,7 +1591,7 @@ undefine_source(struct exec *x, struct unit *u, GError **err)
 	exec_log(x, "%s: undefining it on %s", u->id, u->src->h->name);
 	/* NVRAM stays: undo defines the domain again from its saved XML and
 	 * needs it; delete-source-disks removes it when asked to */
-	if (virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM) < 0)
+	if (dom_undefine(d) < 0)
 		return lv_fail(err, "cannot undefine '%s' on %s", u->vm, u->src->h->name);
 	return 0;
 }
