@@ -6,7 +6,7 @@
  * positions. */
 #include <string.h>
 
-#include "exec_priv.h"
+#include "step_common.h"
 
 struct claim {
 	struct unit *u;
@@ -44,13 +44,13 @@ load_unit(struct exec *x, struct unit *u, char uuid[VIR_UUID_STRING_BUFLEN], GEr
 	g_autofree char *xml = NULL;
 	gboolean missing = FALSE;
 
-	if (!(d = dom_lookup(u->src, u->vm, &missing, err)))
+	if (!(d = host_dom_lookup(u->src, u->vm, &missing, err)))
 		return missing ? 0 : -1;
 	if (virDomainGetUUIDString(d, uuid) < 0)
-		return lv_fail(err, "cannot read the uuid of '%s' on %s", u->vm, u->src->h->name);
+		return step_lv_fail(err, "cannot read the uuid of '%s' on %s", u->vm, u->src->h->name);
 	if (!(xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE)))
-		return lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->src->h->name);
-	return unit_set_xml(x, u, xml, err) < 0 ? -1 : 1;
+		return step_lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->src->h->name);
+	return step_xml_set(x, u, xml, err) < 0 ? -1 : 1;
 }
 
 static int
@@ -213,4 +213,18 @@ struct unit *
 claims_copied_by_other(struct exec *x, struct unit *u, const char *path)
 {
 	return other_listing(x, u, FACT_COPIED, path);
+}
+
+int
+claims_refuse_foreign_part(struct exec *x, struct unit *u, const char *part, GError **err)
+{
+	struct unit *o;
+
+	if (facts_array_has(fact_array(u, "parts"), part))
+		return 0;
+	if ((o = claims_other_part(x, u, part)))
+		return step_fail(err, "'%s' on %s is the partial copy of %s, migrated in this run; finish or roll back that one first",
+			    part, u->dst->h->name, o->id);
+	return step_fail(err, "'%s' on %s is a partial copy this run did not start (stale, or somebody else's); vmshift neither resumes nor deletes it: look at it, remove it, then run again",
+		    part, u->dst->h->name);
 }

@@ -1,68 +1,15 @@
-/* hosts.c: one libvirt connection and at most one SSH session per host. */
+/* hosts.c: one libvirt connection and at most one SSH session per host,
+ * and the lookups of domains there. */
 #include <errno.h>
 #include <string.h>
 
-#include "exec_priv.h"
+#include <gio/gio.h>
+
+#include "hosts.h"
 
 /* Where the SSH-endpoint proof makes its directory: libvirt's own state
  * directory, which every libvirt host has and no two machines share. */
 #define PROBE_PARENT "/var/lib/libvirt"
-
-static gint event_loop_started;
-static volatile gint event_loop_quit;
-
-/* libvirt delivers keepalives and connection-close events through an
- * event loop the client runs; without it a dead host goes unnoticed. */
-static gpointer
-event_loop(gpointer unused)
-{
-	(void)unused;
-	while (!g_atomic_int_get(&event_loop_quit))
-		if (virEventRunDefaultImpl() < 0)
-			break;
-	return NULL;
-}
-
-static void
-wake_up(int timer, void *opaque)
-{
-	(void)timer;
-	(void)opaque;
-}
-
-static void
-ignore_error(void *ud, virErrorPtr e)
-{
-	(void)ud;
-	(void)e;	/* reported through GError by the caller instead */
-}
-
-char *
-libvirt_error(void)
-{
-	const char *m = virGetLastErrorMessage();
-
-	return g_strdup(m && *m ? m : "unknown libvirt error");
-}
-
-static int
-start_event_loop(GError **err)
-{
-	if (g_atomic_int_get(&event_loop_started))
-		return 0;
-	virSetErrorFunc(NULL, ignore_error);
-	if (virEventRegisterDefaultImpl() < 0) {
-		g_autofree char *e = libvirt_error();
-
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot start libvirt's event loop: %s", e);
-		return -1;
-	}
-	/* a periodic timer lets the loop notice event_loop_quit */
-	virEventAddTimeout(500, wake_up, NULL, NULL);
-	g_thread_unref(g_thread_new("libvirt-events", event_loop, NULL));
-	g_atomic_int_set(&event_loop_started, 1);
-	return 0;
-}
 
 /* The host's UUID, from its capabilities' <host><uuid>: what tells two
  * plan hosts that are one daemon under two names apart. */
@@ -73,7 +20,7 @@ host_uuid(virConnectPtr conn, GError **err)
 	const char *h, *a, *b;
 
 	if (!caps) {
-		g_autofree char *e = libvirt_error();
+		g_autofree char *e = virt_error();
 
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read its capabilities: %s", e);
 		return NULL;
@@ -89,18 +36,18 @@ host_uuid(virConnectPtr conn, GError **err)
 /* Two plan hosts that are one libvirt daemon would make a migration
  * "to itself": the undefine at the end would leave the VM nowhere. */
 static int
-refuse_same_hosts(struct exec *x, GError **err)
+refuse_same_hosts(const struct plan *plan, GPtrArray *hosts, GError **err)
 {
-	for (guint i = 0; i < x->hosts->len; i++) {
-		struct hostconn *a = x->hosts->pdata[i];
+	for (guint i = 0; i < hosts->len; i++) {
+		struct hostconn *a = hosts->pdata[i];
 
-		for (guint k = i + 1; a->uuid && k < x->hosts->len; k++) {
-			struct hostconn *b = x->hosts->pdata[k];
+		for (guint k = i + 1; a->uuid && k < hosts->len; k++) {
+			struct hostconn *b = hosts->pdata[k];
 
 			if (b->uuid && !strcmp(a->uuid, b->uuid)) {
 				g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 					    "%s:%u:%u: hosts '%s' (%s) and '%s' (%s) are the same libvirt host (host uuid %s); a migration between them would move a VM onto itself: give each plan host its own machine",
-					    x->plan->path, b->h->at.line, b->h->at.col, a->h->name, a->h->uri,
+					    plan->path, b->h->at.line, b->h->at.col, a->h->name, a->h->uri,
 					    b->h->name, b->h->uri, a->uuid);
 				return -1;
 			}
@@ -110,33 +57,37 @@ refuse_same_hosts(struct exec *x, GError **err)
 }
 
 int
-hosts_connect(struct exec *x, GError **err)
+hosts_connect(struct plan *plan, const struct sink *sink, gboolean read_only, gboolean accept_new_host_keys,
+	      GPtrArray **hosts, GError **err)
 {
-	unsigned int flags = x->o->dry_run ? VIR_CONNECT_RO : 0;
+	unsigned int flags = read_only ? VIR_CONNECT_RO : 0;
 	g_autoptr(GHashTable) needed = g_hash_table_new(NULL, NULL);
 
-	if (start_event_loop(err) < 0)
+	if (virt_event_loop_start(err) < 0)
 		return -1;
-	for (guint i = 0; i < x->plan->migrations->len; i++) {
-		struct migration *m = x->plan->migrations->pdata[i];
+	for (guint i = 0; i < plan->migrations->len; i++) {
+		struct migration *m = plan->migrations->pdata[i];
 
 		g_hash_table_add(needed, m->from);
 		g_hash_table_add(needed, m->to);
 	}
-	x->hosts = g_ptr_array_new();
-	for (guint i = 0; i < x->plan->hosts->len; i++) {
-		struct host *h = x->plan->hosts->pdata[i];
+	*hosts = g_ptr_array_new();
+	for (guint i = 0; i < plan->hosts->len; i++) {
+		struct host *h = plan->hosts->pdata[i];
 		struct hostconn *hc = g_new0(struct hostconn, 1);
 
 		hc->h = h;
 		g_mutex_init(&hc->mu);
-		g_ptr_array_add(x->hosts, hc);
+		g_ptr_array_add(*hosts, hc);
+		hc->sink = sink;
+		hc->read_only = read_only;
+		hc->accept_new_host_keys = accept_new_host_keys;
 		if (!g_hash_table_contains(needed, h))
 			continue;
-		exec_log(x, "connecting to %s (%s)%s", h->name, h->uri, x->o->dry_run ? ", read-only" : "");
+		sink_log(sink, "connecting to %s (%s)%s", h->name, h->uri, read_only ? ", read-only" : "");
 		hc->conn = virConnectOpenAuth(h->uri, virConnectAuthPtrDefault, flags);
 		if (!hc->conn) {
-			g_autofree char *e = libvirt_error();
+			g_autofree char *e = virt_error();
 
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
 				    "cannot connect to host '%s' at %s: %s", h->name, h->uri, e);
@@ -144,22 +95,22 @@ hosts_connect(struct exec *x, GError **err)
 		}
 		/* probe every 5 s, give up after 3 missed answers */
 		if (virConnectSetKeepAlive(hc->conn, 5, 3) < 0)
-			exec_log(x, "warning: no keepalive on %s (the driver has none)", h->name);
+			sink_log(sink, "warning: no keepalive on %s (the driver has none)", h->name);
 		if (!(hc->uuid = host_uuid(hc->conn, err))) {
 			g_prefix_error(err, "host '%s' at %s: ", h->name, h->uri);
 			return -1;
 		}
 	}
-	return refuse_same_hosts(x, err);
+	return refuse_same_hosts(plan, *hosts, err);
 }
 
 void
-hosts_close(struct exec *x)
+hosts_close(GPtrArray *hosts)
 {
-	if (!x->hosts)
+	if (!hosts)
 		return;
-	for (guint i = 0; i < x->hosts->len; i++) {
-		struct hostconn *hc = x->hosts->pdata[i];
+	for (guint i = 0; i < hosts->len; i++) {
+		struct hostconn *hc = hosts->pdata[i];
 
 		if (hc->conn)
 			virConnectClose(hc->conn);
@@ -171,7 +122,7 @@ hosts_close(struct exec *x)
 		g_mutex_clear(&hc->mu);
 		g_free(hc);
 	}
-	g_clear_pointer(&x->hosts, g_ptr_array_unref);
+	g_ptr_array_unref(hosts);
 }
 
 /* Is the machine @s reaches over SSH the one hc->conn reaches?  A file
@@ -201,7 +152,7 @@ prove_same_machine(struct hostconn *hc, struct sshx *s, GError **err)
 	 * same answer; any other failure proves nothing */
 	pool = virStoragePoolCreateXML(hc->conn, xml, 0);
 	if (!pool && !(virGetLastErrorCode() == VIR_ERR_SYSTEM_ERROR && virGetLastError()->int1 == ENOENT)) {
-		g_autofree char *m = libvirt_error();
+		g_autofree char *m = virt_error();
 
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "cannot prove that SSH (%s) reaches the machine of %s: a transient storage pool on %s failed: %s (vmshift needs libvirt's storage driver there)",
@@ -209,7 +160,7 @@ prove_same_machine(struct hostconn *hc, struct sshx *s, GError **err)
 		goto out;
 	}
 	if (!pool || !(vol = virStorageVolLookupByName(pool, "probe"))) {
-		g_autofree char *m = libvirt_error();
+		g_autofree char *m = virt_error();
 
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "host '%s': its SSH endpoint %s is another machine than its libvirt URI %s: a file written over SSH into %s is not there for libvirt (%s); fix the host's ssh: block or its URI",
@@ -232,13 +183,13 @@ out:
 
 /* Call with hc->mu held. */
 struct sshx *
-host_ssh(struct exec *x, struct hostconn *hc, GError **err)
+host_ssh(struct hostconn *hc, GError **err)
 {
 	const struct ssh_access *a = &hc->h->ssh;
 	struct sshx_opts so = {
 		.host = a->host, .port = (int)a->port, .user = a->user, .identity = a->identity,
-		.known_hosts = a->known_hosts, .accept_new = x->o->accept_new_host_keys,
-		.read_only = x->o->dry_run,
+		.known_hosts = a->known_hosts, .accept_new = hc->accept_new_host_keys,
+		.read_only = hc->read_only,
 	};
 	g_autoptr(GError) e = NULL;
 
@@ -255,16 +206,84 @@ host_ssh(struct exec *x, struct hostconn *hc, GError **err)
 		return NULL;
 	}
 	hc->ssh_tried = TRUE;
-	exec_log(x, "ssh to %s (%s@%s:%d)", hc->h->name, a->user, a->host, (int)a->port);
+	sink_log(hc->sink, "ssh to %s (%s@%s:%d)", hc->h->name, a->user, a->host, (int)a->port);
 	hc->ssh = sshx_connect(&so, &e);
-	if (hc->ssh && !x->o->dry_run && prove_same_machine(hc, hc->ssh, &e) < 0)
+	if (hc->ssh && !hc->read_only && prove_same_machine(hc, hc->ssh, &e) < 0)
 		g_clear_pointer(&hc->ssh, sshx_free);
-	else if (hc->ssh && x->o->dry_run)
-		exec_log(x, "%s: that SSH reaches the machine of %s is proven when the plan is applied (the proof writes a file)",
+	else if (hc->ssh && hc->read_only)
+		sink_log(hc->sink, "%s: that SSH reaches the machine of %s is proven when the plan is applied (the proof writes a file)",
 			 hc->h->name, hc->h->uri);
 	if (!hc->ssh) {
 		hc->ssh_error = g_strdup_printf("ssh to host '%s': %s", hc->h->name, e->message);
 		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, hc->ssh_error);
 	}
 	return hc->ssh;
+}
+
+/* The domain named (or with uuid) @key, or NULL: *missing says whether
+ * it does not exist (as opposed to a failed call, which sets @err). */
+static virDomainPtr
+dom_find(struct hostconn *hc, const char *key, gboolean by_uuid, gboolean *missing, GError **err)
+{
+	virDomainPtr d = by_uuid ? virDomainLookupByUUIDString(hc->conn, key) :
+				   virDomainLookupByName(hc->conn, key);
+
+	*missing = FALSE;
+	if (d)
+		return d;
+	if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) {
+		*missing = TRUE;
+		return NULL;
+	}
+	{
+		g_autofree char *e = virt_error();
+
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot look up domain %s%s%s on %s: %s", by_uuid ? "" : "'",
+			    key, by_uuid ? "" : "'", hc->h->name, e);
+	}
+	return NULL;
+}
+
+virDomainPtr
+host_dom_lookup(struct hostconn *hc, const char *name, gboolean *missing, GError **err)
+{
+	return dom_find(hc, name, FALSE, missing, err);
+}
+
+virDomainPtr
+host_dom_by_uuid(struct hostconn *hc, const char *uuid, gboolean *missing, GError **err)
+{
+	return dom_find(hc, uuid, TRUE, missing, err);
+}
+
+/* Lock one or two hosts' sessions, always in plan order, so that two
+ * copies in opposite directions cannot deadlock. */
+void
+host_lock(struct host_lock *l, struct hostconn *a, struct hostconn *b)
+{
+	if (b && b != a && b->h->index < a->h->index) {
+		struct hostconn *t = a;
+
+		a = b;
+		b = t;
+	}
+	l->a = a;
+	l->b = b != a ? b : NULL;
+	g_mutex_lock(&l->a->mu);
+	if (l->b)
+		g_mutex_lock(&l->b->mu);
+}
+
+void
+host_unlock(struct host_lock *l)
+{
+	if (l->b)
+		g_mutex_unlock(&l->b->mu);
+	g_mutex_unlock(&l->a->mu);
+}
+
+gboolean
+host_has_ssh(const struct hostconn *hc)
+{
+	return hc->h->ssh.host != NULL;
 }

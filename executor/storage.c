@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "exec_priv.h"
+#include "step_common.h"
 
 #define QCOW2_MAGIC "QFI\xfb"
 #define CHAIN_MAX 16
@@ -131,7 +131,7 @@ prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 		return;
 	}
 	if (x->o->dry_run) {
-		note(u, "%s: %s must be the same file as %s on %s: proven when the plan is applied (the probe writes a file)",
+		step_note(u, "%s: %s must be the same file as %s on %s: proven when the plan is applied (the probe writes a file)",
 		     what, sp, tp, u->dst->h->name);
 		return;
 	}
@@ -142,7 +142,7 @@ prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 			"%s: '%s' on %s and '%s' on %s are not the same storage (a probe file beside one is not beside the other); mode %s needs one disk both hosts see: use offline-with-scp-disk (or live.copy_storage) to copy it",
 			what, sp, u->src->h->name, tp, u->dst->h->name, mode_name(u->m->set.mode));
 	else
-		note(u, "%s: %s is the same file on %s and %s (probe)", what, tp, u->src->h->name, u->dst->h->name);
+		step_note(u, "%s: %s is the same file on %s and %s (probe)", what, tp, u->src->h->name, u->dst->h->name);
 }
 
 static void
@@ -219,7 +219,7 @@ storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *
 				"%s: a %s disk (%s): vmshift cannot prove %s sees the same storage; if it does (a SAN LUN, Ceph, a shared pool), say so in the plan with disks.shared: ['PATTERN']",
 				t->what, s->type_name, src, u->dst->h->name);
 		else
-			note(u, "%s: %s disk %s: the same storage on both hosts, as disks.shared says", t->what, s->type_name,
+			step_note(u, "%s: %s disk %s: the same storage on both hosts, as disks.shared says", t->what, s->type_name,
 			     t->source);
 	}
 }

@@ -1,11 +1,8 @@
-/* live.c: mode live.  libvirt's own migration protocol moves the running
- * guest (virDomainMigrate3 from the source connection to the target's),
- * with the remapped XML as both its live and persistent definition;
- * vmshift watches the job, enforces the plan's timeout, and undefines the
- * source itself only after verify-target. */
+/* step_live.c: mode live: its preflight checks and the migrate-live step. */
 #include <string.h>
 
-#include "exec_priv.h"
+#include "step_common.h"
+#include "steps.h"
 
 /* The <cpu> element of the running guest's definition, or NULL. */
 static char *
@@ -29,13 +26,13 @@ dirty_rate_mib_s(struct exec *x, struct unit *u, virDomainPtr src, GError **err)
 	virDomainPtr doms[] = { src, NULL };
 	long long mb = -1;
 
-	exec_log(x, "%s: measuring the guest's dirty rate (1 s)", u->id);
+	sink_log(&x->sink, "%s: measuring the guest's dirty rate (1 s)", u->id);
 	if (virDomainStartDirtyRateCalc(src, 1, 0) < 0)
-		return lv_fail(err, "cannot measure the dirty rate of '%s'", u->vm);
+		return step_lv_fail(err, "cannot measure the dirty rate of '%s'", u->vm);
 	for (int tries = 0; tries < 30 && mb < 0; tries++) {
 		g_usleep(200 * 1000);
 		if (virDomainListGetStats(doms, VIR_DOMAIN_STATS_DIRTYRATE, &recs, 0) < 0)
-			return lv_fail(err, "cannot read the dirty rate of '%s'", u->vm);
+			return step_lv_fail(err, "cannot read the dirty rate of '%s'", u->vm);
 		for (int i = 0; recs[0] && i < recs[0]->nparams; i++) {
 			virTypedParameterPtr p = &recs[0]->params[i];
 
@@ -48,13 +45,13 @@ dirty_rate_mib_s(struct exec *x, struct unit *u, virDomainPtr src, GError **err)
 		recs = NULL;
 	}
 	if (mb < 0)
-		return fail(err, "the dirty rate of '%s' was not measured in time", u->vm);
+		return step_fail(err, "the dirty rate of '%s' was not measured in time", u->vm);
 	return (double)mb;
 }
 
 /* Checks only a live migration needs; adds to @problems. */
 void
-preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray *problems)
+step_preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray *problems)
 {
 	const struct live_opts *l = &u->m->set.live;
 	g_autofree char *xml = virDomainGetXMLDesc(src, 0);
@@ -62,9 +59,9 @@ preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray *prob
 	g_autoptr(GError) e = NULL;
 
 	if (l->skip_cpu_check) {
-		note(u, "cpu: not compared (live.skip_cpu_check)");
+		step_note(u, "cpu: not compared (live.skip_cpu_check)");
 	} else if (!cpu) {
-		note(u, "cpu: the guest's definition names no CPU: nothing to compare");
+		step_note(u, "cpu: the guest's definition names no CPU: nothing to compare");
 	} else {
 		int r = virConnectCompareHypervisorCPU(u->dst->conn, NULL, NULL, NULL, NULL, cpu, 0);
 
@@ -72,22 +69,22 @@ preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray *prob
 			g_ptr_array_add(problems, g_strdup_printf("%s cannot run the CPU '%s' runs with (virConnectCompareHypervisorCPU); set live.skip_cpu_check: true to try anyway",
 								  u->dst->h->name, u->vm));
 		else if (r < 0)
-			note(u, "cpu: cannot compare with %s's: %s", u->dst->h->name, virGetLastErrorMessage());
+			step_note(u, "cpu: cannot compare with %s's: %s", u->dst->h->name, virGetLastErrorMessage());
 		else
-			note(u, "cpu: %s can run it", u->dst->h->name);
+			step_note(u, "cpu: %s can run it", u->dst->h->name);
 	}
 	if (l->check_dirty_rate) {
 		double rate;
 
 		if (x->o->dry_run) {
-			note(u, "dirty rate: not measured in a dry run (it needs a read-write connection)");
+			step_note(u, "dirty rate: not measured in a dry run (it needs a read-write connection)");
 		} else if ((rate = dirty_rate_mib_s(x, u, src, &e)) < 0) {
 			g_ptr_array_add(problems, g_strdup(e->message));
 		} else if (l->bandwidth_mib_s > 0 && rate > (double)l->bandwidth_mib_s) {
 			g_ptr_array_add(problems, g_strdup_printf("'%s' dirties %.0f MiB/s of memory, more than live.bandwidth_mib_s (%" G_GINT64_FORMAT " MiB/s): it would not converge",
 								  u->vm, rate, l->bandwidth_mib_s));
 		} else {
-			note(u, "dirty rate: %.0f MiB/s", rate);
+			step_note(u, "dirty rate: %.0f MiB/s", rate);
 		}
 	}
 }
@@ -139,7 +136,7 @@ job_main(gpointer p)
 		j->ok = TRUE;
 		virDomainFree(d);
 	} else {
-		j->error = libvirt_error();
+		j->error = virt_error();
 	}
 	g_atomic_int_set(&j->done, 1);
 	return NULL;
@@ -203,7 +200,7 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 	     virTypedParamsAddInt(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
 				  (int)l->parallel_connections) < 0)) {
 		virTypedParamsFree(j.params, j.nparams);
-		return lv_fail(err, "cannot set up the migration of '%s'", u->vm);
+		return step_lv_fail(err, "cannot set up the migration of '%s'", u->vm);
 	}
 	if (l->copy_storage != COPY_STORAGE_NONE) {
 		g_autoptr(GPtrArray) disks = storage_disks(u);
@@ -212,7 +209,7 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 			if (virTypedParamsAddString(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_MIGRATE_DISKS,
 						    disks->pdata[i]) < 0) {
 				virTypedParamsFree(j.params, j.nparams);
-				return lv_fail(err, "cannot set up the migration of '%s'", u->vm);
+				return step_lv_fail(err, "cannot set up the migration of '%s'", u->vm);
 			}
 	}
 	j.flags = migrate_flags(l);
@@ -247,7 +244,7 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 			last = now;
 			if (bps)
 				g_snprintf(eta, sizeof(eta), "%llu s", rem / bps);
-			exec_progress(x, u, "migrate-live %3llu%% %llu/%llu MiB, %.1f MiB/s, dirtying %llu pages/s, pass %llu, ETA %s",
+			sink_progress(&x->sink, u->id, "migrate-live %3llu%% %llu/%llu MiB, %.1f MiB/s, dirtying %llu pages/s, pass %llu, ETA %s",
 				      total ? done * 100 / total : 0, done >> 20, total >> 20,
 				      bps / 1048576.0, dirty, iter, eta);
 		}
@@ -256,17 +253,17 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 			timed_out = TRUE;
 			switch (l->on_timeout) {
 			case ON_TIMEOUT_ABORT:
-				exec_log(x, "%s: not done after %" G_GINT64_FORMAT " s: aborting (the VM stays on %s)",
+				sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: aborting (the VM stays on %s)",
 					 u->id, l->timeout_s, u->src->h->name);
 				virDomainAbortJob(d);
 				break;
 			case ON_TIMEOUT_SUSPEND:
-				exec_log(x, "%s: not done after %" G_GINT64_FORMAT " s: pausing the VM to finish", u->id,
+				sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: pausing the VM to finish", u->id,
 					 l->timeout_s);
 				suspended = virDomainSuspend(d) == 0;
 				break;
 			case ON_TIMEOUT_POSTCOPY:
-				exec_log(x, "%s: not done after %" G_GINT64_FORMAT " s: switching to post-copy", u->id,
+				sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: switching to post-copy", u->id,
 					 l->timeout_s);
 				virDomainMigrateStartPostCopy(d, 0);
 				break;
@@ -276,7 +273,7 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 	g_thread_join(t);
 	virTypedParamsFree(j.params, j.nparams);
 	if (!j.ok) {
-		rc = fail(err, "live migration of '%s' to %s failed%s: %s", u->vm, u->dst->h->name,
+		rc = step_fail(err, "live migration of '%s' to %s failed%s: %s", u->vm, u->dst->h->name,
 			  timed_out && l->on_timeout == ON_TIMEOUT_ABORT ? " (aborted at live.timeout_s)" : "",
 			  j.error);
 		if (suspended)
@@ -294,7 +291,7 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 			json_object_set_int_member(facts, "live_time_ms", (gint64)ms);
 			json_object_set_int_member(facts, "live_downtime_ms", (gint64)down);
 			json_object_set_int_member(facts, "live_bytes", (gint64)bytes);
-			exec_log(x, "%s: migrated live in %llu ms, downtime %llu ms, %.1f MiB sent", u->id, ms, down,
+			sink_log(&x->sink, "%s: migrated live in %llu ms, downtime %llu ms, %.1f MiB sent", u->id, ms, down,
 				 bytes / 1048576.0);
 			virTypedParamsFree(st, nst);
 		}
@@ -307,7 +304,7 @@ static void
 resume_if_paused(struct hostconn *hc, const char *uuid)
 {
 	gboolean missing = FALSE;
-	g_auto(virDomainPtr) d = dom_by_uuid(hc, uuid, &missing, NULL);
+	g_auto(virDomainPtr) d = host_dom_by_uuid(hc, uuid, &missing, NULL);
 	int state = VIR_DOMAIN_NOSTATE, reason;
 
 	if (d && virDomainGetState(d, &state, &reason, 0) == 0 && state == VIR_DOMAIN_PAUSED)
@@ -322,7 +319,7 @@ migration_uri(struct host *h)
 }
 
 int
-migrate_live(struct exec *x, struct unit *u, GError **err)
+step_migrate_live(struct exec *x, struct unit *u, GError **err)
 {
 	g_autofree char *tpath = unit_file(u, "target.xml");
 	g_autofree char *txml = NULL, *uri = migration_uri(u->m->to);
@@ -334,27 +331,27 @@ migrate_live(struct exec *x, struct unit *u, GError **err)
 	int rc;
 
 	/* the saved definitions are the reference for verify and undo */
-	if (export_xml(x, u, err) < 0)
+	if (step_export_xml(x, u, err) < 0)
 		return -1;
-	if (!(s = dom_by_uuid(u->src, uuid, &smissing, err)) && !smissing)
+	if (!(s = host_dom_by_uuid(u->src, uuid, &smissing, err)) && !smissing)
 		return -1;
-	if (!(t = dom_by_uuid(u->dst, uuid, &tmissing, err)) && !tmissing)
+	if (!(t = host_dom_by_uuid(u->dst, uuid, &tmissing, err)) && !tmissing)
 		return -1;
 	/* done already: running on the target, not on the source (and the
 	 * target's domain is this run's, or preflight took it as identical) */
-	if (t && dom_is_running(t) && (!s || !dom_is_running(s)) &&
+	if (t && virt_dom_is_running(t) && (!s || !virt_dom_is_running(s)) &&
 	    (fact_bool(u, FACT_TARGET_DEFINED, FALSE) || fact_bool(u, "target_had_domain", FALSE)))
 		return 0;
 	if (t && !fact_bool(u, FACT_TARGET_DEFINED, FALSE) && !fact_bool(u, "target_had_domain", FALSE))
-		return fail(err, "a domain with uuid %s appeared on %s since preflight, not defined by vmshift; not touching it",
+		return step_fail(err, "a domain with uuid %s appeared on %s since preflight, not defined by vmshift; not touching it",
 			    uuid, u->dst->h->name);
-	if (!s || !dom_is_running(s))
-		return fail(err, "'%s' is not running on %s: nothing to migrate live", u->vm, u->src->h->name);
+	if (!s || !virt_dom_is_running(s))
+		return step_fail(err, "'%s' is not running on %s: nothing to migrate live", u->vm, u->src->h->name);
 	if (!g_file_get_contents(tpath, &txml, NULL, err))
 		return -1;
-	if (record_flag(x, u, STEP_MIGRATE_LIVE, FACT_TARGET_DEFINED, err) < 0)
+	if (unit_record_flag(x, u, STEP_MIGRATE_LIVE, FACT_TARGET_DEFINED, err) < 0)
 		return -1;
-	exec_log(x, "%s: migrating live to %s%s%s", u->id, u->dst->h->name, uri ? " over " : "", uri ? uri : "");
+	sink_log(&x->sink, "%s: migrating live to %s%s%s", u->id, u->dst->h->name, uri ? " over " : "", uri ? uri : "");
 	rc = run_job(x, u, s, u->dst->conn, txml, uri, &u->m->set.live, TRUE, facts, err);
 	if (rc < 0) {
 		/* a failed job must leave the VM running on the source and
@@ -362,29 +359,29 @@ migrate_live(struct exec *x, struct unit *u, GError **err)
 		g_auto(virDomainPtr) left = NULL;
 		gboolean gone = FALSE;
 
-		left = dom_by_uuid(u->dst, uuid, &gone, NULL);
-		if (left || !dom_is_running(s))
+		left = host_dom_by_uuid(u->dst, uuid, &gone, NULL);
+		if (left || !virt_dom_is_running(s))
 			g_prefix_error(err, "%s; and after it, %s%s: ", "ATTENTION",
-				       !dom_is_running(s) ? "the VM is not running on the source" : "",
+				       !virt_dom_is_running(s) ? "the VM is not running on the source" : "",
 				       left ? " a domain of it is on the target" : "");
 		return -1;
 	}
 	{
-		g_auto(virDomainPtr) arrived = dom_by_uuid(u->dst, uuid, &tmissing, err);
+		g_auto(virDomainPtr) arrived = host_dom_by_uuid(u->dst, uuid, &tmissing, err);
 
 		if (!arrived)
-			return tmissing ? fail(err, "'%s' is not defined on %s after its migration", u->vm, u->dst->h->name) : -1;
-		if (carry_autostart(x, u, arrived, err) < 0)
+			return tmissing ? step_fail(err, "'%s' is not defined on %s after its migration", u->vm, u->dst->h->name) : -1;
+		if (step_carry_autostart(x, u, arrived, err) < 0)
 			return -1;
 	}
 	if (json_object_get_boolean_member_with_default(facts, "suspended_to_finish", FALSE)) {
-		g_auto(virDomainPtr) now = dom_by_uuid(u->dst, uuid, &tmissing, err);
+		g_auto(virDomainPtr) now = host_dom_by_uuid(u->dst, uuid, &tmissing, err);
 		int state = VIR_DOMAIN_NOSTATE, reason;
 
 		/* libvirt may resume it itself; resume only what is paused */
 		if (now && virDomainGetState(now, &state, &reason, 0) == 0 && state == VIR_DOMAIN_PAUSED &&
 		    virDomainResume(now) < 0)
-			return lv_fail(err, "'%s' arrived paused on %s and cannot be resumed", u->vm, u->dst->h->name);
+			return step_lv_fail(err, "'%s' arrived paused on %s and cannot be resumed", u->vm, u->dst->h->name);
 	}
 	return unit_record_facts(x, u, STEP_MIGRATE_LIVE, facts, err);
 }
@@ -392,7 +389,7 @@ migrate_live(struct exec *x, struct unit *u, GError **err)
 /* Back where it came from: migrate it live to the source (which still
  * has its own definition), then drop the target's definition. */
 int
-migrate_live_undo(struct exec *x, struct unit *u, GError **err)
+step_migrate_live_undo(struct exec *x, struct unit *u, GError **err)
 {
 	g_autofree char *mpath = unit_file(u, "source-migratable.xml");
 	g_autofree char *sxml = NULL, *uri = migration_uri(u->m->from);
@@ -401,26 +398,26 @@ migrate_live_undo(struct exec *x, struct unit *u, GError **err)
 	gboolean smissing = FALSE, tmissing = FALSE;
 	const char *uuid = fact_str(u, "source_uuid");
 
-	if (!(t = dom_by_uuid(u->dst, uuid, &tmissing, err)))
+	if (!(t = host_dom_by_uuid(u->dst, uuid, &tmissing, err)))
 		return tmissing ? 0 : -1;
 	if (fact_bool(u, "target_had_domain", TRUE) || !fact_bool(u, FACT_TARGET_DEFINED, FALSE))
 		return 0;	/* not ours */
 	if (virDomainSetAutostart(t, 0) < 0)
-		return lv_fail(err, "cannot turn autostart off for '%s' on %s", u->vm, u->dst->h->name);
-	if (!(s = dom_by_uuid(u->src, uuid, &smissing, err)) && !smissing)
+		return step_lv_fail(err, "cannot turn autostart off for '%s' on %s", u->vm, u->dst->h->name);
+	if (!(s = host_dom_by_uuid(u->src, uuid, &smissing, err)) && !smissing)
 		return -1;
-	if (dom_is_running(t) && !(s && dom_is_running(s))) {
-		if (unit_load_xml(x, u, err) < 0 || !g_file_get_contents(mpath, &sxml, NULL, err))
+	if (virt_dom_is_running(t) && !(s && virt_dom_is_running(s))) {
+		if (step_xml_load(x, u, err) < 0 || !g_file_get_contents(mpath, &sxml, NULL, err))
 			return -1;
-		exec_log(x, "%s: migrating it back live to %s", u->id, u->src->h->name);
+		sink_log(&x->sink, "%s: migrating it back live to %s", u->id, u->src->h->name);
 		if (run_job(x, u, t, u->src->conn, sxml, uri, &u->m->set.live, s == NULL, NULL, err) < 0)
 			return -1;
 		resume_if_paused(u->src, uuid);	/* on_timeout: suspend may have paused it */
 	}
 	if (virDomainIsActive(t) == 1)
-		return fail(err, "'%s' still runs on %s; not undefining it there", u->vm, u->dst->h->name);
-	exec_log(x, "%s: undefining it on %s", u->id, u->dst->h->name);
-	if (dom_undefine(t) < 0)
-		return lv_fail(err, "cannot undefine '%s' on %s", u->vm, u->dst->h->name);
+		return step_fail(err, "'%s' still runs on %s; not undefining it there", u->vm, u->dst->h->name);
+	sink_log(&x->sink, "%s: undefining it on %s", u->id, u->dst->h->name);
+	if (virt_dom_undefine(t) < 0)
+		return step_lv_fail(err, "cannot undefine '%s' on %s", u->vm, u->dst->h->name);
 	return 0;
 }

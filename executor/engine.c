@@ -1,0 +1,242 @@
+/* engine.c: one unit through its steps (run_unit), back through their
+ * undos (rollback_unit), or through preflight alone (the dry-run). */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "engine.h"
+#include "steps.h"
+#include "udiff.h"
+
+/* ---- running a unit ---- */
+
+int
+engine_rollback_unit(struct exec *x, struct unit *u, GError **err)
+{
+	g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(int));
+	g_autoptr(GString) left = g_string_new(NULL);	/* what is not undone, and why */
+	gboolean stopped = FALSE, target_may_run = FALSE;
+
+	/* the step under way when it failed or died may have half happened */
+	if (u->failed_step >= 0)
+		g_array_append_val(todo, u->failed_step);
+	if (u->running >= 0 && u->running != u->failed_step)
+		g_array_append_val(todo, u->running);
+	for (guint i = u->done->len; i-- > 0;)
+		if (g_array_index(u->done, int, i) != u->failed_step && g_array_index(u->done, int, i) != u->running)
+			g_array_append_val(todo, g_array_index(u->done, int, i));
+	for (guint i = 0; i < todo->len; i++) {
+		const struct step_impl *impl = step_impl(g_array_index(todo, int, i));
+		const char *why = impl->undo_refused ? impl->undo_refused(u) : NULL;
+
+		if (why) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", u->id, why);
+			return -1;
+		}
+	}
+	g_mutex_lock(&x->mu);
+	u->undoing = TRUE;
+	g_mutex_unlock(&x->mu);
+	for (guint i = 0; i < todo->len; i++) {
+		int s = g_array_index(todo, int, i);
+		const struct step_impl *impl = step_impl(s);
+		g_autoptr(GError) e = NULL;
+
+		if (stopped || (target_may_run && impl->undo_needs_target_off)) {
+			g_string_append_printf(left, "; %s not undone (%s)", step_name(s),
+					       stopped ? "after the failure above" : "the VM may still run on the target");
+			continue;
+		}
+		unit_record_step(x, u, "undo", s, "start", NULL, NULL);
+		if (impl->undo) {
+			sink_log(&x->sink, "%s: undoing %s", u->id, step_name(s));
+			if (fault_due(x, u, s, "undo-fail"))
+				g_set_error(&e, G_IO_ERROR, G_IO_ERROR_FAILED, "VMSHIFT_FAULT: injected failure undoing %s",
+					    step_name(s));
+			if (e || impl->undo(x, u, &e) < 0) {
+				sink_log(&x->sink, "%s: undoing %s failed: %s", u->id, step_name(s), e->message);
+				unit_record_step(x, u, "undo", s, "failed", e->message, NULL);
+				g_string_append_printf(left, "; %s: %s", step_name(s), e->message);
+				stopped = impl->undo_fail_stops;
+				target_may_run = target_may_run || impl->undo_fail_target_may_run;
+				continue;
+			}
+		}
+		unit_record_step(x, u, "undo", s, "done", NULL, NULL);
+		unit_forget_step(u, s);
+	}
+	g_mutex_lock(&x->mu);
+	u->undoing = FALSE;	/* rolled back, or holding what it could not undo */
+	g_mutex_unlock(&x->mu);
+	if (left->len) {
+		/* what is still done stays in u->done: a later rollback retries it */
+		g_free(u->error);
+		u->error = g_strdup_printf("rollback incomplete%s; fix what it says, then run vmshift rollback %s --only %s%s",
+					   left->str, x->plan->path, u->m->id,
+					   g_atomic_int_get(&x->journal_failed) ? " (the journal is incomplete: check every host by hand)" : "");
+		u->status = U_FAILED;
+		unit_record_status(x, u, NULL);
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, u->error);
+		return -1;
+	}
+	u->running = -1;
+	u->failed_step = -1;
+	u->status = U_ROLLED_BACK;
+	sink_log(&x->sink, "%s: rolled back", u->id);
+	unit_record_status(x, u, NULL);
+	return 0;
+}
+
+void
+engine_run_unit(struct exec *x, struct unit *u, const char *fingerprint, int fingerprint_version)
+{
+	guint n;
+	const enum step *steps = mode_steps(u->m->set.mode, &n);
+	g_autoptr(GError) err = NULL;
+
+	if (g_mkdir_with_parents(u->dir, 0700) < 0) {
+		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create '%s': %s", u->dir,
+			    g_strerror(errno));
+		goto failed;
+	}
+	if (u->status == U_FAILED) {
+		/* resumed after --on-failure stop: try the failed step again */
+		u->failed_step = -1;
+		g_clear_pointer(&u->error, g_free);
+	}
+	u->status = U_RUNNING;
+	if (!*fact_str(u, FACT_FINGERPRINT)) {
+		g_autoptr(JsonObject) f = json_object_new();
+		json_object_set_string_member(f, FACT_FINGERPRINT, fingerprint);
+		json_object_set_int_member(f, FACT_FINGERPRINT_VERSION, fingerprint_version);
+		json_object_set_string_member(f, FACT_SOURCE_HOST_UUID, u->src->uuid);
+		json_object_set_string_member(f, FACT_TARGET_HOST_UUID, u->dst->uuid);
+		if (unit_record_facts(x, u, STEP_PREFLIGHT, f, &err) < 0)
+			goto failed;
+	}
+	for (guint i = 0; i < n; i++) {
+		enum step s = steps[i];
+		const struct step_impl *impl = step_impl(s);
+
+		if (unit_has_done(u, s))
+			continue;
+		if (x->o->interrupted && *x->o->interrupted) {
+			u->status = U_INTERRUPTED;
+			unit_record_status(x, u, NULL);
+			return;
+		}
+		sink_log(&x->sink, "%s: %s", u->id, step_name(s));
+		u->running = s;
+		if (unit_record_step(x, u, "step", s, "start", NULL, &err) < 0) {
+			u->failed_step = s;	/* not begun, maybe: its undo looks first */
+			u->running = -1;
+			goto failed;
+		}
+		if (impl->run(x, u, &err) == 0) {
+			if (fault_due(x, u, s, "kill")) {
+				sink_log(&x->sink, "VMSHIFT_FAULT: killing vmshift during %s", step_name(s));
+				raise(SIGKILL);
+			}
+			if (fault_due(x, u, s, "fail"))
+				g_set_error(&err, G_IO_ERROR, G_IO_ERROR_FAILED, "VMSHIFT_FAULT: injected failure at %s",
+					    step_name(s));
+		}
+		if (err && x->o->interrupted && *x->o->interrupted) {
+			/* stopped by a signal in the middle (a copy, a shutdown
+			 * wait): the step stays open, resume runs it again */
+			sink_progress(&x->sink, u->id, NULL);
+			sink_log(&x->sink, "%s: %s (resume continues)", u->id, err->message);
+			u->status = U_INTERRUPTED;
+			unit_record_status(x, u, NULL);
+			return;
+		}
+		if (err) {
+			sink_progress(&x->sink, u->id, NULL);
+			u->failed_step = s;
+			u->running = -1;
+			unit_record_step(x, u, "step", s, "failed", err->message, NULL);
+			goto failed;
+		}
+		u->running = -1;
+		sink_progress(&x->sink, u->id, NULL);
+		if (unit_record_step(x, u, "step", s, "done", NULL, &err) < 0) {
+			u->failed_step = s;	/* done, but not journaled: undo it too */
+			goto failed;
+		}
+		g_array_append_val(u->done, s);
+		if (s == STEP_PREFLIGHT && fact_bool(u, FACT_ALREADY_DONE, FALSE))
+			break;
+	}
+	u->status = U_DONE;
+	sink_log(&x->sink, "%s: done", u->id);
+	unit_record_status(x, u, NULL);
+	return;
+failed:
+	g_free(u->error);
+	u->error = g_strdup(err->message);
+	u->status = U_FAILED;
+	sink_log(&x->sink, "%s: FAILED at %s: %s", u->id, u->failed_step >= 0 ? step_name(u->failed_step) : "start",
+		 err->message);
+	unit_record_status(x, u, NULL);
+	if (x->o->on_failure == ON_FAILURE_ROLLBACK && u->failed_step >= 0) {
+		g_autoptr(GError) e = NULL;
+
+		if (engine_rollback_unit(x, u, &e) < 0)
+			sink_log(&x->sink, "%s: %s", u->id, e->message);
+		else {
+			/* rolled back, but the migration still failed */
+			g_free(u->error);
+			u->error = g_strdup(err->message);
+		}
+	}
+}
+
+void
+engine_dry_run(struct exec *x, GString *text)
+{
+	for (guint i = 0; i < x->units->len; i++) {
+		struct unit *u = x->units->pdata[i];
+		g_autoptr(GError) e = NULL;
+		guint n;
+		const enum step *steps = mode_steps(u->m->set.mode, &n);
+
+		if (!u->selected)
+			continue;
+		u->report = g_string_new(NULL);
+		sink_log(&x->sink, "%s: preflight (dry run)", u->id);
+		if (step_preflight(x, u, &e) < 0) {
+			u->status = U_FAILED;
+			u->failed_step = STEP_PREFLIGHT;
+			u->error = g_strdup(e->message);
+		} else {
+			u->status = U_DONE;	/* as far as a dry run goes */
+		}
+		g_string_append_printf(text, "\n%s: %s %s -> %s, %s\n", u->id, u->vm, u->m->from->name,
+				       u->m->to->name, mode_name(u->m->set.mode));
+		g_string_append(text, u->report->str);
+		if (e) {
+			g_string_append_printf(text, "    PREFLIGHT FAILS: %s\n", e->message);
+			continue;
+		}
+		if (fact_bool(u, FACT_ALREADY_DONE, FALSE))
+			continue;
+		g_string_append(text, "    would run:\n");
+		for (guint k = 0; k < n; k++) {
+			const struct step_impl *impl = step_impl(steps[k]);
+			const char *skip = impl->skip ? impl->skip(u) : NULL;
+
+			if (skip)
+				g_string_append_printf(text, "      %-20s skipped (%s)\n", step_name(steps[k]), skip);
+			else
+				g_string_append_printf(text, "      %-20s undo: %s\n", step_name(steps[k]), impl->undo_says);
+		}
+		if (u->sxml && u->txml) {
+			g_autofree char *a = domxml_format(u->sxml), *b = domxml_format(u->txml);
+			g_autofree char *an = g_strdup_printf("%s/%s (source)", u->m->from->name, u->vm);
+			g_autofree char *bn = g_strdup_printf("%s/%s (target)", u->m->to->name, u->vm);
+			g_autofree char *d = udiff(a, b, an, bn);
+
+			g_string_append(text, *d ? d : "    domain XML: unchanged\n");
+		}
+	}
+}

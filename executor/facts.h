@@ -1,0 +1,63 @@
+/* facts.h: the journal's format.  Old journals depend on these strings:
+ * never change one, only add.
+ *
+ * journal.jsonl holds one JSON object per line, each with "ev" (what
+ * happened) and "t" (when, added by journal.c):
+ *   run      a command began: "cmd" (apply, resume, rollback), "plan" (the
+ *            plan file, absolute), "plan_sha256", "only" (the --only ids)
+ *   resolve  a match: pattern was resolved: "migration", "vms" (names)
+ *   step     "unit", "step", "phase" (start, done, failed), "error"
+ *   undo     the same, for a step's undo
+ *   facts    "unit", "step", "facts": an object merged into the unit's
+ *            facts (what steps learnt; undo and resume need them)
+ *   unit     "unit", "status" (unit.h's names), "error"
+ *   reset    "unit": a rolled-back unit starts afresh
+ *
+ * The facts a unit's records carry, by key:
+ */
+#ifndef VMSHIFT_FACTS_H
+#define VMSHIFT_FACTS_H
+
+/* the attempt: recorded before its first step */
+#define FACT_FINGERPRINT	"fingerprint"		/* the plan entry as it was (executor.c) */
+#define FACT_FINGERPRINT_VERSION "fingerprint_version"	/* absent: 1 */
+#define FACT_SOURCE_HOST_UUID	"source_host_uuid"	/* the libvirt hosts the attempt used */
+#define FACT_TARGET_HOST_UUID	"target_host_uuid"
+
+/* preflight */
+#define FACT_SOURCE_UUID	"source_uuid"		/* the domain, by identity */
+#define FACT_SOURCE_RUNNING	"source_running"	/* it ran when preflight looked */
+#define FACT_AUTOSTART		"autostart"		/* the source had autostart on */
+#define FACT_TARGET_HAD_DOMAIN	"target_had_domain"	/* the target had it already (not vmshift's) */
+#define FACT_ALREADY_DONE	"already_done"		/* it was on the target already: nothing to do */
+#define FACT_TARGET_FILES	"target_files"		/* the files the target domain uses that vmshift may copy */
+#define FACT_SOURCE_FILES	"source_files"		/* their source paths, the same order */
+#define FACT_COPY_BYTES		"copy_bytes"		/* what copy-disks will copy */
+
+/* export-xml */
+#define FACT_EXPORTED		"exported"		/* source*.xml saved in the unit's directory */
+#define FACT_REMAPPED		"remapped"		/* [{what, from, to}]: the changes of the remap */
+
+/* copy-disks: each path journaled before the act */
+#define FACT_PARTS		"parts"			/* partial copies it created */
+#define FACT_COPIED		"copied"		/* target paths this unit copied (or shares with a unit that did) */
+#define FACT_BACKUPS		"backups"		/* target files it set aside (.vmshift-orig) */
+#define FACT_DIRS		"dirs"			/* directories it made */
+
+/* prepare-target */
+#define FACT_PREP_DIRS		"prep_dirs"		/* directories it made */
+#define FACT_PREP_MAYBE		"prep_maybe"		/* files it was about to create */
+#define FACT_PREP_FILES		"prep_files"		/* files it created */
+
+/* define-target, start-target, migrate-live */
+#define FACT_TARGET_DEFINED	"target_defined"	/* vmshift defined (or was about to define) the target domain */
+#define FACT_TARGET_STARTED	"target_started"	/* vmshift started it there */
+#define FACT_SUSPENDED_TO_FINISH "suspended_to_finish"	/* on_timeout: suspend paused the guest */
+#define FACT_LIVE_TIME_MS	"live_time_ms"		/* the live job's figures */
+#define FACT_LIVE_DOWNTIME_MS	"live_downtime_ms"
+#define FACT_LIVE_BYTES		"live_bytes"
+
+/* delete-source-disks */
+#define FACT_DELETED		"deleted"		/* source paths it began deleting: no rollback after */
+
+#endif

@@ -1,0 +1,55 @@
+/* hosts.h: the plan's hosts, connected: one libvirt connection (shared by
+ * every thread) and at most one SSH session (one thread at a time) each.
+ *
+ * Below the units: it takes the plan's hosts and a sink, never a run.
+ */
+#ifndef VMSHIFT_HOSTS_H
+#define VMSHIFT_HOSTS_H
+
+#include "../planner/plan.h"
+#include "sink.h"
+#include "sshx.h"
+#include "virt.h"
+
+struct hostconn {
+	struct host *h;
+	virConnectPtr conn;	/* thread-safe: shared by every unit */
+	struct sshx *ssh;	/* not thread-safe: hold ->mu while using it */
+	GMutex mu;
+	char *ssh_error;	/* why ->ssh could not be had, once tried */
+	gboolean ssh_tried;
+	char *uuid;		/* the libvirt host's UUID (capabilities): who it is */
+	GPtrArray *image_dirs;	/* where writes may go: its pools' paths and the plan's image_dirs */
+	/* how it was connected */
+	const struct sink *sink;
+	gboolean read_only;	/* dry-run: a read-only connection and session */
+	gboolean accept_new_host_keys;
+};
+
+/* Connect to every host a migration of @plan uses (the others get an
+ * entry without a connection), refusing two that are one libvirt host.
+ * *@hosts (struct hostconn *, plan order) is set even on failure: give it
+ * to hosts_close(). */
+int hosts_connect(struct plan *plan, const struct sink *sink, gboolean read_only, gboolean accept_new_host_keys,
+		  GPtrArray **hosts, GError **err);
+void hosts_close(GPtrArray *hosts);	/* NULL-safe */
+
+/* The SSH session of @hc, connecting (and proving it reaches the machine
+ * of the libvirt URI) on first use; NULL if the host has no SSH access
+ * (plan) or it failed (*err says which).  Call with hc->mu held. */
+struct sshx *host_ssh(struct hostconn *hc, GError **err);
+gboolean host_has_ssh(const struct hostconn *hc);
+
+/* One or two hosts' sessions locked, always in plan order, so that two
+ * copies in opposite directions cannot deadlock. */
+struct host_lock {
+	struct hostconn *a, *b;
+};
+void host_lock(struct host_lock *l, struct hostconn *a, struct hostconn *b);
+void host_unlock(struct host_lock *l);
+
+/* NULL: *missing says "does not exist", else @err says why the call failed */
+virDomainPtr host_dom_lookup(struct hostconn *hc, const char *name, gboolean *missing, GError **err);
+virDomainPtr host_dom_by_uuid(struct hostconn *hc, const char *uuid, gboolean *missing, GError **err);
+
+#endif

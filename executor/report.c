@@ -1,0 +1,131 @@
+/* report.c: the result of a run, as JSON and as text.  Formats only. */
+#include <string.h>
+
+#include "engine.h"
+
+/* ---- reports ---- */
+
+static void
+unit_json(struct unit *u, JsonBuilder *b)
+{
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "id");
+	json_builder_add_string_value(b, u->id);
+	json_builder_set_member_name(b, "migration");
+	json_builder_add_string_value(b, u->m->id);
+	json_builder_set_member_name(b, "vm");
+	json_builder_add_string_value(b, u->vm);
+	json_builder_set_member_name(b, "from");
+	json_builder_add_string_value(b, u->m->from->name);
+	json_builder_set_member_name(b, "to");
+	json_builder_add_string_value(b, u->m->to->name);
+	json_builder_set_member_name(b, "mode");
+	json_builder_add_string_value(b, mode_name(u->m->set.mode));
+	json_builder_set_member_name(b, "status");
+	json_builder_add_string_value(b, unit_status_name(u->status));
+	json_builder_set_member_name(b, "steps_done");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < u->done->len; i++)
+		json_builder_add_string_value(b, step_name(g_array_index(u->done, int, i)));
+	json_builder_end_array(b);
+	if (u->running >= 0) {
+		json_builder_set_member_name(b, "running_step");
+		json_builder_add_string_value(b, step_name(u->running));
+	}
+	if (u->failed_step >= 0) {
+		json_builder_set_member_name(b, "failed_step");
+		json_builder_add_string_value(b, step_name(u->failed_step));
+	}
+	if (u->error) {
+		json_builder_set_member_name(b, "error");
+		json_builder_add_string_value(b, u->error);
+	}
+	json_builder_end_object(b);
+}
+
+static void
+unit_text(struct unit *u, GString *t)
+{
+	g_string_append_printf(t, "%s (%s -> %s, %s): ", u->id, u->m->from->name, u->m->to->name,
+			       mode_name(u->m->set.mode));
+	switch (u->status) {
+	case U_INTERRUPTED:
+		if (u->running >= 0)
+			g_string_append_printf(t, "interrupted during %s (resume continues)", step_name(u->running));
+		else
+			g_string_append_printf(t, "interrupted after %u step%s (resume continues)", u->done->len,
+					       u->done->len == 1 ? "" : "s");
+		break;
+	case U_FAILED:
+		g_string_append_printf(t, "failed at %s: %s", u->failed_step >= 0 ? step_name(u->failed_step) : "?",
+				       u->error ? u->error : "");
+		break;
+	case U_ROLLED_BACK:
+		g_string_append_printf(t, "rolled back%s%s", u->error ? " after: " : "", u->error ? u->error : "");
+		break;
+	case U_BLOCKED:
+		g_string_append_printf(t, "blocked: %s", u->error ? u->error : "");
+		break;
+	case U_DONE:
+		g_string_append(t, fact_bool(u, "already_done", FALSE) ? "done (it was already on the target)" : "done");
+		break;
+	default:
+		g_string_append(t, unit_status_name(u->status));
+	}
+	g_string_append_c(t, '\n');
+}
+
+void
+report_write(struct exec *x, const char *what, int result, GString *json, GString *text)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autofree char *s = NULL;
+	static const char *const results[] = { [RUN_OK] = "ok", [RUN_FAILED] = "failed", [2] = "invalid",
+					       [RUN_INTERRUPTED] = "interrupted" };
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "plan");
+	json_builder_add_string_value(b, x->plan->name);
+	json_builder_set_member_name(b, "command");
+	json_builder_add_string_value(b, what);
+	json_builder_set_member_name(b, "result");
+	json_builder_add_string_value(b, results[result]);
+	json_builder_set_member_name(b, "state_dir");
+	json_builder_add_string_value(b, x->state_dir);
+	json_builder_set_member_name(b, "migrations");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < x->units->len; i++)
+		if (((struct unit *)x->units->pdata[i])->selected || !strcmp(what, "status"))
+			unit_json(x->units->pdata[i], b);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	s = json_generator_to_data(gen, NULL);
+	if (json)
+		g_string_append_printf(json, "%s\n", s);
+	if (text)
+		for (guint i = 0; i < x->units->len; i++)
+			if (((struct unit *)x->units->pdata[i])->selected || !strcmp(what, "status"))
+				unit_text(x->units->pdata[i], text);
+}
+
+int
+report_overall(struct exec *x)
+{
+	int rc = RUN_OK;
+
+	for (guint i = 0; i < x->units->len; i++) {
+		struct unit *u = x->units->pdata[i];
+
+		if (!u->selected)
+			continue;
+		if (u->status == U_INTERRUPTED || u->status == U_PENDING)
+			rc = MAX(rc, RUN_INTERRUPTED);
+		else if (u->status != U_DONE)
+			rc = rc == RUN_INTERRUPTED ? rc : RUN_FAILED;
+	}
+	return rc;
+}

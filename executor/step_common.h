@@ -1,0 +1,106 @@
+/* step_common.h: what the step families (step_*.c) share.
+ *
+ * The steps layer: it builds on units (unit.h) and hosts, and is called
+ * by the step table (steps.c) and the engine above it, never the other
+ * way.  Errors go through GError, with the host and path in the message;
+ * lines for people (dry-run) through step_note().
+ */
+#ifndef VMSHIFT_STEP_COMMON_H
+#define VMSHIFT_STEP_COMMON_H
+
+#include "unit.h"
+
+/* SECURE: the definition with its secrets (VNC passwords...), since the
+ * target must get them.  A read-only (dry-run) connection may ask for
+ * neither that nor the migratable form; a dry-run should not print
+ * secrets anyway. */
+#define XML_FLAGS(x) (VIR_DOMAIN_XML_INACTIVE | \
+		      ((x)->o->dry_run ? 0 : VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE))
+#define PART_SUFFIX ".vmshift-part"
+#define STATE_DIR_MIN_FREE (16 << 20)
+#define ORIG_SUFFIX ".vmshift-orig"
+
+/* -1, with @err set to the message (G_IO_ERROR_FAILED) */
+int step_fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* step_fail() with libvirt's message of the call that just failed (this thread's) */
+int step_lv_fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* A line for people in u->report (dry-run), if it has one. */
+void step_note(struct unit *u, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+char *step_human_size(guint64 n);
+/* Does the plan start the VM on the target? */
+gboolean step_will_start(struct unit *u, gboolean source_running);
+
+/* ---- the domain's XML (step_xml.c) ---- */
+int step_write_file(const char *path, const char *text, GError **err);	/* atomic, fsync'd, 0600 */
+/* u->sxml from @xml, u->txml its remapped copy, u->changes what changed. */
+int step_xml_set(struct exec *x, struct unit *u, const char *xml, GError **err);
+/* u->sxml and u->txml from the saved source XML (export-xml's), if not
+ * loaded yet: the source domain itself may be gone by now. */
+int step_xml_load(struct exec *x, struct unit *u, GError **err);
+
+/* ---- the files the domain references, source and target paired: the
+ * remapped document lists the same paths in the same order ---- */
+struct files {
+	GPtrArray *s;	/* struct dom_path *, in the source definition */
+	GPtrArray *t;	/* the same, remapped for the target */
+};
+typedef struct files Files;
+struct file_pair {
+	struct dom_path *src;
+	struct dom_path *dst;
+};
+void step_files_load(struct unit *u, struct files *f);
+void step_files_release(struct files *f);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Files, step_files_release)
+
+/* ---- checks on hosts ---- */
+/* Before the target may run: the source must be off, or both would use
+ * the same disks (a resumed run may find it started again since). */
+int step_source_still_off(struct unit *u, GError **err);
+/* The nearest existing ancestor directory of @path on @s. */
+char *step_existing_ancestor(struct sshx *s, const char *path, GError **err);
+/* lstat @path: a symlink there is refused (vmshift never writes through
+ * one, whoever planted it). */
+int step_refuse_link(struct sshx *s, const char *path, struct hostconn *hc, gboolean *exists, GError **err);
+/* Compare the files as @level says: -1 if it cannot tell (*err), else 0
+ * with *@differs NULL if they are the same, or saying how they differ. */
+int step_compare_files(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, enum verify level,
+		       char **differs, GError **err);
+/* TRUE only if the same (sha256); FALSE with *err set if it cannot tell */
+gboolean step_same_content(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err);
+/* Set autostart on the target's @t if the source had it. */
+int step_carry_autostart(struct exec *x, struct unit *u, virDomainPtr t, GError **err);
+
+/* ---- claims.c: before anything runs, what each unit will take ---- */
+/* Refuse (G_IO_ERROR_INVALID_ARGUMENT) a domain that two units would
+ * move, and a target file that two different source files would become. */
+int claims_check(struct exec *x, GError **err);
+/* Another unit of the run (not rolled back) whose domain uses @path on
+ * @u's target host, or NULL. */
+struct unit *claims_other_user(struct exec *x, struct unit *u, const char *path);
+/* Another unit of the run (not rolled back) that copied @path to @u's
+ * target host, or NULL. */
+struct unit *claims_copied_by_other(struct exec *x, struct unit *u, const char *path);
+/* Another unit of the run whose journal lists the part file @path. */
+struct unit *claims_other_part(struct exec *x, struct unit *u, const char *path);
+/* Refuse the part file @part on @u's target unless this unit's journal
+ * says it created it. */
+int claims_refuse_foreign_part(struct exec *x, struct unit *u, const char *part, GError **err);
+
+/* ---- storage.c: what the disks really are ---- */
+/* Problems with the disks of @u for its mode: unprovable shared storage,
+ * disk types or chains the mode cannot move.  @ss/@ds: SSH sessions
+ * (locked by the caller), NULL where there is none. */
+void storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GPtrArray *problems);
+/* A problem unless vmshift may write @path on @u's target: below one of
+ * its storage pools' directories or the plan's image_dirs (@logs: or
+ * /var/log/libvirt), and not led elsewhere by a symlinked directory.
+ * @ds: the target's session, locked by the caller. */
+void storage_check_write(struct unit *u, struct sshx *ds, const char *what, const char *path, gboolean logs,
+			 GPtrArray *problems);
+/* A probe file made beside @src_path on @ss: does it show up beside
+ * @dst_path on @ds?  *shared stays TRUE when it cannot tell (-1). */
+int storage_probe(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
+		  GError **err);
+
+#endif
