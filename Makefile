@@ -32,7 +32,7 @@ EXECUTOR_SRC = executor/executor.c \
                executor/sink.c executor/virt.c executor/journal.c executor/domxml.c executor/sshx.c executor/udiff.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c
 UNIT_TESTS   = test_ydoc test_plan test_order
-EXEC_TESTS   = test_journal test_udiff test_domxml
+EXEC_TESTS   = test_journal test_udiff test_domxml test_sched
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
 EXECUTOR_OBJ = $(EXECUTOR_SRC:%.c=$(BUILD)/%.o)
@@ -67,6 +67,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(PLANNER_OBJ)
 $(BUILD)/tests/test_journal: tests/unit/test_journal.c $(BUILD)/executor/journal.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+$(BUILD)/tests/test_sched: tests/unit/test_sched.c $(BUILD)/executor/sched.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
 $(BUILD)/tests/test_udiff: tests/unit/test_udiff.c $(BUILD)/executor/udiff.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)

@@ -155,8 +155,8 @@ finish(struct run *r, guint j)
 	wake(r, job->src);
 	wake(r, job->dst);
 	wake(r, r->n_res - 1);
-	if (!r->ok[j])
-		block_group(r, g, j);
+	if (!r->ok[j] && !interrupted(r))
+		block_group(r, g, j);	/* interrupted: the next run decides */
 	else if (--r->group_left[g] == 0 && r->group_bad[g] < 0)
 		group_done(r, g);
 }
