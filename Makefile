@@ -25,7 +25,8 @@ LDLIBS_PLAN  = $(shell $(PKG_CONFIG) --libs $(PLANNER_PKGS))
 PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c \
                planner/plan_parse.c planner/plan_check.c planner/order.c planner/json.c
 EXECUTOR_SRC = executor/executor.c executor/claims.c executor/storage.c executor/steps.c executor/live.c executor/hosts.c executor/journal.c \
-               executor/domxml.c executor/sshx.c executor/udiff.c
+               executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c \
+               executor/sshx.c executor/udiff.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c
 UNIT_TESTS   = test_ydoc test_plan test_order
 EXEC_TESTS   = test_journal test_udiff test_domxml
@@ -66,7 +67,8 @@ $(BUILD)/tests/test_journal: tests/unit/test_journal.c $(BUILD)/executor/journal
 $(BUILD)/tests/test_udiff: tests/unit/test_udiff.c $(BUILD)/executor/udiff.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
-$(BUILD)/tests/test_domxml: tests/unit/test_domxml.c $(BUILD)/executor/domxml.o $(PLANNER_OBJ)
+$(BUILD)/tests/test_domxml: tests/unit/test_domxml.c $(BUILD)/executor/domxml.o $(BUILD)/executor/domxml_splice.o \
+                           $(BUILD)/executor/domxml_paths.o $(BUILD)/executor/domxml_remap.o $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
