@@ -26,7 +26,8 @@ PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c \
                planner/plan_parse.c planner/plan_check.c planner/order.c planner/json.c
 EXECUTOR_SRC = executor/executor.c executor/claims.c executor/storage.c executor/steps.c executor/live.c executor/hosts.c executor/journal.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c \
-               executor/sshx.c executor/udiff.c
+               executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c \
+               executor/udiff.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c
 UNIT_TESTS   = test_ydoc test_plan test_order
 EXEC_TESTS   = test_journal test_udiff test_domxml
