@@ -184,23 +184,30 @@ sys_err:
 	return -1;
 }
 
-static int
-check_host_key(struct sshx *s, const char *kh_path, gboolean accept_new, GError **err)
-{
-	LIBSSH2_KNOWNHOSTS *kh = NULL;
-	struct libssh2_knownhost *entry = NULL;
-	g_autofree char *name = NULL, *fp = NULL, *b64 = NULL, *scan = NULL;
-	const char *key, *hash, *tname;
-	size_t keylen = 0, outlen = 0;
-	int type = 0, kbit = 0, rc = -1, chk;
-	char line[16384];
+/* The key the server presented, and how known_hosts names it. */
+struct host_key {
+	const char *key;	/* raw, borrowed from the session */
+	size_t len;
+	int kbit;		/* LIBSSH2_KNOWNHOST_KEY_* of its type */
+	const char *tname;	/* "ssh-ed25519", ... */
+	char *fp;		/* OpenSSH's fingerprint: "SHA256:..." */
+	char *name;		/* "host", or "[host]:port" for a port other than 22 */
+};
 
-	key = libssh2_session_hostkey(s->session, &keylen, &type);
+static int
+host_key_get(struct sshx *s, struct host_key *hk, GError **err)
+{
+	g_autofree char *b64 = NULL;
+	const char *hash;
+	int type = 0;
+
+	hk->key = libssh2_session_hostkey(s->session, &hk->len, &type);
 	hash = libssh2_hostkey_hash(s->session, LIBSSH2_HOSTKEY_HASH_SHA256);
-	if (!key || !hash)
-		return sshx_fail(s, libssh2_session_last_errno(s->session), err, "cannot get the host key");
-	tname = key_type_name(type, &kbit);
-	if (!tname) {
+	if (!hk->key || !hash)
+		return sshx_fail(s, libssh2_session_last_errno(s->session), err,
+				 "cannot get the host key");
+	hk->tname = key_type_name(type, &hk->kbit);
+	if (!hk->tname) {
 		g_set_error(err, SSHX_ERROR, SSHX_ERROR_HOSTKEY_UNKNOWN,
 			    "%s: host key of unsupported type %d", s->label, type);
 		return -1;
@@ -209,14 +216,101 @@ check_host_key(struct sshx *s, const char *kh_path, gboolean accept_new, GError 
 	b64 = g_base64_encode((const guchar *)hash, 32);
 	for (char *e = b64 + strlen(b64); e > b64 && e[-1] == '='; )
 		*--e = '\0';
-	fp = g_strconcat("SHA256:", b64, NULL);
+	hk->fp = g_strconcat("SHA256:", b64, NULL);
 	/* Own "[host]:port" name and port -1: libssh2's checkp() with a port
 	 * would also accept a plain "host" line for a non-22 port. */
-	name = s->port == 22 ? g_strdup(s->host) : g_strdup_printf("[%s]:%d", s->host, s->port);
+	hk->name = s->port == 22 ? g_strdup(s->host) : g_strdup_printf("[%s]:%d", s->host, s->port);
+	return 0;
+}
 
+/* Look @hk up in @kh (read from @kh_path): 1 it matches, 0 the name is
+ * not there (with any key type), -1 with *err set otherwise (a changed
+ * key, a key of another type, or libssh2 could not check). */
+static int
+known_hosts_check(struct sshx *s, LIBSSH2_KNOWNHOSTS *kh, const struct host_key *hk,
+		  const char *kh_path, GError **err)
+{
+	int chk = libssh2_knownhost_checkp(kh, hk->name, -1, hk->key, hk->len,
+					   LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+					   LIBSSH2_KNOWNHOST_KEYENC_RAW | hk->kbit,
+					   NULL);
+
+	switch (chk) {
+	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+		return 1;
+	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+		g_set_error(err, SSHX_ERROR, SSHX_ERROR_HOSTKEY_CHANGED,
+			    "%s: WARNING: HOST KEY CHANGED for '%s': it now presents %s key %s, "
+			    "which does not match known_hosts '%s'. Possible man-in-the-middle "
+			    "attack (or the host was reinstalled); refusing to connect. If the "
+			    "change is expected, remove the old key with ssh-keygen -R '%s' -f '%s' "
+			    "and add the new one after checking its fingerprint",
+			    s->label, hk->name, hk->tname, hk->fp, kh_path, hk->name, kh_path);
+		return -1;
+	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+		break;
+	default:
+		g_set_error(err, SSHX_ERROR, SSHX_ERROR_KNOWN_HOSTS,
+			    "%s: cannot check the host key against '%s': %s", s->label, kh_path,
+			    sshx_ssh_msg(s));
+		return -1;
+	}
+	/* Not found with this key type.  A key of another type for the same
+	 * name is suspicious (downgrade?): never add one silently. */
+	if (libssh2_knownhost_checkp(kh, hk->name, -1, hk->key, hk->len,
+				     LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW,
+				     NULL) == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+		g_set_error(err, SSHX_ERROR, SSHX_ERROR_HOSTKEY_CHANGED,
+			    "%s: WARNING: '%s' presents %s key %s, but known_hosts '%s' holds a key "
+			    "of another type for it. Possible man-in-the-middle attack; refusing "
+			    "to connect. If the change is expected, remove the old key with "
+			    "ssh-keygen -R '%s' -f '%s'", s->label, hk->name, hk->tname, hk->fp,
+			    kh_path, hk->name, kh_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* accept_new: add @hk to @kh and append its line to @kh_path. */
+static int
+known_hosts_add(struct sshx *s, LIBSSH2_KNOWNHOSTS *kh, const struct host_key *hk,
+		const char *kh_path, GError **err)
+{
+	struct libssh2_knownhost *entry = NULL;
+	size_t outlen = 0;
+	char line[16384];
+
+	if (libssh2_knownhost_addc(kh, hk->name, NULL, hk->key, hk->len, NULL, 0,
+				   LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+				   hk->kbit, &entry) < 0 ||
+	    libssh2_knownhost_writeline(kh, entry, line, sizeof(line), &outlen,
+					LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+		g_set_error(err, SSHX_ERROR, SSHX_ERROR_KNOWN_HOSTS,
+			    "%s: cannot add the host key of '%s' to known_hosts: %s", s->label,
+			    hk->name, sshx_ssh_msg(s));
+		return -1;
+	}
+	if (append_known_host(s, kh_path, line, err) < 0)
+		return -1;
+	s->key_added = TRUE;
+	return 0;
+}
+
+static int
+check_host_key(struct sshx *s, const char *kh_path, gboolean accept_new, GError **err)
+{
+	struct host_key hk = { 0 };
+	LIBSSH2_KNOWNHOSTS *kh = NULL;
+	g_autofree char *scan = NULL;
+	int rc = -1, found;
+
+	if (host_key_get(s, &hk, err) < 0)
+		return -1;	/* hk holds nothing to free */
 	kh = libssh2_knownhost_init(s->session);
-	if (!kh)
-		return sshx_fail(s, libssh2_session_last_errno(s->session), err, "libssh2_knownhost_init");
+	if (!kh) {
+		sshx_fail(s, libssh2_session_last_errno(s->session), err, "libssh2_knownhost_init");
+		goto out;
+	}
 	if (g_file_test(kh_path, G_FILE_TEST_EXISTS)) {
 		int n = libssh2_knownhost_readfile(kh, kh_path, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
 
@@ -227,72 +321,33 @@ check_host_key(struct sshx *s, const char *kh_path, gboolean accept_new, GError 
 			goto out;
 		}
 	}
-	chk = libssh2_knownhost_checkp(kh, name, -1, key, keylen,
-				       LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | kbit,
-				       NULL);
-	switch (chk) {
-	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
-		rc = 0;
-		goto out;
-	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-		g_set_error(err, SSHX_ERROR, SSHX_ERROR_HOSTKEY_CHANGED,
-			    "%s: WARNING: HOST KEY CHANGED for '%s': it now presents %s key %s, "
-			    "which does not match known_hosts '%s'. Possible man-in-the-middle "
-			    "attack (or the host was reinstalled); refusing to connect. If the "
-			    "change is expected, remove the old key with ssh-keygen -R '%s' -f '%s' "
-			    "and add the new one after checking its fingerprint",
-			    s->label, name, tname, fp, kh_path, name, kh_path);
-		goto out;
-	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		break;
-	default:
-		g_set_error(err, SSHX_ERROR, SSHX_ERROR_KNOWN_HOSTS,
-			    "%s: cannot check the host key against '%s': %s", s->label, kh_path,
-			    sshx_ssh_msg(s));
-		goto out;
-	}
-	/* Not found with this key type.  A key of another type for the same
-	 * name is suspicious (downgrade?): never add one silently. */
-	if (libssh2_knownhost_checkp(kh, name, -1, key, keylen,
-				     LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW,
-				     NULL) == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-		g_set_error(err, SSHX_ERROR, SSHX_ERROR_HOSTKEY_CHANGED,
-			    "%s: WARNING: '%s' presents %s key %s, but known_hosts '%s' holds a key "
-			    "of another type for it. Possible man-in-the-middle attack; refusing "
-			    "to connect. If the change is expected, remove the old key with "
-			    "ssh-keygen -R '%s' -f '%s'", s->label, name, tname, fp, kh_path, name,
-			    kh_path);
+	found = known_hosts_check(s, kh, &hk, kh_path, err);
+	if (found != 0) {
+		rc = found > 0 ? 0 : -1;
 		goto out;
 	}
 	if (!accept_new) {
-		scan = s->port == 22 ? g_strdup_printf("ssh-keyscan -t %s %s", tname, s->host)
-				     : g_strdup_printf("ssh-keyscan -p %d -t %s %s", s->port, tname,
-						       s->host);
+		scan = s->port == 22 ? g_strdup_printf("ssh-keyscan -t %s %s", hk.tname, s->host)
+				     : g_strdup_printf("ssh-keyscan -p %d -t %s %s", s->port,
+						       hk.tname, s->host);
 		g_set_error(err, SSHX_ERROR, SSHX_ERROR_HOSTKEY_UNKNOWN,
 			    "%s: host '%s' is not in known_hosts '%s'; it presents %s key %s. "
 			    "Refusing to connect. After checking the fingerprint out of band, "
 			    "add it with: %s >> '%s', or run with --accept-new-host-keys",
-			    s->label, name, kh_path, tname, fp, scan, kh_path);
+			    s->label, hk.name, kh_path, hk.tname, hk.fp, scan, kh_path);
 		goto out;
 	}
-	if (libssh2_knownhost_addc(kh, name, NULL, key, keylen, NULL, 0,
-				   LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | kbit,
-				   &entry) < 0 ||
-	    libssh2_knownhost_writeline(kh, entry, line, sizeof(line), &outlen,
-					LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-		g_set_error(err, SSHX_ERROR, SSHX_ERROR_KNOWN_HOSTS,
-			    "%s: cannot add the host key of '%s' to known_hosts: %s", s->label, name,
-			    sshx_ssh_msg(s));
+	if (known_hosts_add(s, kh, &hk, kh_path, err) < 0)
 		goto out;
-	}
-	if (append_known_host(s, kh_path, line, err) < 0)
-		goto out;
-	s->key_added = TRUE;
 	rc = 0;
 out:
-	libssh2_knownhost_free(kh);
+	if (kh)
+		libssh2_knownhost_free(kh);
+	g_free(hk.fp);
+	g_free(hk.name);
 	return rc;
 }
+
 
 static int
 auth_agent(struct sshx *s, GString *tried, GError **err)
