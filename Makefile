@@ -24,12 +24,17 @@ LDLIBS_PLAN  = $(shell $(PKG_CONFIG) --libs $(PLANNER_PKGS))
 
 PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c \
                planner/plan_parse.c planner/plan_check.c planner/order.c planner/json.c
+# The executor's layers, each calling only its own or lower ones (see
+# docs/architecture.md): entry points, engine, step table, steps, units
+# and hosts, and the leaves.
 EXECUTOR_SRC = executor/executor.c \
                executor/engine.c executor/sched.c executor/report.c \
                executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_files.c \
-               executor/step_live.c executor/step_xml.c executor/step_common.c executor/claims.c executor/storage.c \
+               executor/step_live.c executor/claims.c executor/storage.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
-               executor/sink.c executor/virt.c executor/journal.c executor/domxml.c executor/sshx.c executor/udiff.c
+               executor/sink.c executor/virt.c executor/journal.c executor/udiff.c \
+               executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c \
+               executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c
 UNIT_TESTS   = test_ydoc test_plan test_order
 EXEC_TESTS   = test_journal test_udiff test_domxml test_sched
@@ -73,7 +78,8 @@ $(BUILD)/tests/test_sched: tests/unit/test_sched.c $(BUILD)/executor/sched.o
 $(BUILD)/tests/test_udiff: tests/unit/test_udiff.c $(BUILD)/executor/udiff.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
-$(BUILD)/tests/test_domxml: tests/unit/test_domxml.c $(BUILD)/executor/domxml.o $(PLANNER_OBJ)
+$(BUILD)/tests/test_domxml: tests/unit/test_domxml.c $(BUILD)/executor/domxml.o $(BUILD)/executor/domxml_splice.o \
+                           $(BUILD)/executor/domxml_paths.o $(BUILD)/executor/domxml_remap.o $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 

@@ -33,7 +33,8 @@ if [ -z "$bin" ]; then
       -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
       -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
       $(pkg-config --cflags libssh2 glib-2.0) -o "$bin" \
-      "$TOP/tests/e2e/test_sshx.c" "$TOP/executor/sshx.c" \
+      "$TOP/tests/e2e/test_sshx.c" "$TOP/executor/sshx.c" "$TOP/executor/sshx_connect.c" \
+      "$TOP/executor/sshx_sftp.c" "$TOP/executor/sshx_exec.c" "$TOP/executor/sshx_copy.c" \
       $(pkg-config --libs libssh2 glib-2.0) >"$TMP/cc.log" 2>&1; then
     echo "not ok 1 - build test_sshx"
     sed 's/^/# /' "$TMP/cc.log"
