@@ -123,7 +123,7 @@ claim_files(struct exec *x, GHashTable *files, struct unit *u, GError **err)
 static int
 claim_journaled(struct exec *x, GHashTable *doms, GHashTable *files, struct unit *u, GError **err)
 {
-	const char *uuid = fact_str(u, "source_uuid");
+	const char *uuid = fact_str(u, FACT_SOURCE_UUID);
 	const char *sh = *fact_str(u, FACT_SOURCE_HOST_UUID) ? fact_str(u, FACT_SOURCE_HOST_UUID) : u->src->uuid;
 	const char *th = *fact_str(u, FACT_TARGET_HOST_UUID) ? fact_str(u, FACT_TARGET_HOST_UUID) : u->dst->uuid;
 	JsonArray *t = fact_array(u, FACT_TARGET_FILES), *s = fact_array(u, FACT_SOURCE_FILES);
@@ -206,7 +206,7 @@ claims_other_user(struct exec *x, struct unit *u, const char *path)
 struct unit *
 claims_other_part(struct exec *x, struct unit *u, const char *path)
 {
-	return other_listing(x, u, "parts", path);
+	return other_listing(x, u, FACT_PARTS, path);
 }
 
 struct unit *
@@ -220,7 +220,7 @@ claims_refuse_foreign_part(struct exec *x, struct unit *u, const char *part, GEr
 {
 	struct unit *o;
 
-	if (facts_array_has(fact_array(u, "parts"), part))
+	if (facts_array_has(fact_array(u, FACT_PARTS), part))
 		return 0;
 	if ((o = claims_other_part(x, u, part)))
 		return step_fail(err, "'%s' on %s is the partial copy of %s, migrated in this run; finish or roll back that one first",

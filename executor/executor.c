@@ -497,7 +497,7 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 		if (!u->selected)
 			continue;
 		if ((u->done->len == 0 && u->running < 0 && u->failed_step < 0) ||
-		    fact_bool(u, "already_done", FALSE)) {
+		    fact_bool(u, FACT_ALREADY_DONE, FALSE)) {
 			sink_log(&x.sink, "%s: nothing to roll back: vmshift changed nothing for it", u->id);
 			continue;
 		}

@@ -67,7 +67,7 @@ unit_text(struct unit *u, GString *t)
 		g_string_append_printf(t, "blocked: %s", u->error ? u->error : "");
 		break;
 	case U_DONE:
-		g_string_append(t, fact_bool(u, "already_done", FALSE) ? "done (it was already on the target)" : "done");
+		g_string_append(t, fact_bool(u, FACT_ALREADY_DONE, FALSE) ? "done (it was already on the target)" : "done");
 		break;
 	default:
 		g_string_append(t, unit_status_name(u->status));

@@ -48,7 +48,7 @@ step_source_still_off(struct unit *u, GError **err)
 	g_auto(virDomainPtr) d = NULL;
 	gboolean missing = FALSE;
 
-	if (!(d = host_dom_by_uuid(u->src, fact_str(u, "source_uuid"), &missing, err)))
+	if (!(d = host_dom_by_uuid(u->src, fact_str(u, FACT_SOURCE_UUID), &missing, err)))
 		return missing ? 0 : -1;
 	if (virt_dom_is_running(d))
 		return step_fail(err, "'%s' is running on %s again; refusing to run it on %s as well (shut it down there, then resume)",
@@ -146,7 +146,7 @@ step_carry_autostart(struct exec *x, struct unit *u, virDomainPtr t, GError **er
 	int now = 0;
 
 	/* a domain taken as it was stays as it was */
-	if (!fact_bool(u, "autostart", FALSE) || fact_bool(u, "target_had_domain", FALSE) ||
+	if (!fact_bool(u, FACT_AUTOSTART, FALSE) || fact_bool(u, FACT_TARGET_HAD_DOMAIN, FALSE) ||
 	    (virDomainGetAutostart(t, &now) == 0 && now))
 		return 0;
 	sink_log(&x->sink, "%s: autostart on, as on %s", u->id, u->src->h->name);

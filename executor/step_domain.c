@@ -80,12 +80,12 @@ step_define_target(struct exec *x, struct unit *u, GError **err)
 	g_auto(virDomainPtr) d = NULL;
 	gboolean missing = FALSE;
 
-	if ((d = host_dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err))) {
+	if ((d = host_dom_by_uuid(u->dst, fact_str(u, FACT_SOURCE_UUID), &missing, err))) {
 		/* ours (journaled before the define), or taken in preflight */
-		if (fact_bool(u, FACT_TARGET_DEFINED, FALSE) || fact_bool(u, "target_had_domain", FALSE))
+		if (fact_bool(u, FACT_TARGET_DEFINED, FALSE) || fact_bool(u, FACT_TARGET_HAD_DOMAIN, FALSE))
 			return step_carry_autostart(x, u, d, err);
 		return step_fail(err, "a domain with uuid %s ('%s') appeared on %s since preflight, not defined by vmshift; not touching it",
-			    fact_str(u, "source_uuid"), virDomainGetName(d), u->dst->h->name);
+			    fact_str(u, FACT_SOURCE_UUID), virDomainGetName(d), u->dst->h->name);
 	}
 	if (!missing || step_source_still_off(u, err) < 0)
 		return -1;
@@ -106,9 +106,9 @@ step_define_target_undo(struct exec *x, struct unit *u, GError **err)
 
 	/* only what vmshift defined: not one that was there, nor one that
 	 * appeared since preflight (define-target then refused it) */
-	if (fact_bool(u, "target_had_domain", TRUE) || !fact_bool(u, FACT_TARGET_DEFINED, FALSE))
+	if (fact_bool(u, FACT_TARGET_HAD_DOMAIN, TRUE) || !fact_bool(u, FACT_TARGET_DEFINED, FALSE))
 		return 0;
-	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err)))
+	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, FACT_SOURCE_UUID), &missing, err)))
 		return missing ? 0 : -1;
 	/* first: a definition left behind must not start at the next boot */
 	if (virDomainSetAutostart(d, 0) < 0)
@@ -141,11 +141,11 @@ step_start_target(struct exec *x, struct unit *u, GError **err)
 
 	if (step_start_target_skip(u))
 		return 0;
-	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err)))
+	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, FACT_SOURCE_UUID), &missing, err)))
 		return missing ? step_fail(err, "'%s' is not defined on %s", u->vm, u->dst->h->name) : -1;
 	if (virDomainIsActive(d) == 1)
 		return 0;
-	if (step_source_still_off(u, err) < 0 || unit_record_flag(x, u, STEP_START_TARGET, "target_started", err) < 0)
+	if (step_source_still_off(u, err) < 0 || unit_record_flag(x, u, STEP_START_TARGET, FACT_TARGET_STARTED, err) < 0)
 		return -1;
 	sink_log(&x->sink, "%s: starting on %s", u->id, u->dst->h->name);
 	if (virDomainCreate(d) < 0)
@@ -161,9 +161,9 @@ step_start_target_undo(struct exec *x, struct unit *u, GError **err)
 
 	(void)x;
 	/* a domain taken as it was is stopped only if vmshift started it */
-	if (fact_bool(u, "target_had_domain", TRUE) && !fact_bool(u, "target_started", FALSE))
+	if (fact_bool(u, FACT_TARGET_HAD_DOMAIN, TRUE) && !fact_bool(u, FACT_TARGET_STARTED, FALSE))
 		return 0;
-	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err)))
+	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, FACT_SOURCE_UUID), &missing, err)))
 		return missing ? 0 : -1;
 	if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0)
 		return step_lv_fail(err, "cannot stop '%s' on %s", u->vm, u->dst->h->name);
@@ -184,11 +184,11 @@ step_verify_target(struct exec *x, struct unit *u, GError **err)
 
 	if (step_xml_load(x, u, err) < 0)
 		return -1;
-	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, "source_uuid"), &missing, err)))
+	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, FACT_SOURCE_UUID), &missing, err)))
 		return missing ? step_fail(err, "'%s' is not defined on %s", u->vm, u->dst->h->name) : -1;
 	if (virDomainIsPersistent(d) != 1)
 		g_ptr_array_add(problems, g_strdup("it is not persistent"));
-	want_running = u->m->set.mode == MODE_LIVE || step_will_start(u, fact_bool(u, "source_running", FALSE));
+	want_running = u->m->set.mode == MODE_LIVE || step_will_start(u, fact_bool(u, FACT_SOURCE_RUNNING, FALSE));
 	if (want_running) {
 		/* still running a moment after start: it did not crash at once */
 		g_usleep(500 * 1000);
@@ -267,7 +267,7 @@ step_undefine_source(struct exec *x, struct unit *u, GError **err)
 
 	if (step_undefine_source_skip(u))
 		return 0;
-	if (!(d = host_dom_by_uuid(u->src, fact_str(u, "source_uuid"), &missing, err)))
+	if (!(d = host_dom_by_uuid(u->src, fact_str(u, FACT_SOURCE_UUID), &missing, err)))
 		return missing ? 0 : -1;
 	if (virDomainIsActive(d) == 1)
 		return step_fail(err, "'%s' is running on %s again; refusing to undefine it (it now runs on both hosts: stop one)",
@@ -288,7 +288,7 @@ step_undefine_source_undo(struct exec *x, struct unit *u, GError **err)
 	g_auto(virDomainPtr) d = NULL;
 	gboolean missing = FALSE;
 
-	if ((d = host_dom_by_uuid(u->src, fact_str(u, "source_uuid"), &missing, err)))
+	if ((d = host_dom_by_uuid(u->src, fact_str(u, FACT_SOURCE_UUID), &missing, err)))
 		return 0;
 	if (!missing)
 		return -1;

@@ -116,20 +116,20 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 				return step_fail(err, "'%s' on %s is a disk of %s, migrated in this run; not replacing it", tp,
 					    u->dst->h->name, o->id);
 		}
-		if (unit_record_append(x, u, STEP_COPY_DISKS, "backups", tp, err) < 0 ||
+		if (unit_record_append(x, u, STEP_COPY_DISKS, FACT_BACKUPS, tp, err) < 0 ||
 		    sshx_rename(ds, tp, orig, err) < 0)
 			return -1;
 	}
 	if (sshx_mkdir_p(ds, dir, 0755, made, err) < 0)
 		return -1;
 	for (guint i = 0; i < made->len; i++)
-		if (unit_record_append(x, u, STEP_COPY_DISKS, "dirs", made->pdata[i], err) < 0)
+		if (unit_record_append(x, u, STEP_COPY_DISKS, FACT_DIRS, made->pdata[i], err) < 0)
 			return -1;
 	/* a partial copy is resumed only if this copy journaled it before
 	 * making it: any other is stale or somebody else's */
 	if (step_refuse_link(ds, part, u->dst, &exists, err) < 0 || (exists && claims_refuse_foreign_part(x, u, part, err) < 0))
 		return -1;
-	if (!exists && unit_record_append(x, u, STEP_COPY_DISKS, "parts", part, err) < 0)
+	if (!exists && unit_record_append(x, u, STEP_COPY_DISKS, FACT_PARTS, part, err) < 0)
 		return -1;
 	if (exists && sshx_lstat(ds, part, &exists, &have, NULL, err) < 0)
 		return -1;
@@ -198,7 +198,7 @@ remove_listed(struct sshx *s, JsonArray *a, gboolean dirs, GError **err)
 int
 step_copy_disks_undo(struct exec *x, struct unit *u, GError **err)
 {
-	JsonArray *backups = fact_array(u, "backups");
+	JsonArray *backups = fact_array(u, FACT_BACKUPS);
 	struct host_lock lk;
 	struct sshx *ds;
 	int rc = -1;
@@ -206,7 +206,7 @@ step_copy_disks_undo(struct exec *x, struct unit *u, GError **err)
 	host_lock(&lk, u->dst, NULL);
 	if (!(ds = host_ssh(u->dst, err)))
 		goto out;
-	if (remove_listed(ds, fact_array(u, "parts"), FALSE, err) < 0)
+	if (remove_listed(ds, fact_array(u, FACT_PARTS), FALSE, err) < 0)
 		goto out;
 	for (guint i = 0, n = fact_array(u, FACT_COPIED) ? json_array_get_length(fact_array(u, FACT_COPIED)) : 0; i < n; i++) {
 		const char *tp = json_array_get_string_element(fact_array(u, FACT_COPIED), i);
@@ -241,7 +241,7 @@ step_copy_disks_undo(struct exec *x, struct unit *u, GError **err)
 		if (exists && sshx_rename(ds, orig, tp, err) < 0)
 			goto out;
 	}
-	rc = remove_listed(ds, fact_array(u, "dirs"), TRUE, err);
+	rc = remove_listed(ds, fact_array(u, FACT_DIRS), TRUE, err);
 out:
 	host_unlock(&lk);
 	return rc;
@@ -284,7 +284,7 @@ step_prepare_target(struct exec *x, struct unit *u, GError **err)
 			break;
 		}
 		for (guint k = 0; k < made->len && rc == 0; k++)
-			rc = unit_record_append(x, u, STEP_PREPARE_TARGET, "prep_dirs", made->pdata[k], err);
+			rc = unit_record_append(x, u, STEP_PREPARE_TARGET, FACT_PREP_DIRS, made->pdata[k], err);
 		if (rc < 0)
 			break;
 		{
@@ -295,11 +295,11 @@ step_prepare_target(struct exec *x, struct unit *u, GError **err)
 		}
 		/* the name first: a crash right after creating the file must
 		 * still let undo remove it */
-		if ((rc = unit_record_append(x, u, STEP_PREPARE_TARGET, "prep_maybe", fp->dst->path, err)) < 0 ||
+		if ((rc = unit_record_append(x, u, STEP_PREPARE_TARGET, FACT_PREP_MAYBE, fp->dst->path, err)) < 0 ||
 		    (rc = sshx_create_empty(ds, fp->dst->path, 0600, &created, err)) < 0)
 			break;
 		if (created)
-			rc = unit_record_append(x, u, STEP_PREPARE_TARGET, "prep_files", fp->dst->path, err);
+			rc = unit_record_append(x, u, STEP_PREPARE_TARGET, FACT_PREP_FILES, fp->dst->path, err);
 	}
 	host_unlock(&lk);
 	return rc;
@@ -308,13 +308,13 @@ step_prepare_target(struct exec *x, struct unit *u, GError **err)
 int
 step_prepare_target_undo(struct exec *x G_GNUC_UNUSED, struct unit *u, GError **err)
 {
-	JsonArray *maybe = fact_array(u, "prep_maybe");
-	JsonArray *files = fact_array(u, "prep_files");
+	JsonArray *maybe = fact_array(u, FACT_PREP_MAYBE);
+	JsonArray *files = fact_array(u, FACT_PREP_FILES);
 	struct host_lock lk;
 	struct sshx *ds;
 	int rc = -1;
 
-	if (!files && !maybe && !fact_array(u, "prep_dirs"))
+	if (!files && !maybe && !fact_array(u, FACT_PREP_DIRS))
 		return 0;
 	host_lock(&lk, u->dst, NULL);
 	if (!(ds = host_ssh(u->dst, err)))
@@ -335,7 +335,7 @@ step_prepare_target_undo(struct exec *x G_GNUC_UNUSED, struct unit *u, GError **
 		if (exists && size == 0 && sshx_unlink(ds, p, err) < 0)
 			goto out;
 	}
-	rc = remove_listed(ds, fact_array(u, "prep_dirs"), TRUE, err);
+	rc = remove_listed(ds, fact_array(u, FACT_PREP_DIRS), TRUE, err);
 out:
 	host_unlock(&lk);
 	return rc;
@@ -400,7 +400,7 @@ step_delete_source_disks(struct exec *x, struct unit *u, GError **err)
 			sink_log(&x->sink, "%s: %s is on storage %s also sees: kept", u->id, fp->src->path, u->dst->h->name);
 			continue;
 		}
-		if ((rc = unit_record_append(x, u, STEP_DELETE_SOURCE_DISKS, "deleted", fp->src->path, err)) < 0)
+		if ((rc = unit_record_append(x, u, STEP_DELETE_SOURCE_DISKS, FACT_DELETED, fp->src->path, err)) < 0)
 			break;
 		sink_log(&x->sink, "%s: deleting %s on %s", u->id, fp->src->path, u->src->h->name);
 		rc = sshx_unlink(ss, fp->src->path, err);

@@ -282,15 +282,15 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 		virTypedParameterPtr st = NULL;
 		int nst = 0, type = 0;
 
-		json_object_set_boolean_member(facts, "suspended_to_finish", suspended);
+		json_object_set_boolean_member(facts, FACT_SUSPENDED_TO_FINISH, suspended);
 		if (virDomainGetJobStats(d, &type, &st, &nst, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0) {
 			unsigned long long ms = stat_ull(st, nst, VIR_DOMAIN_JOB_TIME_ELAPSED);
 			unsigned long long down = stat_ull(st, nst, VIR_DOMAIN_JOB_DOWNTIME);
 			unsigned long long bytes = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_PROCESSED);
 
-			json_object_set_int_member(facts, "live_time_ms", (gint64)ms);
-			json_object_set_int_member(facts, "live_downtime_ms", (gint64)down);
-			json_object_set_int_member(facts, "live_bytes", (gint64)bytes);
+			json_object_set_int_member(facts, FACT_LIVE_TIME_MS, (gint64)ms);
+			json_object_set_int_member(facts, FACT_LIVE_DOWNTIME_MS, (gint64)down);
+			json_object_set_int_member(facts, FACT_LIVE_BYTES, (gint64)bytes);
 			sink_log(&x->sink, "%s: migrated live in %llu ms, downtime %llu ms, %.1f MiB sent", u->id, ms, down,
 				 bytes / 1048576.0);
 			virTypedParamsFree(st, nst);
@@ -327,7 +327,7 @@ step_migrate_live(struct exec *x, struct unit *u, GError **err)
 	g_auto(virDomainPtr) t = NULL;
 	g_autoptr(JsonObject) facts = json_object_new();
 	gboolean smissing = FALSE, tmissing = FALSE;
-	const char *uuid = fact_str(u, "source_uuid");
+	const char *uuid = fact_str(u, FACT_SOURCE_UUID);
 	int rc;
 
 	/* the saved definitions are the reference for verify and undo */
@@ -340,9 +340,9 @@ step_migrate_live(struct exec *x, struct unit *u, GError **err)
 	/* done already: running on the target, not on the source (and the
 	 * target's domain is this run's, or preflight took it as identical) */
 	if (t && virt_dom_is_running(t) && (!s || !virt_dom_is_running(s)) &&
-	    (fact_bool(u, FACT_TARGET_DEFINED, FALSE) || fact_bool(u, "target_had_domain", FALSE)))
+	    (fact_bool(u, FACT_TARGET_DEFINED, FALSE) || fact_bool(u, FACT_TARGET_HAD_DOMAIN, FALSE)))
 		return 0;
-	if (t && !fact_bool(u, FACT_TARGET_DEFINED, FALSE) && !fact_bool(u, "target_had_domain", FALSE))
+	if (t && !fact_bool(u, FACT_TARGET_DEFINED, FALSE) && !fact_bool(u, FACT_TARGET_HAD_DOMAIN, FALSE))
 		return step_fail(err, "a domain with uuid %s appeared on %s since preflight, not defined by vmshift; not touching it",
 			    uuid, u->dst->h->name);
 	if (!s || !virt_dom_is_running(s))
@@ -374,7 +374,7 @@ step_migrate_live(struct exec *x, struct unit *u, GError **err)
 		if (step_carry_autostart(x, u, arrived, err) < 0)
 			return -1;
 	}
-	if (json_object_get_boolean_member_with_default(facts, "suspended_to_finish", FALSE)) {
+	if (json_object_get_boolean_member_with_default(facts, FACT_SUSPENDED_TO_FINISH, FALSE)) {
 		g_auto(virDomainPtr) now = host_dom_by_uuid(u->dst, uuid, &tmissing, err);
 		int state = VIR_DOMAIN_NOSTATE, reason;
 
@@ -396,11 +396,11 @@ step_migrate_live_undo(struct exec *x, struct unit *u, GError **err)
 	g_auto(virDomainPtr) s = NULL;
 	g_auto(virDomainPtr) t = NULL;
 	gboolean smissing = FALSE, tmissing = FALSE;
-	const char *uuid = fact_str(u, "source_uuid");
+	const char *uuid = fact_str(u, FACT_SOURCE_UUID);
 
 	if (!(t = host_dom_by_uuid(u->dst, uuid, &tmissing, err)))
 		return tmissing ? 0 : -1;
-	if (fact_bool(u, "target_had_domain", TRUE) || !fact_bool(u, FACT_TARGET_DEFINED, FALSE))
+	if (fact_bool(u, FACT_TARGET_HAD_DOMAIN, TRUE) || !fact_bool(u, FACT_TARGET_DEFINED, FALSE))
 		return 0;	/* not ours */
 	if (virDomainSetAutostart(t, 0) < 0)
 		return step_lv_fail(err, "cannot turn autostart off for '%s' on %s", u->vm, u->dst->h->name);

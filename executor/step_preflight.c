@@ -202,7 +202,7 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 									  u->dst->h->name, (char *)k, ha, hn));
 			}
 		}
-		json_object_set_int_member(facts, "copy_bytes", (gint64)total);
+		json_object_set_int_member(facts, FACT_COPY_BYTES, (gint64)total);
 	}
 	storage_preflight(x, u, ss, ds, problems);
 	g_hash_table_unref(dirs_for_space);
@@ -270,7 +270,7 @@ preflight_source_gone(struct exec *x, struct unit *u, JsonObject *facts, GError 
 {
 	g_auto(virDomainPtr) dst = NULL;
 	gboolean missing = FALSE;
-	const char *uuid = fact_str(u, "source_uuid");
+	const char *uuid = fact_str(u, FACT_SOURCE_UUID);
 
 	if (*uuid && fact_bool(u, FACT_TARGET_DEFINED, FALSE)) {
 		if (!(dst = host_dom_by_uuid(u->dst, uuid, &missing, err)) && !missing)
@@ -278,7 +278,7 @@ preflight_source_gone(struct exec *x, struct unit *u, JsonObject *facts, GError 
 		if (dst) {
 			step_note(u, "already migrated: this run put '%s' (uuid %s) on %s, and %s has it no more", u->vm,
 			     uuid, u->dst->h->name, u->src->h->name);
-			json_object_set_boolean_member(facts, "already_done", TRUE);
+			json_object_set_boolean_member(facts, FACT_ALREADY_DONE, TRUE);
 			return unit_record_facts(x, u, STEP_PREFLIGHT, facts, err);
 		}
 	}
@@ -319,7 +319,7 @@ preflight_carried(struct unit *u, virDomainPtr src, GPtrArray *problems, JsonObj
 			"'%s' has a managed-save image on %s (virsh managedsave): start it there and shut it down, or drop the image with virsh managedsave-remove %s, first",
 			u->vm, h, u->vm));
 	if (virDomainGetAutostart(src, &autostart) == 0) {
-		json_object_set_boolean_member(facts, "autostart", autostart != 0);
+		json_object_set_boolean_member(facts, FACT_AUTOSTART, autostart != 0);
 		if (autostart)
 			step_note(u, "autostart: on; set on %s too once it is defined there", u->dst->h->name);
 	}
@@ -387,7 +387,7 @@ preflight_target(struct exec *x, struct unit *u, const char *uuid, gboolean runn
 	}
 	if (!(same = host_dom_by_uuid(u->dst, uuid, &missing, err)) && !missing)
 		return -1;
-	json_object_set_boolean_member(facts, "target_had_domain", same && !fact_bool(u, FACT_TARGET_DEFINED, FALSE));
+	json_object_set_boolean_member(facts, FACT_TARGET_HAD_DOMAIN, same && !fact_bool(u, FACT_TARGET_DEFINED, FALSE));
 	if (!same)
 		return 0;
 	if (fact_bool(u, FACT_TARGET_DEFINED, FALSE)) {
@@ -452,7 +452,7 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 		 * the source's definition not yet removed (step_undefine_source
 		 * false, or an earlier run stopped there); preflight_target()
 		 * made sure the target's domain is this VM's */
-		if (!running && json_object_get_boolean_member_with_default(facts, "target_had_domain", FALSE) &&
+		if (!running && json_object_get_boolean_member_with_default(facts, FACT_TARGET_HAD_DOMAIN, FALSE) &&
 		    (there = host_dom_by_uuid(u->dst, uuid, &gone, NULL)) && virt_dom_is_running(there))
 			step_note(u, "already migrated: '%s' runs on %s and is only defined on %s; the remaining steps finish the job",
 			     u->vm, u->dst->h->name, u->src->h->name);
@@ -462,8 +462,8 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 		else
 			step_preflight_live(x, u, src, problems);
 	}
-	json_object_set_string_member(facts, "source_uuid", uuid);
-	json_object_set_boolean_member(facts, "source_running", running);
+	json_object_set_string_member(facts, FACT_SOURCE_UUID, uuid);
+	json_object_set_boolean_member(facts, FACT_SOURCE_RUNNING, running);
 	step_note(u, "source: %s on %s, %s, uuid %s", u->vm, u->src->h->name, running ? "running" : "shut off", uuid);
 
 

@@ -49,7 +49,7 @@ step_xml_load(struct exec *x, struct unit *u, GError **err)
 		return 0;
 	/* live mode has no export-xml step: its first step after preflight
 	 * exports (a resumed run gets here without preflight's copy) */
-	if (!fact_bool(u, "exported", FALSE) && u->m->set.mode == MODE_LIVE)
+	if (!fact_bool(u, FACT_EXPORTED, FALSE) && u->m->set.mode == MODE_LIVE)
 		return step_export_xml(x, u, err);
 	if (!g_file_get_contents(path, &xml, NULL, err))
 		return -1;
@@ -76,7 +76,7 @@ step_export_xml(struct exec *x, struct unit *u, GError **err)
 
 	/* files from an earlier, rolled-back attempt are stale: only those
 	 * this attempt journaled count */
-	if (fact_bool(u, "exported", FALSE))
+	if (fact_bool(u, FACT_EXPORTED, FALSE))
 		return step_xml_load(x, u, err);
 	if (!(d = host_dom_lookup(u->src, u->vm, &missing, err)))
 		return missing ? step_fail(err, "domain '%s' vanished from %s", u->vm, u->src->h->name) : -1;
@@ -85,9 +85,9 @@ step_export_xml(struct exec *x, struct unit *u, GError **err)
 		return step_lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->src->h->name);
 	if (step_xml_set(x, u, xml, err) < 0)
 		return -1;
-	if (strcmp(domxml_uuid(u->sxml), fact_str(u, "source_uuid")))
+	if (strcmp(domxml_uuid(u->sxml), fact_str(u, FACT_SOURCE_UUID)))
 		return step_fail(err, "'%s' on %s changed identity since preflight (uuid %s, was %s)", u->vm,
-			    u->src->h->name, domxml_uuid(u->sxml), fact_str(u, "source_uuid"));
+			    u->src->h->name, domxml_uuid(u->sxml), fact_str(u, FACT_SOURCE_UUID));
 	txml = domxml_format(u->txml);
 	/* the target file last: its presence says all three are complete */
 	if (step_write_file(spath, exact, err) < 0 || step_write_file(mpath, xml, err) < 0 ||
@@ -102,7 +102,7 @@ step_export_xml(struct exec *x, struct unit *u, GError **err)
 		json_object_set_string_member(o, "to", c->to);
 		json_array_add_object_element(changes, o);
 	}
-	json_object_set_array_member(facts, "remapped", json_array_ref(changes));
-	json_object_set_boolean_member(facts, "exported", TRUE);
+	json_object_set_array_member(facts, FACT_REMAPPED, json_array_ref(changes));
+	json_object_set_boolean_member(facts, FACT_EXPORTED, TRUE);
 	return unit_record_facts(x, u, STEP_EXPORT_XML, facts, err);
 }
