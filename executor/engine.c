@@ -87,91 +87,80 @@ engine_rollback_unit(struct exec *x, struct unit *u, GError **err)
 	return 0;
 }
 
-void
-engine_run_unit(struct exec *x, struct unit *u, const char *fingerprint, int fingerprint_version)
+enum step_end { STEP_ENDED, STEP_STOPPED, STEP_FAILED };
+
+/* One step of @u: journaled before and after.  STEP_STOPPED: a signal
+ * stopped it (it stays open: resume runs it again), u->status says so;
+ * STEP_FAILED: *err says why. */
+static enum step_end
+run_step(struct exec *x, struct unit *u, enum step s, GError **err)
 {
-	guint n;
-	const enum step *steps = mode_steps(u->m->set.mode, &n);
-	g_autoptr(GError) err = NULL;
+	gboolean stop_asked = x->o->interrupted && *x->o->interrupted;
 
-	if (g_mkdir_with_parents(u->dir, 0700) < 0) {
-		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create '%s': %s", u->dir,
-			    g_strerror(errno));
-		goto failed;
+	if (stop_asked) {
+		u->status = U_INTERRUPTED;
+		unit_record_status(x, u, NULL);
+		return STEP_STOPPED;
 	}
-	if (u->status == U_FAILED) {
-		/* resumed after --on-failure stop: try the failed step again */
-		u->failed_step = -1;
-		g_clear_pointer(&u->error, g_free);
-	}
-	u->status = U_RUNNING;
-	if (!*fact_str(u, FACT_FINGERPRINT)) {
-		g_autoptr(JsonObject) f = json_object_new();
-		json_object_set_string_member(f, FACT_FINGERPRINT, fingerprint);
-		json_object_set_int_member(f, FACT_FINGERPRINT_VERSION, fingerprint_version);
-		json_object_set_string_member(f, FACT_SOURCE_HOST_UUID, u->src->uuid);
-		json_object_set_string_member(f, FACT_TARGET_HOST_UUID, u->dst->uuid);
-		if (unit_record_facts(x, u, STEP_PREFLIGHT, f, &err) < 0)
-			goto failed;
-	}
-	for (guint i = 0; i < n; i++) {
-		enum step s = steps[i];
-		const struct step_impl *impl = step_impl(s);
-
-		if (unit_has_done(u, s))
-			continue;
-		if (x->o->interrupted && *x->o->interrupted) {
-			u->status = U_INTERRUPTED;
-			unit_record_status(x, u, NULL);
-			return;
-		}
-		sink_log(&x->sink, "%s: %s", u->id, step_name(s));
-		u->running = s;
-		if (unit_record_step(x, u, "step", s, "start", NULL, &err) < 0) {
-			u->failed_step = s;	/* not begun, maybe: its undo looks first */
-			u->running = -1;
-			goto failed;
-		}
-		if (impl->run(x, u, &err) == 0) {
-			if (fault_due(x, u, s, "kill")) {
-				sink_log(&x->sink, "VMSHIFT_FAULT: killing vmshift during %s", step_name(s));
-				raise(SIGKILL);
-			}
-			if (fault_due(x, u, s, "fail"))
-				g_set_error(&err, G_IO_ERROR, G_IO_ERROR_FAILED, "VMSHIFT_FAULT: injected failure at %s",
-					    step_name(s));
-		}
-		if (err && x->o->interrupted && *x->o->interrupted) {
-			/* stopped by a signal in the middle (a copy, a shutdown
-			 * wait): the step stays open, resume runs it again */
-			sink_progress(&x->sink, u->id, NULL);
-			sink_log(&x->sink, "%s: %s (resume continues)", u->id, err->message);
-			u->status = U_INTERRUPTED;
-			unit_record_status(x, u, NULL);
-			return;
-		}
-		if (err) {
-			sink_progress(&x->sink, u->id, NULL);
-			u->failed_step = s;
-			u->running = -1;
-			unit_record_step(x, u, "step", s, "failed", err->message, NULL);
-			goto failed;
-		}
+	sink_log(&x->sink, "%s: %s", u->id, step_name(s));
+	u->running = s;
+	if (unit_record_step(x, u, "step", s, "start", NULL, err) < 0) {
+		u->failed_step = s;	/* not begun, maybe: its undo looks first */
 		u->running = -1;
-		sink_progress(&x->sink, u->id, NULL);
-		if (unit_record_step(x, u, "step", s, "done", NULL, &err) < 0) {
-			u->failed_step = s;	/* done, but not journaled: undo it too */
-			goto failed;
-		}
-		g_array_append_val(u->done, s);
-		if (s == STEP_PREFLIGHT && fact_bool(u, FACT_ALREADY_DONE, FALSE))
-			break;
+		return STEP_FAILED;
 	}
-	u->status = U_DONE;
-	sink_log(&x->sink, "%s: done", u->id);
-	unit_record_status(x, u, NULL);
-	return;
-failed:
+	if (step_impl(s)->run(x, u, err) == 0) {
+		if (fault_due(x, u, s, "kill")) {
+			sink_log(&x->sink, "VMSHIFT_FAULT: killing vmshift during %s", step_name(s));
+			raise(SIGKILL);
+		}
+		if (fault_due(x, u, s, "fail"))
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "VMSHIFT_FAULT: injected failure at %s", step_name(s));
+	}
+	sink_progress(&x->sink, u->id, NULL);
+	if (*err && x->o->interrupted && *x->o->interrupted) {
+		/* stopped by a signal in the middle (a copy, a shutdown
+		 * wait): the step stays open, resume runs it again */
+		sink_log(&x->sink, "%s: %s (resume continues)", u->id, (*err)->message);
+		g_clear_error(err);
+		u->status = U_INTERRUPTED;
+		unit_record_status(x, u, NULL);
+		return STEP_STOPPED;
+	}
+	if (*err) {
+		u->failed_step = s;
+		u->running = -1;
+		unit_record_step(x, u, "step", s, "failed", (*err)->message, NULL);
+		return STEP_FAILED;
+	}
+	u->running = -1;
+	if (unit_record_step(x, u, "step", s, "done", NULL, err) < 0) {
+		u->failed_step = s;	/* done, but not journaled: undo it too */
+		return STEP_FAILED;
+	}
+	g_array_append_val(u->done, s);
+	return STEP_ENDED;
+}
+
+/* The attempt's facts, before its first step: what the plan entry was
+ * and which hosts it used (resume and rollback check them). */
+static int
+record_attempt(struct exec *x, struct unit *u, const char *fingerprint, int fingerprint_version, GError **err)
+{
+	g_autoptr(JsonObject) f = json_object_new();
+
+	if (*fact_str(u, FACT_FINGERPRINT))
+		return 0;
+	json_object_set_string_member(f, FACT_FINGERPRINT, fingerprint);
+	json_object_set_int_member(f, FACT_FINGERPRINT_VERSION, fingerprint_version);
+	json_object_set_string_member(f, FACT_SOURCE_HOST_UUID, u->src->uuid);
+	json_object_set_string_member(f, FACT_TARGET_HOST_UUID, u->dst->uuid);
+	return unit_record_facts(x, u, STEP_PREFLIGHT, f, err);
+}
+
+static void
+unit_failed(struct exec *x, struct unit *u, GError *err)
+{
 	g_free(u->error);
 	u->error = g_strdup(err->message);
 	u->status = U_FAILED;
@@ -189,6 +178,51 @@ failed:
 			u->error = g_strdup(err->message);
 		}
 	}
+}
+
+void
+engine_run_unit(struct exec *x, struct unit *u, const char *fingerprint, int fingerprint_version)
+{
+	guint n;
+	const enum step *steps = mode_steps(u->m->set.mode, &n);
+	g_autoptr(GError) err = NULL;
+
+	if (g_mkdir_with_parents(u->dir, 0700) < 0) {
+		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create '%s': %s", u->dir,
+			    g_strerror(errno));
+		unit_failed(x, u, err);
+		return;
+	}
+	if (u->status == U_FAILED) {
+		/* resumed after --on-failure stop: try the failed step again */
+		u->failed_step = -1;
+		g_clear_pointer(&u->error, g_free);
+	}
+	u->status = U_RUNNING;
+	if (record_attempt(x, u, fingerprint, fingerprint_version, &err) < 0) {
+		unit_failed(x, u, err);
+		return;
+	}
+	for (guint i = 0; i < n; i++) {
+		enum step s = steps[i];
+
+		if (unit_has_done(u, s))
+			continue;
+		switch (run_step(x, u, s, &err)) {
+		case STEP_STOPPED:
+			return;
+		case STEP_FAILED:
+			unit_failed(x, u, err);
+			return;
+		case STEP_ENDED:
+			break;
+		}
+		if (s == STEP_PREFLIGHT && fact_bool(u, FACT_ALREADY_DONE, FALSE))
+			break;
+	}
+	u->status = U_DONE;
+	sink_log(&x->sink, "%s: done", u->id);
+	unit_record_status(x, u, NULL);
 }
 
 void

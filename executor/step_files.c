@@ -56,70 +56,74 @@ verify_copy(struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, co
 	return differs ? step_fail(err, "the copy of '%s' differs from the source: %s", sp, differs) : 0;
 }
 
+/* Journaled as copied: a crash may have come before the rename. */
 static int
-copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struct file_pair *fp, GError **err)
+copy_journaled(struct sshx *ds, const char *tp, const char *part, GError **err)
+{
+	gboolean exists = FALSE, part_left = FALSE;
+
+	if (sshx_stat(ds, tp, &exists, NULL, NULL, err) < 0 || sshx_stat(ds, part, &part_left, NULL, NULL, err) < 0)
+		return -1;
+	if (!exists && part_left)
+		return sshx_rename(ds, part, tp, err);
+	return 0;
+}
+
+/* @tp exists on the target: 1 if it is the source's file already (no
+ * copy), 0 if it differs, -1 on error. */
+static int
+copy_already_there(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const char *sp, const char *tp,
+		   GError **err)
+{
+	gboolean same = step_same_content(ss, sp, ds, tp, err);
+	struct unit *o;
+
+	if (err && *err)
+		return -1;
+	if (!same)
+		return 0;
+	o = claims_copied_by_other(x, u, tp);
+	sink_log(&x->sink, "%s: %s is already on %s, identical: not copied%s%s", u->id, tp, u->dst->h->name,
+		 o ? "; it came with " : "", o ? o->id : "");
+	/* a file another migration of this run brought: this one owns it
+	 * too, so the last rollback removes it */
+	if (o && unit_record_append(x, u, STEP_COPY_DISKS, FACT_COPIED, tp, err) < 0)
+		return -1;
+	return 1;
+}
+
+/* A different @tp on the target: set aside (as .vmshift-orig) if the plan
+ * allows it and no other migration of the run uses it. */
+static int
+copy_set_aside(struct exec *x, struct unit *u, struct sshx *ds, const char *tp, GError **err)
+{
+	g_autofree char *orig = g_strconcat(tp, ORIG_SUFFIX, NULL);
+	struct unit *o;
+
+	if (!u->m->set.disks.overwrite)
+		return step_fail(err, "'%s' exists on %s and differs from the source; set disks.overwrite: true to replace it",
+				 tp, u->dst->h->name);
+	if ((o = claims_other_user(x, u, tp)))
+		return step_fail(err, "'%s' on %s is a disk of %s, migrated in this run; not replacing it", tp,
+				 u->dst->h->name, o->id);
+	if (unit_record_append(x, u, STEP_COPY_DISKS, FACT_BACKUPS, tp, err) < 0 || sshx_rename(ds, tp, orig, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Copy into the part file (resumed if this copy journaled it), verify,
+ * journal, rename into place. */
+static int
+copy_transfer(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struct file_pair *fp, GError **err)
 {
 	const char *sp = fp->src->path, *tp = fp->dst->path;
 	g_autofree char *part = g_strconcat(tp, PART_SUFFIX, NULL);
-	g_autofree char *orig = g_strconcat(tp, ORIG_SUFFIX, NULL);
 	g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *dir = g_path_get_dirname(tp);
 	struct copy_meter p = { x, u, sp, 0, 0, fault_due(x, u, STEP_COPY_DISKS, "kill") };
 	gboolean exists = FALSE;
 	guint64 have = 0;
 
-	if (facts_array_has(fact_array(u, FACT_COPIED), tp)) {
-		/* journaled as copied: a crash may have come before the rename */
-		gboolean part_left = FALSE;
-
-		if (sshx_stat(ds, tp, &exists, NULL, NULL, err) < 0 ||
-		    sshx_stat(ds, part, &part_left, NULL, NULL, err) < 0)
-			return -1;
-		if (!exists && part_left)
-			return sshx_rename(ds, part, tp, err);
-		return 0;
-	}
-	if (step_refuse_link(ds, tp, u->dst, &exists, err) < 0)
-		return -1;
-	if (exists) {
-		gboolean same = step_same_content(ss, sp, ds, tp, err);
-
-		if (err && *err)
-			return -1;
-		if (same) {
-			struct unit *o = claims_copied_by_other(x, u, tp);
-
-			sink_log(&x->sink, "%s: %s is already on %s, identical: not copied%s%s", u->id, tp, u->dst->h->name,
-				 o ? "; it came with " : "", o ? o->id : "");
-			/* a file another migration of this run brought: this one
-			 * owns it too, so the last rollback removes it */
-			return o ? unit_record_append(x, u, STEP_COPY_DISKS, FACT_COPIED, tp, err) : 0;
-		}
-	}
-	{
-		/* from here on it writes; preflight skipped this check for a
-		 * file that was identical then */
-		g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
-
-		storage_check_write(u, ds, fp->src->what, tp, FALSE, problems);
-		if (problems->len)
-			return step_fail(err, "%s", (char *)problems->pdata[0]);
-	}
-	if (exists) {
-		if (!u->m->set.disks.overwrite)
-			return step_fail(err, "'%s' exists on %s and differs from the source; set disks.overwrite: true to replace it",
-				    tp, u->dst->h->name);
-		{
-			struct unit *o = claims_other_user(x, u, tp);
-
-			if (o)
-				return step_fail(err, "'%s' on %s is a disk of %s, migrated in this run; not replacing it", tp,
-					    u->dst->h->name, o->id);
-		}
-		if (unit_record_append(x, u, STEP_COPY_DISKS, FACT_BACKUPS, tp, err) < 0 ||
-		    sshx_rename(ds, tp, orig, err) < 0)
-			return -1;
-	}
 	if (sshx_mkdir_p(ds, dir, 0755, made, err) < 0)
 		return -1;
 	for (guint i = 0; i < made->len; i++)
@@ -148,6 +152,33 @@ copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struc
 	if (unit_record_append(x, u, STEP_COPY_DISKS, FACT_COPIED, tp, err) < 0 || sshx_rename(ds, part, tp, err) < 0)
 		return -1;
 	return 0;
+}
+
+static int
+copy_one(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, struct file_pair *fp, GError **err)
+{
+	const char *sp = fp->src->path, *tp = fp->dst->path;
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	gboolean exists = FALSE;
+	int there;
+
+	if (facts_array_has(fact_array(u, FACT_COPIED), tp)) {
+		g_autofree char *part = g_strconcat(tp, PART_SUFFIX, NULL);
+
+		return copy_journaled(ds, tp, part, err);
+	}
+	if (step_refuse_link(ds, tp, u->dst, &exists, err) < 0)
+		return -1;
+	if (exists && (there = copy_already_there(x, u, ss, ds, sp, tp, err)) != 0)
+		return there < 0 ? -1 : 0;
+	/* from here on it writes; preflight skipped this check for a file
+	 * that was identical then */
+	storage_check_write(u, ds, fp->src->what, tp, FALSE, problems);
+	if (problems->len)
+		return step_fail(err, "%s", (char *)problems->pdata[0]);
+	if (exists && copy_set_aside(x, u, ds, tp, err) < 0)
+		return -1;
+	return copy_transfer(x, u, ss, ds, fp, err);
 }
 
 int

@@ -179,42 +179,112 @@ storage_disks(struct unit *u)
 	return names;
 }
 
+/* The migration's parameters into @j; -1 (libvirt's error set) if they
+ * cannot be built. */
+static int
+job_params(struct unit *u, struct job *j, const char *dxml, const char *uri, const struct live_opts *l,
+	   gboolean persist)
+{
+	int maxp = 0;
+
+	if (virTypedParamsAddString(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_DEST_XML, dxml) < 0 ||
+	    (persist && virTypedParamsAddString(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_PERSIST_XML, dxml) < 0) ||
+	    (uri && virTypedParamsAddString(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_URI, uri) < 0) ||
+	    (l->bandwidth_mib_s > 0 &&
+	     virTypedParamsAddULLong(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_BANDWIDTH,
+				     (unsigned long long)l->bandwidth_mib_s) < 0) ||
+	    (l->parallel_connections > 0 &&
+	     virTypedParamsAddInt(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
+				  (int)l->parallel_connections) < 0))
+		return -1;
+	if (l->copy_storage != COPY_STORAGE_NONE) {
+		g_autoptr(GPtrArray) disks = storage_disks(u);
+
+		for (guint i = 0; disks && i < disks->len; i++)
+			if (virTypedParamsAddString(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_MIGRATE_DISKS,
+						    disks->pdata[i]) < 0)
+				return -1;
+	}
+	j->flags = migrate_flags(l);
+	if (!persist)
+		j->flags &= ~VIR_MIGRATE_PERSIST_DEST;
+	return 0;
+}
+
+static void
+job_progress(struct exec *x, struct unit *u, virTypedParameterPtr st, int nst)
+{
+	unsigned long long total = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_TOTAL);
+	unsigned long long done = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_PROCESSED);
+	unsigned long long rem = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_REMAINING);
+	unsigned long long bps = stat_ull(st, nst, VIR_DOMAIN_JOB_MEMORY_BPS);
+	unsigned long long dirty = stat_ull(st, nst, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE);
+	unsigned long long iter = stat_ull(st, nst, VIR_DOMAIN_JOB_MEMORY_ITERATION);
+	char eta[32] = "?";
+
+	if (bps)
+		g_snprintf(eta, sizeof(eta), "%llu s", rem / bps);
+	sink_progress(&x->sink, u->id, "migrate-live %3llu%% %llu/%llu MiB, %.1f MiB/s, dirtying %llu pages/s, pass %llu, ETA %s",
+		      total ? done * 100 / total : 0, done >> 20, total >> 20, bps / 1048576.0, dirty, iter, eta);
+}
+
+/* live.timeout_s reached: what on_timeout says.  TRUE if it paused the VM. */
+static gboolean
+job_on_timeout(struct exec *x, struct unit *u, virDomainPtr d, const struct live_opts *l)
+{
+	switch (l->on_timeout) {
+	case ON_TIMEOUT_ABORT:
+		sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: aborting (the VM stays on %s)", u->id,
+			 l->timeout_s, u->src->h->name);
+		virDomainAbortJob(d);
+		break;
+	case ON_TIMEOUT_SUSPEND:
+		sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: pausing the VM to finish", u->id, l->timeout_s);
+		return virDomainSuspend(d) == 0;
+	case ON_TIMEOUT_POSTCOPY:
+		sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: switching to post-copy", u->id, l->timeout_s);
+		virDomainMigrateStartPostCopy(d, 0);
+		break;
+	}
+	return FALSE;
+}
+
+/* The finished job's figures, as facts and a log line. */
+static void
+job_record_stats(struct exec *x, struct unit *u, virDomainPtr d, gboolean suspended, JsonObject *facts)
+{
+	virTypedParameterPtr st = NULL;
+	int nst = 0, type = 0;
+
+	json_object_set_boolean_member(facts, FACT_SUSPENDED_TO_FINISH, suspended);
+	if (virDomainGetJobStats(d, &type, &st, &nst, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0) {
+		unsigned long long ms = stat_ull(st, nst, VIR_DOMAIN_JOB_TIME_ELAPSED);
+		unsigned long long down = stat_ull(st, nst, VIR_DOMAIN_JOB_DOWNTIME);
+		unsigned long long bytes = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_PROCESSED);
+
+		json_object_set_int_member(facts, FACT_LIVE_TIME_MS, (gint64)ms);
+		json_object_set_int_member(facts, FACT_LIVE_DOWNTIME_MS, (gint64)down);
+		json_object_set_int_member(facts, FACT_LIVE_BYTES, (gint64)bytes);
+		sink_log(&x->sink, "%s: migrated live in %llu ms, downtime %llu ms, %.1f MiB sent", u->id, ms, down,
+			 bytes / 1048576.0);
+		virTypedParamsFree(st, nst);
+	}
+}
+
 static int
 run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, const char *dxml,
 	const char *uri, const struct live_opts *l, gboolean persist, JsonObject *facts, GError **err)
 {
 	struct job j = { .dom = d, .dconn = dconn };
-	int maxp = 0;
 	gint64 t0 = g_get_monotonic_time(), last = 0;
 	gboolean downtime_set = FALSE, timed_out = FALSE, suspended = FALSE, first = TRUE;
 	GThread *t;
 	int rc = 0;
 
-	if (virTypedParamsAddString(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_DEST_XML, dxml) < 0 ||
-	    (persist && virTypedParamsAddString(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_PERSIST_XML, dxml) < 0) ||
-	    (uri && virTypedParamsAddString(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_URI, uri) < 0) ||
-	    (l->bandwidth_mib_s > 0 &&
-	     virTypedParamsAddULLong(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_BANDWIDTH,
-				     (unsigned long long)l->bandwidth_mib_s) < 0) ||
-	    (l->parallel_connections > 0 &&
-	     virTypedParamsAddInt(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
-				  (int)l->parallel_connections) < 0)) {
+	if (job_params(u, &j, dxml, uri, l, persist) < 0) {
 		virTypedParamsFree(j.params, j.nparams);
 		return step_lv_fail(err, "cannot set up the migration of '%s'", u->vm);
 	}
-	if (l->copy_storage != COPY_STORAGE_NONE) {
-		g_autoptr(GPtrArray) disks = storage_disks(u);
-
-		for (guint i = 0; disks && i < disks->len; i++)
-			if (virTypedParamsAddString(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_MIGRATE_DISKS,
-						    disks->pdata[i]) < 0) {
-				virTypedParamsFree(j.params, j.nparams);
-				return step_lv_fail(err, "cannot set up the migration of '%s'", u->vm);
-			}
-	}
-	j.flags = migrate_flags(l);
-	if (!persist)
-		j.flags &= ~VIR_MIGRATE_PERSIST_DEST;
 	t = g_thread_new("migrate", job_main, &j);
 	while (!g_atomic_int_get(&j.done)) {
 		virTypedParameterPtr st = NULL;
@@ -233,68 +303,25 @@ run_job(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn, con
 		}
 		now = g_get_monotonic_time();
 		if (now - last >= (x->o->progress ? G_USEC_PER_SEC / 2 : 2 * G_USEC_PER_SEC)) {
-			unsigned long long total = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_TOTAL);
-			unsigned long long done = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_PROCESSED);
-			unsigned long long rem = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_REMAINING);
-			unsigned long long bps = stat_ull(st, nst, VIR_DOMAIN_JOB_MEMORY_BPS);
-			unsigned long long dirty = stat_ull(st, nst, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE);
-			unsigned long long iter = stat_ull(st, nst, VIR_DOMAIN_JOB_MEMORY_ITERATION);
-			char eta[32] = "?";
-
 			last = now;
-			if (bps)
-				g_snprintf(eta, sizeof(eta), "%llu s", rem / bps);
-			sink_progress(&x->sink, u->id, "migrate-live %3llu%% %llu/%llu MiB, %.1f MiB/s, dirtying %llu pages/s, pass %llu, ETA %s",
-				      total ? done * 100 / total : 0, done >> 20, total >> 20,
-				      bps / 1048576.0, dirty, iter, eta);
+			job_progress(x, u, st, nst);
 		}
 		virTypedParamsFree(st, nst);
 		if (l->timeout_s > 0 && !timed_out && now - t0 >= l->timeout_s * G_USEC_PER_SEC) {
 			timed_out = TRUE;
-			switch (l->on_timeout) {
-			case ON_TIMEOUT_ABORT:
-				sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: aborting (the VM stays on %s)",
-					 u->id, l->timeout_s, u->src->h->name);
-				virDomainAbortJob(d);
-				break;
-			case ON_TIMEOUT_SUSPEND:
-				sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: pausing the VM to finish", u->id,
-					 l->timeout_s);
-				suspended = virDomainSuspend(d) == 0;
-				break;
-			case ON_TIMEOUT_POSTCOPY:
-				sink_log(&x->sink, "%s: not done after %" G_GINT64_FORMAT " s: switching to post-copy", u->id,
-					 l->timeout_s);
-				virDomainMigrateStartPostCopy(d, 0);
-				break;
-			}
+			suspended = job_on_timeout(x, u, d, l);
 		}
 	}
 	g_thread_join(t);
 	virTypedParamsFree(j.params, j.nparams);
 	if (!j.ok) {
 		rc = step_fail(err, "live migration of '%s' to %s failed%s: %s", u->vm, u->dst->h->name,
-			  timed_out && l->on_timeout == ON_TIMEOUT_ABORT ? " (aborted at live.timeout_s)" : "",
-			  j.error);
+			       timed_out && l->on_timeout == ON_TIMEOUT_ABORT ? " (aborted at live.timeout_s)" : "",
+			       j.error);
 		if (suspended)
 			virDomainResume(d);	/* it stays where it is: running again */
 	} else if (facts) {
-		virTypedParameterPtr st = NULL;
-		int nst = 0, type = 0;
-
-		json_object_set_boolean_member(facts, FACT_SUSPENDED_TO_FINISH, suspended);
-		if (virDomainGetJobStats(d, &type, &st, &nst, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0) {
-			unsigned long long ms = stat_ull(st, nst, VIR_DOMAIN_JOB_TIME_ELAPSED);
-			unsigned long long down = stat_ull(st, nst, VIR_DOMAIN_JOB_DOWNTIME);
-			unsigned long long bytes = stat_ull(st, nst, VIR_DOMAIN_JOB_DATA_PROCESSED);
-
-			json_object_set_int_member(facts, FACT_LIVE_TIME_MS, (gint64)ms);
-			json_object_set_int_member(facts, FACT_LIVE_DOWNTIME_MS, (gint64)down);
-			json_object_set_int_member(facts, FACT_LIVE_BYTES, (gint64)bytes);
-			sink_log(&x->sink, "%s: migrated live in %llu ms, downtime %llu ms, %.1f MiB sent", u->id, ms, down,
-				 bytes / 1048576.0);
-			virTypedParamsFree(st, nst);
-		}
+		job_record_stats(x, u, d, suspended, facts);
 	}
 	g_free(j.error);
 	return rc;

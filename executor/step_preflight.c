@@ -7,205 +7,253 @@
 #include "steps.h"
 #include "udiff.h"
 
+/* What preflight_files() checks one file with. */
+struct pf {
+	struct exec *x;
+	struct unit *u;
+	struct sshx *ss, *ds;	/* NULL without SSH access (reported) */
+	GPtrArray *problems;
+	GHashTable *dirs_for_space;	/* existing directory -> bytes to copy below it */
+	guint64 total;
+};
+
+static void
+pf_problem(struct pf *p, GError **e, const char *what)
+{
+	g_ptr_array_add(p->problems, what ? g_strdup_printf("%s: %s", what, (*e)->message) : g_strdup((*e)->message));
+	g_clear_error(e);
+}
+
+/* kernel, initrd: the target's own file at that path */
+static void
+pf_system_file(struct pf *p, struct file_pair *fp)
+{
+	struct unit *u = p->u;
+	const char *sp = fp->src->path, *tp = fp->dst->path;
+	g_autoptr(GError) e = NULL;
+	gboolean exists = FALSE;
+
+	if (!p->ds) {
+		step_note(u, "%s: %s (not copied; cannot check it exists on %s: no SSH access)", fp->src->what, tp,
+			  u->dst->h->name);
+	} else if (sshx_stat(p->ds, tp, &exists, NULL, NULL, &e) < 0) {
+		pf_problem(p, &e, NULL);
+	} else if (!exists) {
+		g_ptr_array_add(p->problems, g_strdup_printf("%s: '%s' does not exist on %s (vmshift does not copy it): put it there, or remap the path",
+							     fp->src->what, tp, u->dst->h->name));
+	} else {
+		step_note(u, "%s: %s -> %s (not copied: on %s already)", fp->src->what, sp, tp, u->dst->h->name);
+	}
+}
+
+/* live with copy_storage: libvirt writes there, nothing of anybody's may be there */
+static void
+pf_copy_storage(struct pf *p, struct file_pair *fp)
+{
+	struct unit *u = p->u;
+	const char *sp = fp->src->path, *tp = fp->dst->path;
+	g_autoptr(GError) e = NULL;
+	gboolean exists = FALSE;
+
+	step_note(u, "%s: %s -> %s (copied by the live migration itself, copy_storage)", fp->src->what, sp, tp);
+	if (!p->ds)
+		return;	/* reported: no SSH access */
+	storage_check_write(u, p->ds, fp->src->what, tp, FALSE, p->problems);
+	if (step_refuse_link(p->ds, tp, u->dst, &exists, &e) < 0)
+		pf_problem(p, &e, fp->src->what);
+	else if (exists)
+		g_ptr_array_add(p->problems, g_strdup_printf(
+			"%s: '%s' already exists on %s, and copy_storage would write over it: remove it there if it is stale, or remap the path",
+			fp->src->what, tp, u->dst->h->name));
+}
+
+/* cold and live: shared storage, the remapped path must be there */
+static void
+pf_shared(struct pf *p, struct file_pair *fp)
+{
+	struct unit *u = p->u;
+	const char *sp = fp->src->path, *tp = fp->dst->path;
+	g_autoptr(GError) e = NULL;
+	gboolean exists = FALSE;
+	guint64 size = 0;
+
+	if (!p->ds) {
+		step_note(u, "%s: %s (cannot check it exists on %s: no SSH access)", fp->src->what, tp, u->dst->h->name);
+	} else if (sshx_stat(p->ds, tp, &exists, &size, NULL, &e) < 0) {
+		pf_problem(p, &e, NULL);
+	} else if (!exists) {
+		g_ptr_array_add(p->problems, g_strdup_printf(
+			"%s: '%s' does not exist on %s; mode %s needs the disks on storage both hosts see (use offline-with-scp-disk or live.copy_storage to copy them, or a paths remap)",
+			fp->src->what, tp, u->dst->h->name, mode_name(u->m->set.mode)));
+	} else {
+		g_autofree char *hs = step_human_size(size);
+
+		step_note(u, "%s: %s -> %s (%s, on %s already)", fp->src->what, sp, tp, hs, u->dst->h->name);
+	}
+}
+
+/* offline-with-scp-disk: what copy-disks will find on the target.  FALSE:
+ * nothing to copy (identical there already, or a problem). */
+static gboolean
+pf_offline_target(struct pf *p, struct file_pair *fp, guint64 size)
+{
+	struct unit *u = p->u;
+	const char *sp = fp->src->path, *tp = fp->dst->path;
+	g_autofree char *part = g_strconcat(tp, PART_SUFFIX, NULL);
+	g_autofree char *hs = step_human_size(size);
+	g_autoptr(GError) e = NULL;
+	gboolean exists = FALSE, le = FALSE, pe = FALSE, same = FALSE;
+	guint64 tsize = 0;
+
+	if (sshx_stat(p->ds, tp, &exists, &tsize, NULL, &e) < 0) {
+		pf_problem(p, &e, NULL);
+		return FALSE;
+	}
+	if (step_refuse_link(p->ds, tp, u->dst, &le, &e) < 0 || step_refuse_link(p->ds, part, u->dst, &pe, &e) < 0 ||
+	    (pe && claims_refuse_foreign_part(p->x, u, part, &e) < 0)) {
+		pf_problem(p, &e, fp->src->what);
+		return FALSE;
+	}
+	if (exists && tsize == size) {
+		same = step_same_content(p->ss, sp, p->ds, tp, &e);
+		if (e) {
+			pf_problem(p, &e, NULL);
+			return FALSE;
+		}
+	}
+	if (same) {
+		/* maybe the same file through shared storage, maybe an
+		 * earlier copy: either way it needs no copy */
+		step_note(u, "%s: %s (%s) is on %s already, identical: not copied", fp->src->what, tp, hs, u->dst->h->name);
+		return FALSE;
+	} else if (exists && !u->m->set.disks.overwrite) {
+		g_ptr_array_add(p->problems, g_strdup_printf(
+			"%s: '%s' already exists on %s and differs (%" G_GUINT64_FORMAT " bytes, source %" G_GUINT64_FORMAT "); set disks.overwrite: true to replace it (the old file is kept as %s%s)",
+			fp->src->what, tp, u->dst->h->name, tsize, size, tp, ORIG_SUFFIX));
+		return FALSE;
+	} else if (exists) {
+		step_note(u, "%s: %s -> %s (%s; the different file on %s is replaced, kept as %s%s)", fp->src->what, sp, tp,
+			  hs, u->dst->h->name, tp, ORIG_SUFFIX);
+	} else {
+		step_note(u, "%s: %s -> %s (%s, copied over SFTP, verify %s)", fp->src->what, sp, tp, hs,
+			  u->m->set.disks.verify == VERIFY_SHA256 ? "sha256" :
+			  u->m->set.disks.verify == VERIFY_SIZE ? "size" : "none");
+	}
+	return TRUE;
+}
+
+/* offline-with-scp-disk: the source file is copied */
+static void
+pf_offline(struct pf *p, struct file_pair *fp)
+{
+	struct unit *u = p->u;
+	const char *sp = fp->src->path, *tp = fp->dst->path;
+	g_autoptr(GError) e = NULL;
+	g_autofree char *anc = NULL;
+	gboolean exists = FALSE;
+	guint64 size = 0, before;
+
+	if (!p->ss || !p->ds)
+		return;	/* reported */
+	if (sshx_stat(p->ss, sp, &exists, &size, NULL, &e) < 0 || !exists) {
+		g_ptr_array_add(p->problems, e ? g_strdup(e->message) :
+				g_strdup_printf("%s: '%s' does not exist on %s", fp->src->what, sp, u->src->h->name));
+		return;
+	}
+	if (!pf_offline_target(p, fp, size))
+		return;
+	/* a file already identical there is not written (copy-disks looks
+	 * again before it writes) */
+	storage_check_write(u, p->ds, fp->src->what, tp, FALSE, p->problems);
+	if (!(anc = step_existing_ancestor(p->ds, tp, &e))) {
+		g_ptr_array_add(p->problems, g_strdup_printf("%s: cannot create the directory of '%s' on %s: %s",
+							     fp->src->what, tp, u->dst->h->name, e->message));
+		return;
+	}
+	before = GPOINTER_TO_SIZE(g_hash_table_lookup(p->dirs_for_space, anc));
+	g_hash_table_insert(p->dirs_for_space, g_steal_pointer(&anc), GSIZE_TO_POINTER(before + size));
+	p->total += size;
+}
+
+/* offline-with-scp-disk: room for the copies, directory by directory */
+static void
+pf_space(struct pf *p, JsonObject *facts)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, p->dirs_for_space);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		g_autoptr(GError) e = NULL;
+		guint64 avail = 0, need = GPOINTER_TO_SIZE(v);
+
+		if (sshx_statvfs_avail(p->ds, k, &avail, &e) < 0) {
+			pf_problem(p, &e, NULL);
+		} else if (avail < need) {
+			g_autofree char *ha = step_human_size(avail), *hn = step_human_size(need);
+
+			g_ptr_array_add(p->problems, g_strdup_printf("not enough space on %s under %s: %s free, the disks need %s",
+								     p->u->dst->h->name, (char *)k, ha, hn));
+		}
+	}
+	json_object_set_int_member(facts, FACT_COPY_BYTES, (gint64)p->total);
+}
+
+/* The files vmshift may copy, as facts (claims.c reads them). */
+static void
+pf_file_facts(struct files *f, JsonObject *facts)
+{
+	JsonArray *tf = json_array_new(), *sf = json_array_new();
+
+	for (guint i = 0; i < f->t->len; i++)
+		if (((struct dom_path *)f->t->pdata[i])->copy) {
+			json_array_add_string_element(tf, ((struct dom_path *)f->t->pdata[i])->path);
+			json_array_add_string_element(sf, ((struct dom_path *)f->s->pdata[i])->path);
+		}
+	json_object_set_array_member(facts, FACT_TARGET_FILES, tf);
+	json_object_set_array_member(facts, FACT_SOURCE_FILES, sf);
+}
+
 /* Check the disks and NVRAM the target will use; adds to @problems. */
 static void
 preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject *facts)
 {
 	g_auto(Files) f = { 0 };
 	gboolean offline = u->m->set.mode == MODE_OFFLINE_SCP;
-	struct sshx *ss = NULL, *ds = NULL;
+	struct pf p = { .x = x, .u = u, .problems = problems };
 	g_autoptr(GError) e = NULL;
 	struct host_lock lk;
-	guint64 total = 0;
-	GHashTable *dirs_for_space = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
+	p.dirs_for_space = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	step_files_load(u, &f);
-	{
-		JsonArray *tf = json_array_new(), *sf = json_array_new();
-
-		for (guint i = 0; i < f.t->len; i++)
-			if (((struct dom_path *)f.t->pdata[i])->copy) {
-				json_array_add_string_element(tf, ((struct dom_path *)f.t->pdata[i])->path);
-				json_array_add_string_element(sf, ((struct dom_path *)f.s->pdata[i])->path);
-			}
-		json_object_set_array_member(facts, FACT_TARGET_FILES, tf);
-		json_object_set_array_member(facts, FACT_SOURCE_FILES, sf);
-	}
+	pf_file_facts(&f, facts);
 	host_lock(&lk, u->src, u->dst);
-	if (host_has_ssh(u->dst) && !(ds = host_ssh(u->dst, &e))) {
-		g_ptr_array_add(problems, g_strdup(e->message));
-		g_clear_error(&e);
-	}
-	if (host_has_ssh(u->src) && !(ss = host_ssh(u->src, &e))) {
-		g_ptr_array_add(problems, g_strdup(e->message));
-		g_clear_error(&e);
-	}
+	if (host_has_ssh(u->dst) && !(p.ds = host_ssh(u->dst, &e)))
+		pf_problem(&p, &e, NULL);
+	if (host_has_ssh(u->src) && !(p.ss = host_ssh(u->src, &e)))
+		pf_problem(&p, &e, NULL);
 	for (guint i = 0; i < f.s->len; i++) {
-		struct file_pair fpv = { f.s->pdata[i], f.t->pdata[i] }, *fp = &fpv;
-		const char *sp = fp->src->path, *tp = fp->dst->path;
-		gboolean exists = FALSE;
-		guint64 size = 0, tsize = 0;
+		struct file_pair fp = { f.s->pdata[i], f.t->pdata[i] };
 
-		if (fp->src->log) {
-			step_note(u, "%s: %s -> %s (created empty on %s if missing)", fp->src->what, sp, tp,
-			     u->dst->h->name);
-			if (ds)
-				storage_check_write(u, ds, fp->src->what, tp, TRUE, problems);
-			continue;
+		if (fp.src->log) {
+			step_note(u, "%s: %s -> %s (created empty on %s if missing)", fp.src->what, fp.src->path,
+				  fp.dst->path, u->dst->h->name);
+			if (p.ds)
+				storage_check_write(u, p.ds, fp.src->what, fp.dst->path, TRUE, problems);
+		} else if (!fp.src->copy) {
+			pf_system_file(&p, &fp);
+		} else if (u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE) {
+			pf_copy_storage(&p, &fp);
+		} else if (!offline) {
+			pf_shared(&p, &fp);
+		} else {
+			pf_offline(&p, &fp);
 		}
-		if (!fp->src->copy) {
-			/* kernel, initrd: the target's own file at that path */
-			if (!ds) {
-				step_note(u, "%s: %s (not copied; cannot check it exists on %s: no SSH access)", fp->src->what, tp,
-				     u->dst->h->name);
-			} else if (sshx_stat(ds, tp, &exists, NULL, NULL, &e) < 0) {
-				g_ptr_array_add(problems, g_strdup(e->message));
-				g_clear_error(&e);
-			} else if (!exists) {
-				g_ptr_array_add(problems, g_strdup_printf("%s: '%s' does not exist on %s (vmshift does not copy it): put it there, or remap the path",
-									  fp->src->what, tp, u->dst->h->name));
-			} else {
-				step_note(u, "%s: %s -> %s (not copied: on %s already)", fp->src->what, sp, tp, u->dst->h->name);
-			}
-			continue;
-		}
-		if (u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE) {
-			/* libvirt writes there: nothing of anybody's may be there */
-			step_note(u, "%s: %s -> %s (copied by the live migration itself, copy_storage)", fp->src->what, sp, tp);
-			if (!ds)
-				continue;	/* reported: no SSH access */
-			storage_check_write(u, ds, fp->src->what, tp, FALSE, problems);
-			if (step_refuse_link(ds, tp, u->dst, &exists, &e) < 0) {
-				g_ptr_array_add(problems, g_strdup_printf("%s: %s", fp->src->what, e->message));
-				g_clear_error(&e);
-			} else if (exists) {
-				g_ptr_array_add(problems, g_strdup_printf(
-					"%s: '%s' already exists on %s, and copy_storage would write over it: remove it there if it is stale, or remap the path",
-					fp->src->what, tp, u->dst->h->name));
-			}
-			continue;
-		}
-		if (!offline) {
-			/* cold and live: shared storage, the remapped path must be there */
-			if (!ds) {
-				step_note(u, "%s: %s (cannot check it exists on %s: no SSH access)", fp->src->what, tp,
-				     u->dst->h->name);
-				continue;
-			}
-			if (sshx_stat(ds, tp, &exists, &size, NULL, &e) < 0) {
-				g_ptr_array_add(problems, g_strdup(e->message));
-				g_clear_error(&e);
-			} else if (!exists) {
-				g_ptr_array_add(problems, g_strdup_printf(
-					"%s: '%s' does not exist on %s; mode %s needs the disks on storage both hosts see (use offline-with-scp-disk or live.copy_storage to copy them, or a paths remap)",
-					fp->src->what, tp, u->dst->h->name, mode_name(u->m->set.mode)));
-			} else {
-				g_autofree char *hs = step_human_size(size);
-
-				step_note(u, "%s: %s -> %s (%s, on %s already)", fp->src->what, sp, tp, hs,
-				     u->dst->h->name);
-			}
-			continue;
-		}
-		/* offline-with-scp-disk: the source file is copied */
-		if (!ss || !ds)
-			continue;	/* reported above */
-		if (sshx_stat(ss, sp, &exists, &size, NULL, &e) < 0 || !exists) {
-			g_ptr_array_add(problems, e ? g_strdup(e->message) :
-					g_strdup_printf("%s: '%s' does not exist on %s", fp->src->what, sp,
-							u->src->h->name));
-			g_clear_error(&e);
-			continue;
-		}
-		if (sshx_stat(ds, tp, &exists, &tsize, NULL, &e) < 0) {
-			g_ptr_array_add(problems, g_strdup(e->message));
-			g_clear_error(&e);
-			continue;
-		}
-		{
-			g_autofree char *part = g_strconcat(tp, PART_SUFFIX, NULL);
-			gboolean le = FALSE, pe = FALSE;
-
-			if (step_refuse_link(ds, tp, u->dst, &le, &e) < 0 || step_refuse_link(ds, part, u->dst, &pe, &e) < 0 ||
-			    (pe && claims_refuse_foreign_part(x, u, part, &e) < 0)) {
-				g_ptr_array_add(problems, g_strdup_printf("%s: %s", fp->src->what, e->message));
-				g_clear_error(&e);
-				continue;
-			}
-		}
-		{
-			g_autofree char *hs = step_human_size(size);
-
-			gboolean same = FALSE;
-
-			if (exists && tsize == size) {
-				same = step_same_content(ss, sp, ds, tp, &e);
-				if (e) {
-					g_ptr_array_add(problems, g_strdup(e->message));
-					g_clear_error(&e);
-					continue;
-				}
-			}
-			if (same) {
-				/* maybe the same file through shared storage, maybe an
-				 * earlier copy: either way it needs no copy */
-				step_note(u, "%s: %s (%s) is on %s already, identical: not copied", fp->src->what, tp, hs,
-				     u->dst->h->name);
-				continue;
-			} else if (exists && !u->m->set.disks.overwrite) {
-				g_ptr_array_add(problems, g_strdup_printf(
-					"%s: '%s' already exists on %s and differs (%" G_GUINT64_FORMAT " bytes, source %" G_GUINT64_FORMAT "); set disks.overwrite: true to replace it (the old file is kept as %s%s)",
-					fp->src->what, tp, u->dst->h->name, tsize, size, tp, ORIG_SUFFIX));
-				continue;
-			} else if (exists) {
-				step_note(u, "%s: %s -> %s (%s; the different file on %s is replaced, kept as %s%s)",
-				     fp->src->what, sp, tp, hs, u->dst->h->name, tp, ORIG_SUFFIX);
-			} else {
-				step_note(u, "%s: %s -> %s (%s, copied over SFTP, verify %s)", fp->src->what, sp, tp, hs,
-				     u->m->set.disks.verify == VERIFY_SHA256 ? "sha256" :
-				     u->m->set.disks.verify == VERIFY_SIZE ? "size" : "none");
-			}
-		}
-		/* a file already identical there is not written (copy-disks looks
-		 * again before it writes) */
-		storage_check_write(u, ds, fp->src->what, tp, FALSE, problems);
-		{
-			g_autofree char *anc = step_existing_ancestor(ds, tp, &e);
-			guint64 before;
-
-			if (!anc) {
-				g_ptr_array_add(problems, g_strdup_printf("%s: cannot create the directory of '%s' on %s: %s",
-									  fp->src->what, tp, u->dst->h->name, e->message));
-				g_clear_error(&e);
-				continue;
-			}
-			before = GPOINTER_TO_SIZE(g_hash_table_lookup(dirs_for_space, anc));
-			g_hash_table_insert(dirs_for_space, g_steal_pointer(&anc), GSIZE_TO_POINTER(before + size));
-		}
-		total += size;
 	}
-	if (offline && ds) {
-		GHashTableIter it;
-		gpointer k, v;
-
-		g_hash_table_iter_init(&it, dirs_for_space);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			guint64 avail = 0, need = GPOINTER_TO_SIZE(v);
-
-			if (sshx_statvfs_avail(ds, k, &avail, &e) < 0) {
-				g_ptr_array_add(problems, g_strdup(e->message));
-				g_clear_error(&e);
-			} else if (avail < need) {
-				g_autofree char *ha = step_human_size(avail), *hn = step_human_size(need);
-
-				g_ptr_array_add(problems, g_strdup_printf("not enough space on %s under %s: %s free, the disks need %s",
-									  u->dst->h->name, (char *)k, ha, hn));
-			}
-		}
-		json_object_set_int_member(facts, FACT_COPY_BYTES, (gint64)total);
-	}
-	storage_preflight(x, u, ss, ds, problems);
-	g_hash_table_unref(dirs_for_space);
+	if (offline && p.ds)
+		pf_space(&p, facts);
+	storage_preflight(x, u, p.ss, p.ds, problems);
+	g_hash_table_unref(p.dirs_for_space);
 	host_unlock(&lk);
 }
 
@@ -417,6 +465,56 @@ preflight_target(struct exec *x, struct unit *u, const char *uuid, gboolean runn
 	return 0;
 }
 
+/* Mode live: the source must run, unless the VM already runs on the
+ * target (migrated, its source definition not removed yet). */
+static void
+preflight_live_source(struct exec *x, struct unit *u, virDomainPtr src, const char *uuid, gboolean running,
+		      JsonObject *facts, GPtrArray *problems)
+{
+	g_auto(virDomainPtr) there = NULL;
+	gboolean gone = FALSE;
+
+	/* running on the target, only defined on the source: migrated,
+	 * the source's definition not yet removed (undefine_source
+	 * false, or an earlier run stopped there); preflight_target()
+	 * made sure the target's domain is this VM's */
+	if (!running && json_object_get_boolean_member_with_default(facts, FACT_TARGET_HAD_DOMAIN, FALSE) &&
+	    (there = host_dom_by_uuid(u->dst, uuid, &gone, NULL)) && virt_dom_is_running(there))
+		step_note(u, "already migrated: '%s' runs on %s and is only defined on %s; the remaining steps finish the job",
+			  u->vm, u->dst->h->name, u->src->h->name);
+	else if (!running)
+		g_ptr_array_add(problems, g_strdup_printf("'%s' is not running on %s: live migration moves a running VM (use mode cold)",
+							  u->vm, u->src->h->name));
+	else
+		step_preflight_live(x, u, src, problems);
+}
+
+/* Room for what the run needs: memory on the target if it starts the VM,
+ * and space in the state directory for the journal. */
+static void
+preflight_room(struct exec *x, struct unit *u, gboolean running, GPtrArray *problems)
+{
+	if (step_will_start(u, running) || (u->m->set.mode == MODE_LIVE && running)) {
+		unsigned long long free_b = virNodeGetFreeMemory(u->dst->conn);
+		guint64 need = domxml_memory_kib(u->sxml) * 1024;
+
+		if (free_b == 0)
+			step_note(u, "cannot read free memory on %s: %s", u->dst->h->name, virGetLastErrorMessage());
+		else if (free_b < need)
+			g_ptr_array_add(problems, g_strdup_printf("%s has %llu MiB of free memory; '%s' needs %" G_GUINT64_FORMAT " MiB to start",
+								  u->dst->h->name, free_b >> 20, u->vm, need >> 20));
+	}
+	if (!x->o->dry_run) {
+		/* before any downtime: a run must be able to journal its undo */
+		struct statvfs sv;
+
+		if (statvfs(x->state_dir, &sv) == 0 && (guint64)sv.f_bavail * sv.f_frsize < STATE_DIR_MIN_FREE)
+			g_ptr_array_add(problems, g_strdup_printf(
+				"the state directory %s has %" G_GUINT64_FORMAT " KiB free; vmshift needs %d MiB there to journal what it does (and how to undo it): free some space",
+				x->state_dir, (guint64)sv.f_bavail * sv.f_frsize >> 10, STATE_DIR_MIN_FREE >> 20));
+	}
+}
+
 int
 step_preflight(struct exec *x, struct unit *u, GError **err)
 {
@@ -444,29 +542,11 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	preflight_carried(u, src, problems, facts);
 	if (preflight_target(x, u, uuid, running, problems, facts, err) < 0)
 		return -1;
-	if (u->m->set.mode == MODE_LIVE) {
-		g_auto(virDomainPtr) there = NULL;
-		gboolean gone = FALSE;
-
-		/* running on the target, only defined on the source: migrated,
-		 * the source's definition not yet removed (step_undefine_source
-		 * false, or an earlier run stopped there); preflight_target()
-		 * made sure the target's domain is this VM's */
-		if (!running && json_object_get_boolean_member_with_default(facts, FACT_TARGET_HAD_DOMAIN, FALSE) &&
-		    (there = host_dom_by_uuid(u->dst, uuid, &gone, NULL)) && virt_dom_is_running(there))
-			step_note(u, "already migrated: '%s' runs on %s and is only defined on %s; the remaining steps finish the job",
-			     u->vm, u->dst->h->name, u->src->h->name);
-		else if (!running)
-			g_ptr_array_add(problems, g_strdup_printf("'%s' is not running on %s: live migration moves a running VM (use mode cold)",
-								  u->vm, u->src->h->name));
-		else
-			step_preflight_live(x, u, src, problems);
-	}
+	if (u->m->set.mode == MODE_LIVE)
+		preflight_live_source(x, u, src, uuid, running, facts, problems);
 	json_object_set_string_member(facts, FACT_SOURCE_UUID, uuid);
 	json_object_set_boolean_member(facts, FACT_SOURCE_RUNNING, running);
 	step_note(u, "source: %s on %s, %s, uuid %s", u->vm, u->src->h->name, running ? "running" : "shut off", uuid);
-
-
 	for (guint i = 0; u->changes && i < u->changes->len; i++) {
 		struct dom_change *c = u->changes->pdata[i];
 
@@ -474,25 +554,7 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	}
 	preflight_files(x, u, problems, facts);
 	preflight_network(u, problems);
-	if (step_will_start(u, running) || (u->m->set.mode == MODE_LIVE && running)) {
-		unsigned long long free_b = virNodeGetFreeMemory(u->dst->conn);
-		guint64 need = domxml_memory_kib(u->sxml) * 1024;
-
-		if (free_b == 0)
-			step_note(u, "cannot read free memory on %s: %s", u->dst->h->name, virGetLastErrorMessage());
-		else if (free_b < need)
-			g_ptr_array_add(problems, g_strdup_printf("%s has %llu MiB of free memory; '%s' needs %" G_GUINT64_FORMAT " MiB to start",
-								  u->dst->h->name, free_b >> 20, u->vm, need >> 20));
-	}
-	if (!x->o->dry_run) {
-		/* before any downtime: a run must be able to journal its undo */
-		struct statvfs sv;
-
-		if (statvfs(x->state_dir, &sv) == 0 && (guint64)sv.f_bavail * sv.f_frsize < STATE_DIR_MIN_FREE)
-			g_ptr_array_add(problems, g_strdup_printf(
-				"the state directory %s has %" G_GUINT64_FORMAT " KiB free; vmshift needs %d MiB there to journal what it does (and how to undo it): free some space",
-				x->state_dir, (guint64)sv.f_bavail * sv.f_frsize >> 10, STATE_DIR_MIN_FREE >> 20));
-	}
+	preflight_room(x, u, running, problems);
 	if (problems->len) {
 		g_ptr_array_add(problems, NULL);
 		g_autofree char *all = g_strjoinv("; ", (char **)problems->pdata);
