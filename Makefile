@@ -35,7 +35,7 @@ EXECUTOR_SRC = executor/executor.c \
                executor/sink.c executor/virt.c executor/journal.c executor/udiff.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c \
                executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c
-CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c
+CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c cmd/common.c
 UNIT_TESTS   = test_ydoc test_plan test_order
 EXEC_TESTS   = test_journal test_udiff test_domxml test_sched
 

@@ -18,23 +18,23 @@ enum exit_code {
 
 struct cmd {
 	const char *name;
-	int (*run)(int argc, char **argv);
+	int (*run)(const struct cmd *self, int argc, char **argv);
 	const char *usage;	/* after "vmshift NAME " */
 	const char *summary;
 	const char *help;	/* the options, for "vmshift help NAME" */
 };
 
-int cmd_validate(int argc, char **argv);
-int cmd_plan(int argc, char **argv);
-int cmd_apply(int argc, char **argv);
-int cmd_resume(int argc, char **argv);
-int cmd_rollback(int argc, char **argv);
-int cmd_status(int argc, char **argv);
+int cmd_validate(const struct cmd *self, int argc, char **argv);
+int cmd_plan(const struct cmd *self, int argc, char **argv);
+int cmd_apply(const struct cmd *self, int argc, char **argv);
+int cmd_resume(const struct cmd *self, int argc, char **argv);
+int cmd_rollback(const struct cmd *self, int argc, char **argv);
+int cmd_status(const struct cmd *self, int argc, char **argv);
 
-/* Print a usage error for @name and return EXIT_INVALID. */
-int cmd_usage_error(const char *name, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* common.c: a usage error for @c, and EXIT_INVALID. */
+int cmd_usage_error(const struct cmd *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* "vmshift help NAME" on stdout. */
-int cmd_print_help(const char *name);
+int cmd_print_help(const struct cmd *c);
 /* plan_load() @path; on failure its errors are printed (exit EXIT_INVALID). */
 struct plan *cmd_load_plan(const char *path);
 /* Print @dg to stderr. */

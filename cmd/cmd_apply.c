@@ -95,8 +95,66 @@ progress_line(gpointer ud, const char *unit, const char *line)
 
 enum which { W_APPLY, W_RESUME, W_ROLLBACK, W_STATUS };
 
+struct args {
+	struct exec_opts o;
+	GPtrArray *only;	/* char *, borrowed from argv */
+	gboolean as_json, quiet;
+	const char *plan;
+};
+
+/* One option of @ch; -1 when taken, else the exit code to return. */
 static int
-run(enum which w, const char *name, int argc, char **argv)
+take_option(const struct cmd *self, enum which w, int ch, struct args *a)
+{
+	switch (ch) {
+	case 'n':
+		if (w != W_APPLY)
+			return cmd_usage_error(self, "--dry-run is for apply");
+		a->o.dry_run = TRUE;
+		return -1;
+	case 's':
+		a->o.state_dir = optarg;
+		return -1;
+	case 'O':
+		if (w == W_STATUS || w == W_RESUME)
+			return cmd_usage_error(self, "--only is for apply and rollback");
+		g_ptr_array_add(a->only, optarg);
+		return -1;
+	case 'f':
+		if (!strcmp(optarg, "rollback"))
+			a->o.on_failure = ON_FAILURE_ROLLBACK;
+		else if (!strcmp(optarg, "stop"))
+			a->o.on_failure = ON_FAILURE_STOP;
+		else
+			return cmd_usage_error(self, "--on-failure must be rollback or stop, not '%s'", optarg);
+		return -1;
+	case 'o':
+		if (!strcmp(optarg, "json"))
+			a->as_json = TRUE;
+		else if (strcmp(optarg, "text"))
+			return cmd_usage_error(self, "--output must be text or json, not '%s'", optarg);
+		return -1;
+	case 'A':
+		a->o.accept_new_host_keys = TRUE;
+		return -1;
+	case 'q':
+		a->quiet = TRUE;
+		return -1;
+	case 'F':
+		if (w != W_ROLLBACK)
+			return cmd_usage_error(self, "--force is for rollback");
+		a->o.force = TRUE;
+		return -1;
+	case 'h':
+		return cmd_print_help(self);
+	default:
+		return cmd_usage_error(self, "bad option");
+	}
+}
+
+/* -1 when the arguments are good, else the exit code to return. */
+static int
+parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -110,147 +168,138 @@ run(enum which w, const char *name, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct exec_opts o = { .on_failure = ON_FAILURE_ROLLBACK, .interrupted = &interrupted };
-	g_autoptr(GPtrArray) only = g_ptr_array_new();
-	g_autoptr(GString) json = g_string_new(NULL);
-	g_autoptr(GString) text = g_string_new(NULL);
-	g_autoptr(GError) err = NULL;
-	gboolean as_json = FALSE, quiet = FALSE;
-	struct plan *plan;
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct term term = { 0 };
 	int ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "nqho:", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			if (w != W_APPLY)
-				return cmd_usage_error(name, "--dry-run is for apply");
-			o.dry_run = TRUE;
-			break;
-		case 's':
-			o.state_dir = optarg;
-			break;
-		case 'O':
-			if (w == W_STATUS || w == W_RESUME)
-				return cmd_usage_error(name, "--only is for apply and rollback");
-			g_ptr_array_add(only, optarg);
-			break;
-		case 'f':
-			if (!strcmp(optarg, "rollback"))
-				o.on_failure = ON_FAILURE_ROLLBACK;
-			else if (!strcmp(optarg, "stop"))
-				o.on_failure = ON_FAILURE_STOP;
-			else
-				return cmd_usage_error(name, "--on-failure must be rollback or stop, not '%s'", optarg);
-			break;
-		case 'o':
-			if (!strcmp(optarg, "json"))
-				as_json = TRUE;
-			else if (strcmp(optarg, "text"))
-				return cmd_usage_error(name, "--output must be text or json, not '%s'", optarg);
-			break;
-		case 'A':
-			o.accept_new_host_keys = TRUE;
-			break;
-		case 'q':
-			quiet = TRUE;
-			break;
-		case 'F':
-			if (w != W_ROLLBACK)
-				return cmd_usage_error(name, "--force is for rollback");
-			o.force = TRUE;
-			break;
-		case 'h':
-			return cmd_print_help(name);
-		default:
-			return cmd_usage_error(name, "bad option");
-		}
-	}
+	while ((ch = getopt_long(argc, argv, "nqho:", opts, NULL)) != -1)
+		if ((rc = take_option(self, w, ch, a)) >= 0)
+			return rc;
 	/* --only takes one id; more ids may follow as plain arguments */
 	if (argc - optind < 1)
-		return cmd_usage_error(name, "name the plan file");
+		return cmd_usage_error(self, "name the plan file");
 	for (int i = optind + 1; i < argc; i++) {
-		if (!only->len)
-			return cmd_usage_error(name, "unexpected argument '%s'", argv[i]);
-		g_ptr_array_add(only, argv[i]);
+		if (!a->only->len)
+			return cmd_usage_error(self, "unexpected argument '%s'", argv[i]);
+		g_ptr_array_add(a->only, argv[i]);
 	}
-	if (only->len) {
-		g_ptr_array_add(only, NULL);
-		o.only = (char **)only->pdata;
+	if (a->only->len) {
+		g_ptr_array_add(a->only, NULL);
+		a->o.only = (char **)a->only->pdata;
 	}
-	if (!(plan = cmd_load_plan(argv[optind])))
-		return EXIT_INVALID;
+	a->plan = argv[optind];
+	return -1;
+}
 
-	o.resume = w == W_RESUME;
-	o.log = log_line;
-	g_mutex_init(&term.mu);
-	term.quiet = quiet;
-	term.tty = !quiet && isatty(STDERR_FILENO) && g_strcmp0(g_getenv("TERM"), "dumb") != 0;
-	term.units = g_ptr_array_new_with_free_func(g_free);
-	term.lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	if (term.tty)
-		o.progress = progress_line;
-	o.log_ud = &term;
+static void
+term_init(struct term *t, gboolean quiet, struct exec_opts *o)
+{
+	g_mutex_init(&t->mu);
+	t->quiet = quiet;
+	t->tty = !quiet && isatty(STDERR_FILENO) && g_strcmp0(g_getenv("TERM"), "dumb") != 0;
+	t->units = g_ptr_array_new_with_free_func(g_free);
+	t->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	o->log = log_line;
+	if (t->tty)
+		o->progress = progress_line;
+	o->log_ud = t;
+}
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+static void
+term_release(struct term *t)
+{
+	g_ptr_array_unref(t->units);
+	g_hash_table_unref(t->lines);
+	g_mutex_clear(&t->mu);
+}
+
+static int
+execute(enum which w, struct plan *plan, const struct exec_opts *o, GString *json, GString *text, GError **err)
+{
+	int rc;
+
 	switch (w) {
 	case W_STATUS:
-		rc = executor_status(plan, &o, json, text, &err);
+		rc = executor_status(plan, o, json, text, err);
 		if (rc == RUN_INTERRUPTED || rc == RUN_FAILED)
 			rc = EXIT_OK;	/* status reports; it does not fail */
-		break;
+		return rc;
 	case W_ROLLBACK:
-		rc = executor_rollback(plan, &o, json, text, &err);
-		break;
+		return executor_rollback(plan, o, json, text, err);
 	default:
-		rc = executor_apply(plan, &o, json, text, &err);
-		break;
+		return executor_apply(plan, o, json, text, err);
 	}
-	plan_free(plan);
-	g_ptr_array_unref(term.units);
-	g_hash_table_unref(term.lines);
-	g_mutex_clear(&term.mu);
-	if (rc < 0) {
-		fprintf(stderr, "vmshift %s: %s\n", name, err->message);
-		return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_INVALID : EXIT_FAILED;
-	}
-	if (as_json) {
+}
+
+/* The report: JSON on stdout if asked; the dry-run's and status's text
+ * on stdout; a run's summary on stderr, below its log. */
+static void
+print_report(enum which w, const struct args *a, GString *json, GString *text)
+{
+	if (a->as_json) {
 		fputs(json->str, stdout);
-		if (w == W_APPLY && o.dry_run)
+		if (w == W_APPLY && a->o.dry_run)
 			fputs(text->str, stderr);
-	} else if (w == W_STATUS || (w == W_APPLY && o.dry_run)) {
+	} else if (w == W_STATUS || (w == W_APPLY && a->o.dry_run)) {
 		fputs(text->str, stdout);
 	} else {
 		fputs(text->str, stderr);
 	}
+}
+
+static int
+run(const struct cmd *self, enum which w, int argc, char **argv)
+{
+	g_autoptr(GPtrArray) only = g_ptr_array_new();
+	struct args a = { .o = { .on_failure = ON_FAILURE_ROLLBACK, .interrupted = &interrupted }, .only = only };
+	g_autoptr(GString) json = g_string_new(NULL);
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autoptr(GError) err = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct term term = { 0 };
+	struct plan *plan;
+	int rc;
+
+	if ((rc = parse_args(self, w, argc, argv, &a)) >= 0)
+		return rc;
+	if (!(plan = cmd_load_plan(a.plan)))
+		return EXIT_INVALID;
+	a.o.resume = w == W_RESUME;
+	term_init(&term, a.quiet, &a.o);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = execute(w, plan, &a.o, json, text, &err);
+	plan_free(plan);
+	term_release(&term);
+	if (rc < 0) {
+		fprintf(stderr, "vmshift %s: %s\n", self->name, err->message);
+		return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_INVALID : EXIT_FAILED;
+	}
+	print_report(w, &a, json, text);
 	if (interrupted)
-		fprintf(stderr, "vmshift %s: interrupted; `vmshift resume %s` continues\n", name, argv[optind]);
+		fprintf(stderr, "vmshift %s: interrupted; `vmshift resume %s` continues\n", self->name, a.plan);
 	return cmd_finish_stdout(rc);
 }
 
 int
-cmd_apply(int argc, char **argv)
+cmd_apply(const struct cmd *self, int argc, char **argv)
 {
-	return run(W_APPLY, "apply", argc, argv);
+	return run(self, W_APPLY, argc, argv);
 }
 
 int
-cmd_resume(int argc, char **argv)
+cmd_resume(const struct cmd *self, int argc, char **argv)
 {
-	return run(W_RESUME, "resume", argc, argv);
+	return run(self, W_RESUME, argc, argv);
 }
 
 int
-cmd_rollback(int argc, char **argv)
+cmd_rollback(const struct cmd *self, int argc, char **argv)
 {
-	return run(W_ROLLBACK, "rollback", argc, argv);
+	return run(self, W_ROLLBACK, argc, argv);
 }
 
 int
-cmd_status(int argc, char **argv)
+cmd_status(const struct cmd *self, int argc, char **argv)
 {
-	return run(W_STATUS, "status", argc, argv);
+	return run(self, W_STATUS, argc, argv);
 }

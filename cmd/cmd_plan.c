@@ -133,7 +133,7 @@ render_dot(const struct plan *plan)
 }
 
 int
-cmd_plan(int argc, char **argv)
+cmd_plan(const struct cmd *self, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -156,16 +156,16 @@ cmd_plan(int argc, char **argv)
 			else if (!strcmp(optarg, "dot"))
 				out = OUT_DOT;
 			else
-				return cmd_usage_error("plan", "--output must be text, json or dot, not '%s'", optarg);
+				return cmd_usage_error(self, "--output must be text, json or dot, not '%s'", optarg);
 			break;
 		case 'h':
-			return cmd_print_help("plan");
+			return cmd_print_help(self);
 		default:
-			return cmd_usage_error("plan", "bad option");
+			return cmd_usage_error(self, "bad option");
 		}
 	}
 	if (argc - optind != 1)
-		return cmd_usage_error("plan", "name exactly one plan file");
+		return cmd_usage_error(self, "name exactly one plan file");
 
 	if (!(plan = cmd_load_plan(argv[optind])))
 		return EXIT_INVALID;

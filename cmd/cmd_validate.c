@@ -6,7 +6,7 @@
 #include "../planner/plan.h"
 
 int
-cmd_validate(int argc, char **argv)
+cmd_validate(const struct cmd *self, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -17,11 +17,11 @@ cmd_validate(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ch == 'h')
-			return cmd_print_help("validate");
-		return cmd_usage_error("validate", "bad option");
+			return cmd_print_help(self);
+		return cmd_usage_error(self, "bad option");
 	}
 	if (optind >= argc)
-		return cmd_usage_error("validate", "name at least one plan file");
+		return cmd_usage_error(self, "name at least one plan file");
 	for (int i = optind; i < argc; i++) {
 		struct diags dg;
 		struct plan *plan;

@@ -7,7 +7,7 @@
 #include "cmd.h"
 #include "../planner/plan.h"
 
-static int cmd_help(int argc, char **argv);
+static int cmd_help(const struct cmd *c, int argc, char **argv);
 
 static const struct cmd commands[] = {
 	{ "validate", cmd_validate, "PLAN...", "check plans; print every error as FILE:LINE:COL",
@@ -63,74 +63,18 @@ print_overview(FILE *out)
 		     "exit status: 0 ok, 1 runtime failure, 2 invalid plan or usage, 3 interrupted (resumable)\n");
 }
 
-int
-cmd_print_help(const char *name)
-{
-	const struct cmd *c = cmd_lookup(name);
-
-	if (!c)
-		return cmd_usage_error("help", "unknown command '%s'", name);
-	printf("usage: vmshift %s %s\n\n%s\n\n%s", c->name, c->usage, c->summary, c->help);
-	return cmd_finish_stdout(EXIT_OK);
-}
-
 static int
-cmd_help(int argc, char **argv)
+cmd_help(const struct cmd *self, int argc, char **argv)
 {
+	const struct cmd *c;
+
 	if (argc < 2) {
 		print_overview(stdout);
 		return cmd_finish_stdout(EXIT_OK);
 	}
-	return cmd_print_help(argv[1]);
-}
-
-int
-cmd_usage_error(const char *name, const char *fmt, ...)
-{
-	const struct cmd *c = cmd_lookup(name);
-	va_list ap;
-
-	fprintf(stderr, "vmshift %s: ", name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	if (c)
-		fprintf(stderr, "usage: vmshift %s %s\n", c->name, c->usage);
-	return EXIT_INVALID;
-}
-
-void
-cmd_print_diags(struct diags *dg)
-{
-	g_autofree char *text = NULL;
-
-	diags_sort(dg);
-	text = diags_format(dg);
-	fputs(text, stderr);
-}
-
-struct plan *
-cmd_load_plan(const char *path)
-{
-	struct diags dg;
-	struct plan *plan;
-
-	diags_init(&dg, path);
-	if (!(plan = plan_load(path, &dg)))
-		cmd_print_diags(&dg);
-	diags_release(&dg);
-	return plan;
-}
-
-int
-cmd_finish_stdout(int rc)
-{
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		perror("vmshift: cannot write the output");
-		return rc == EXIT_OK ? EXIT_FAILED : rc;
-	}
-	return rc;
+	if (!(c = cmd_lookup(argv[1])))
+		return cmd_usage_error(self, "unknown command '%s'", argv[1]);
+	return cmd_print_help(c);
 }
 
 int
@@ -148,10 +92,10 @@ main(int argc, char **argv)
 		return cmd_finish_stdout(EXIT_OK);
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return cmd_help(1, argv);
+		return cmd_help(cmd_lookup("help"), 1, argv);
 	if (!(c = cmd_lookup(argv[1]))) {
 		fprintf(stderr, "vmshift: unknown command '%s'; see 'vmshift help'\n", argv[1]);
 		return EXIT_INVALID;
 	}
-	return c->run(argc - 1, argv + 1);
+	return c->run(c, argc - 1, argv + 1);
 }
