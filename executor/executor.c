@@ -517,6 +517,7 @@ executor_status(struct plan *plan, const struct exec_opts *o, GString *json, GSt
 {
 	struct exec x;
 	g_autoptr(GPtrArray) recs = NULL;
+	g_autoptr(GHashTable) resolved = g_hash_table_new(NULL, NULL);	/* migrations with units */
 	int rc = -1;
 
 	exec_init(&x, plan, o);
@@ -525,13 +526,12 @@ executor_status(struct plan *plan, const struct exec_opts *o, GString *json, GSt
 	units_replay(&x, recs);
 	if (!recs->len)
 		g_string_append_printf(text, "no run yet (no journal in %s)\n", x.state_dir);
+	for (guint k = 0; k < x.units->len; k++)
+		g_hash_table_add(resolved, ((struct unit *)x.units->pdata[k])->m);
 	for (guint i = 0; i < plan->order->len; i++) {
 		struct migration *m = plan->order->pdata[i];
-		gboolean any = FALSE;
 
-		for (guint k = 0; k < x.units->len && !any; k++)
-			any = ((struct unit *)x.units->pdata[k])->m == m;
-		if (!any)
+		if (!g_hash_table_contains(resolved, m))
 			g_string_append_printf(text, "%s (%s -> %s, %s): pending (the pattern '%s' is resolved when the run starts)\n",
 					       m->id, m->from->name, m->to->name, mode_name(m->set.mode), m->match);
 	}
