@@ -135,6 +135,68 @@ test_journal__missing_file_is_empty(void)
 	g_assert_cmpuint(recs->len, ==, 0);
 }
 
+struct appender {
+	struct journal *j;
+	guint id, n;
+	gboolean failed;
+};
+
+static gpointer
+append_many(gpointer p)
+{
+	struct appender *a = p;
+
+	for (guint i = 0; i < a->n; i++) {
+		g_autoptr(JsonObject) rec = json_object_new();
+		g_autoptr(GError) err = NULL;
+
+		json_object_set_int_member(rec, "thread", a->id);
+		json_object_set_int_member(rec, "i", i);
+		if (journal_append(a->j, rec, &err) < 0)
+			a->failed = TRUE;
+	}
+	return NULL;
+}
+
+/* Eight threads appending at once (their syncs shared): every record is
+ * there once, whole, and each thread's in the order it wrote them. */
+static void
+test_journal__concurrent_appends(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("vmshift-journal-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "journal.jsonl", NULL);
+	g_autofree char *lock = g_build_filename(dir, "lock", NULL);
+	struct journal *j = journal_open(dir, NULL);
+	struct appender a[8];
+	GThread *t[8];
+	g_autoptr(GPtrArray) recs = NULL;
+	gint64 next[8] = { 0 };
+
+	g_assert_nonnull(j);
+	for (guint k = 0; k < 8; k++) {
+		a[k] = (struct appender){ .j = j, .id = k, .n = 200 };
+		t[k] = g_thread_new("append", append_many, &a[k]);
+	}
+	for (guint k = 0; k < 8; k++) {
+		g_thread_join(t[k]);
+		g_assert_false(a[k].failed);
+	}
+	journal_close(j);
+	recs = journal_read(path, NULL);
+	g_assert_nonnull(recs);
+	g_assert_cmpuint(recs->len, ==, 8 * 200);
+	for (guint i = 0; i < recs->len; i++) {
+		JsonObject *r = recs->pdata[i];
+		gint64 th = json_object_get_int_member(r, "thread");
+
+		g_assert_cmpint(json_object_get_int_member(r, "i"), ==, next[th]);
+		next[th]++;
+	}
+	g_unlink(path);
+	g_unlink(lock);
+	g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -145,5 +207,6 @@ main(int argc, char **argv)
 	g_test_add_func("/journal/damage_in_the_middle_is_an_error", test_journal__damage_in_the_middle_is_an_error);
 	g_test_add_func("/journal/lock_excludes_a_second_run", test_journal__lock_excludes_a_second_run);
 	g_test_add_func("/journal/missing_file_is_empty", test_journal__missing_file_is_empty);
+	g_test_add_func("/journal/concurrent_appends", test_journal__concurrent_appends);
 	return g_test_run();
 }
