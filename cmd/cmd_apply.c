@@ -61,11 +61,15 @@ static void
 log_line(gpointer ud, const char *line)
 {
 	struct term *t = ud;
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
-	g_autofree char *ts = g_date_time_format(now, "%H:%M:%S");
+	g_autoptr(GDateTime) now = NULL;
+	g_autofree char *ts = NULL;
 
+	/* the local time zone is read again (readlink /etc/localtime) for
+	 * every GDateTime: not for lines nobody sees */
 	if (t->quiet)
 		return;
+	now = g_date_time_new_now_local();
+	ts = g_date_time_format(now, "%H:%M:%S");
 	g_mutex_lock(&t->mu);
 	term_erase(t);
 	fprintf(stderr, "%s vmshift: %s\n", ts, line);

@@ -22,6 +22,13 @@ journal_resolutions(GPtrArray *recs)
 	return res;
 }
 
+/* g_ptr_array_sort() passes pointers to the elements */
+static gint
+cmp_names(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(char *const *)a, *(char *const *)b);
+}
+
 /* The domains on the source host that @m's pattern matches, by name. */
 static GPtrArray *
 resolve_match(struct exec *x, struct migration *m, GError **err)
@@ -49,7 +56,7 @@ resolve_match(struct exec *x, struct migration *m, GError **err)
 	free(doms);
 	pcre2_match_data_free(md);
 	if (names)
-		g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+		g_ptr_array_sort(names, cmp_names);
 	return names;
 }
 
