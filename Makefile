@@ -14,7 +14,7 @@ PKG_CONFIG ?= pkg-config
 # libxml2 and libssh2 in.  Deferred (=) so that `make deps` can install
 # them before they are first looked up.
 PLANNER_PKGS = yaml-0.1 libpcre2-8 glib-2.0
-ALL_PKGS     = libvirt libxml-2.0 libssh2 json-glib-1.0 $(PLANNER_PKGS)
+ALL_PKGS     = libvirt libxml-2.0 libssh2 json-glib-1.0 yajl $(PLANNER_PKGS)
 WARN         = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 SAN_FLAGS    = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -32,7 +32,7 @@ EXECUTOR_SRC = executor/executor.c \
                executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_files.c \
                executor/step_live.c executor/claims.c executor/storage.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
-               executor/sink.c executor/virt.c executor/journal.c executor/udiff.c \
+               executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c \
                executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c cmd/common.c
@@ -46,7 +46,7 @@ UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%) $(EXEC_TESTS:%=$(BUILD)/tests/%)
 
 # Debian packages: to build, to test (schema validator, lab), to run the lab.
 DEB_BUILD = build-essential pkg-config libvirt-dev libyaml-dev libxml2-dev \
-            libssh2-1-dev libpcre2-dev libglib2.0-dev libjson-glib-dev
+            libssh2-1-dev libpcre2-dev libglib2.0-dev libjson-glib-dev libyajl-dev
 DEB_TEST  = python3 python3-jsonschema python3-yaml
 DEB_LAB   = libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
             qemu-system-x86 qemu-utils openssh-server openssh-client iproute2 procps
@@ -69,7 +69,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(PLANNER_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
 
 # executor unit tests: no libvirt, no host needed
-$(BUILD)/tests/test_journal: tests/unit/test_journal.c $(BUILD)/executor/journal.o
+$(BUILD)/tests/test_journal: tests/unit/test_journal.c $(BUILD)/executor/journal.o $(BUILD)/executor/journal_read.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(BUILD)/tests/test_sched: tests/unit/test_sched.c $(BUILD)/executor/sched.o

@@ -202,7 +202,7 @@ term_init(struct term *t, gboolean quiet, struct exec_opts *o)
 	t->tty = !quiet && isatty(STDERR_FILENO) && g_strcmp0(g_getenv("TERM"), "dumb") != 0;
 	t->units = g_ptr_array_new_with_free_func(g_free);
 	t->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	o->log = log_line;
+	o->log = quiet ? NULL : log_line;	/* -q: log lines are not even formatted */
 	if (t->tty)
 		o->progress = progress_line;
 	o->log_ud = t;
@@ -271,7 +271,7 @@ run(const struct cmd *self, enum which w, int argc, char **argv)
 	term_init(&term, a.quiet, &a.o);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	rc = execute(w, plan, &a.o, json, text, &err);
+	rc = execute(w, plan, &a.o, a.as_json ? json : NULL, text, &err);	/* JSON only when asked: it costs */
 	plan_free(plan);
 	term_release(&term);
 	if (rc < 0) {

@@ -24,9 +24,21 @@ const char *journal_path(const struct journal *j);
  * the caller's. */
 int journal_append(struct journal *j, JsonObject *rec, GError **err);
 
-/* Every record of the journal at @path, oldest first (JsonObject refs,
- * caller unrefs the array).  A missing file is an empty journal.  A bad
- * line anywhere but last is an error: the journal was tampered with. */
-GPtrArray *journal_read(const char *path, GError **err);
+/* A record as read (journal_read.c).  Only these members are read; the
+ * journal's format is in executor/facts.h. */
+struct journal_rec {
+	const char *ev;		/* "" if absent */
+	const char *unit, *step, *phase, *status, *error;	/* NULL if absent */
+	const char *migration, *cmd, *plan, *plan_sha256;	/* resolve, run */
+	JsonArray *vms, *only;	/* resolve's, run's (strings); NULL if absent */
+	JsonObject *facts;	/* facts', with only the keys asked for; NULL if absent */
+};
+
+/* Every record of the journal at @path, oldest first (struct journal_rec *,
+ * caller unrefs the array).  @fact_keys: the fact keys to keep in ->facts
+ * (NULL: all); building facts is most of what a read costs.  A missing
+ * file is an empty journal.  A line that is not a JSON object anywhere
+ * but last is an error: the journal was tampered with. */
+GPtrArray *journal_read(const char *path, const char *const *fact_keys, GError **err);
 
 #endif

@@ -75,8 +75,8 @@ unit_text(struct unit *u, GString *t)
 	g_string_append_c(t, '\n');
 }
 
-void
-report_write(struct exec *x, const char *what, int result, GString *json, GString *text)
+static void
+report_json(struct exec *x, const char *what, int result, GString *json)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonNode) root = NULL;
@@ -104,8 +104,14 @@ report_write(struct exec *x, const char *what, int result, GString *json, GStrin
 	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);
 	s = json_generator_to_data(gen, NULL);
+	g_string_append_printf(json, "%s\n", s);
+}
+
+void
+report_write(struct exec *x, const char *what, int result, GString *json, GString *text)
+{
 	if (json)
-		g_string_append_printf(json, "%s\n", s);
+		report_json(x, what, result, json);
 	if (text)
 		for (guint i = 0; i < x->units->len; i++)
 			if (((struct unit *)x->units->pdata[i])->selected || !strcmp(what, "status"))

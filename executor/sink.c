@@ -21,6 +21,8 @@ sink_progress(const struct sink *s, const char *unit, const char *fmt, ...)
 	g_autofree char *line = NULL;
 	va_list ap;
 
+	if (!s->progress && !s->log)
+		return;		/* nobody listens: not even formatted */
 	if (fmt) {
 		va_start(ap, fmt);
 		line = g_strdup_vprintf(fmt, ap);

@@ -279,17 +279,18 @@ void
 units_replay(struct exec *x, GPtrArray *recs)
 {
 	for (guint i = 0; recs && i < recs->len; i++) {
-		JsonObject *r = recs->pdata[i];
-		const char *ev = json_object_get_string_member_with_default(r, "ev", "");
-		struct unit *u = unit_find(x, json_object_get_string_member_with_default(r, "unit", ""));
-		int s = step_from_name(json_object_get_string_member_with_default(r, "step", ""));
-		const char *phase = json_object_get_string_member_with_default(r, "phase", "");
-		const char *error = json_object_get_string_member_with_default(r, "error", NULL);
+		const struct journal_rec *r = recs->pdata[i];
+		const char *ev = r->ev;
+		struct unit *u = r->unit ? unit_find(x, r->unit) : NULL;
+		int s = r->step ? step_from_name(r->step) : -1;
+		const char *phase = r->phase ? r->phase : "";
+		const char *error = r->error;
 
 		if (!u)
 			continue;
 		if (!strcmp(ev, "facts")) {
-			facts_merge(u->facts, json_object_get_object_member(r, "facts"));
+			if (r->facts)
+				facts_merge(u->facts, r->facts);
 		} else if (!strcmp(ev, "step") && s >= 0) {
 			u->status = U_RUNNING;
 			if (!strcmp(phase, "start")) {
@@ -308,7 +309,7 @@ units_replay(struct exec *x, GPtrArray *recs)
 		} else if (!strcmp(ev, "undo") && s >= 0 && !strcmp(phase, "done")) {
 			unit_forget_step(u, s);
 		} else if (!strcmp(ev, "unit")) {
-			const char *st = json_object_get_string_member_with_default(r, "status", "");
+			const char *st = r->status ? r->status : "";
 
 			for (guint k = 0; k < G_N_ELEMENTS(status_names); k++)
 				if (!strcmp(st, unit_status_name(k)))

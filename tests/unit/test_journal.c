@@ -34,8 +34,27 @@ append(struct journal *j, const char *ev, gint64 n)
 	g_autoptr(JsonObject) o = json_object_new();
 	g_autoptr(GError) e = NULL;
 
+	g_autoptr(JsonObject) facts = json_object_new();
+	g_autoptr(JsonObject) deep = json_object_new();
+	g_autoptr(JsonObject) skipped = json_object_new();
+	JsonArray *list = json_array_new(), *inner = json_array_new();
+	g_autofree char *unit = g_strdup_printf("u%" G_GINT64_FORMAT, n);
+
 	json_object_set_string_member(o, "ev", ev);
-	json_object_set_int_member(o, "n", n);
+	json_object_set_string_member(o, "unit", unit);
+	/* facts of every JSON type, nested; a member the reader ignores */
+	json_array_add_int_element(inner, 1);
+	json_array_add_boolean_element(inner, TRUE);
+	json_array_add_null_element(inner);
+	json_array_add_double_element(inner, 2.5);
+	json_object_set_array_member(deep, "b", inner);
+	json_array_add_string_element(list, "a");
+	json_array_add_object_element(list, json_object_ref(deep));
+	json_object_set_int_member(facts, "n", n);
+	json_object_set_array_member(facts, "list", list);
+	json_object_set_object_member(o, "facts", json_object_ref(facts));
+	json_object_set_array_member(skipped, "x", json_array_new());
+	json_object_set_object_member(o, "other", json_object_ref(skipped));
 	g_assert_cmpint(journal_append(j, o, &e), ==, 0);
 	g_assert_no_error(e);
 }
@@ -53,11 +72,42 @@ test_journal__roundtrip(void)
 	for (int i = 0; i < 5; i++)
 		append(j, "step", i);
 	journal_close(j);
-	recs = journal_read(path, &e);
+	recs = journal_read(path, NULL, &e);
 	g_assert_no_error(e);
 	g_assert_cmpuint(recs->len, ==, 5);
-	g_assert_cmpint(json_object_get_int_member(recs->pdata[4], "n"), ==, 4);
-	g_assert_true(json_object_has_member(recs->pdata[0], "t"));	/* timestamped */
+	{
+		const struct journal_rec *r = recs->pdata[4];
+		JsonArray *list, *inner;
+		g_autofree char *text = NULL;
+
+		g_assert_cmpstr(r->ev, ==, "step");
+		g_assert_cmpstr(r->unit, ==, "u4");
+		g_assert_null(r->phase);
+		g_assert_cmpint(json_object_get_int_member(r->facts, "n"), ==, 4);
+		list = json_object_get_array_member(r->facts, "list");
+		g_assert_cmpuint(json_array_get_length(list), ==, 2);
+		g_assert_cmpstr(json_array_get_string_element(list, 0), ==, "a");
+		inner = json_object_get_array_member(json_array_get_object_element(list, 1), "b");
+		g_assert_cmpuint(json_array_get_length(inner), ==, 4);
+		g_assert_cmpint(json_array_get_int_element(inner, 0), ==, 1);
+		g_assert_true(json_array_get_boolean_element(inner, 1));
+		g_assert_true(json_array_get_null_element(inner, 2));
+		g_assert_cmpfloat(json_array_get_double_element(inner, 3), ==, 2.5);
+		g_assert_cmpuint(json_object_get_size(r->facts), ==, 2);
+		g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+		g_assert_nonnull(strstr(text, "\"t\":\""));	/* timestamped */
+	}
+	g_ptr_array_unref(g_steal_pointer(&recs));
+	{
+		/* only the facts asked for */
+		static const char *const keys[] = { "n", NULL };
+
+		recs = journal_read(path, keys, &e);
+		g_assert_no_error(e);
+		g_assert_cmpuint(recs->len, ==, 5);
+		g_assert_cmpint(json_object_get_int_member(((struct journal_rec *)recs->pdata[2])->facts, "n"), ==, 2);
+		g_assert_false(json_object_has_member(((struct journal_rec *)recs->pdata[2])->facts, "list"));
+	}
 	rm_rf(dir);
 }
 
@@ -71,7 +121,7 @@ test_journal__torn_tail_is_ignored_then_repaired(void)
 	struct journal *j;
 
 	g_assert_true(g_file_set_contents(path, "{\"ev\":\"a\",\"n\":1}\n{\"ev\":\"b\",\"n\"", -1, NULL));
-	recs = journal_read(path, &e);
+	recs = journal_read(path, NULL, &e);
 	g_assert_no_error(e);
 	g_assert_cmpuint(recs->len, ==, 1);
 	/* reopening cuts the torn line, so the next record stands alone */
@@ -79,10 +129,10 @@ test_journal__torn_tail_is_ignored_then_repaired(void)
 	g_assert_nonnull(j);
 	append(j, "c", 3);
 	journal_close(j);
-	recs2 = journal_read(path, &e);
+	recs2 = journal_read(path, NULL, &e);
 	g_assert_no_error(e);
 	g_assert_cmpuint(recs2->len, ==, 2);
-	g_assert_cmpstr(json_object_get_string_member(recs2->pdata[1], "ev"), ==, "c");
+	g_assert_cmpstr(((struct journal_rec *)recs2->pdata[1])->ev, ==, "c");
 	rm_rf(dir);
 }
 
@@ -94,11 +144,20 @@ test_journal__damage_in_the_middle_is_an_error(void)
 	g_autoptr(GError) e = NULL;
 	GPtrArray *recs;
 
-	g_assert_true(g_file_set_contents(path, "{\"ev\":\"a\"}\nnot json\n{\"ev\":\"b\"}\n", -1, NULL));
-	recs = journal_read(path, &e);
-	g_assert_null(recs);
-	g_assert_nonnull(e);
-	g_assert_nonnull(strstr(e->message, ":2:"));
+	/* not JSON, not an object, two objects, an object cut short */
+	const char *const bad[] = { "not json", "[1]", "42", "\"s\"", "{\"ev\":\"x\"} {\"ev\":\"y\"}",
+				    "{\"ev\":\"x\",\"facts\":{\"a\":[1,2}}" };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *text = g_strdup_printf("{\"ev\":\"a\"}\n%s\n{\"ev\":\"b\"}\n", bad[i]);
+
+		g_clear_error(&e);
+		g_assert_true(g_file_set_contents(path, text, -1, NULL));
+		recs = journal_read(path, NULL, &e);
+		g_assert_null(recs);
+		g_assert_nonnull(e);
+		g_assert_nonnull(strstr(e->message, ":2:"));
+	}
 	rm_rf(dir);
 }
 
@@ -129,7 +188,7 @@ static void
 test_journal__missing_file_is_empty(void)
 {
 	g_autoptr(GError) e = NULL;
-	g_autoptr(GPtrArray) recs = journal_read("/nonexistent/vmshift/journal.jsonl", &e);
+	g_autoptr(GPtrArray) recs = journal_read("/nonexistent/vmshift/journal.jsonl", NULL, &e);
 
 	g_assert_no_error(e);
 	g_assert_cmpuint(recs->len, ==, 0);
@@ -150,8 +209,13 @@ append_many(gpointer p)
 		g_autoptr(JsonObject) rec = json_object_new();
 		g_autoptr(GError) err = NULL;
 
-		json_object_set_int_member(rec, "thread", a->id);
-		json_object_set_int_member(rec, "i", i);
+		g_autoptr(JsonObject) f = json_object_new();
+		g_autofree char *unit = g_strdup_printf("%u", a->id);
+
+		json_object_set_string_member(rec, "ev", "facts");
+		json_object_set_string_member(rec, "unit", unit);
+		json_object_set_int_member(f, "i", i);
+		json_object_set_object_member(rec, "facts", json_object_ref(f));
 		if (journal_append(a->j, rec, &err) < 0)
 			a->failed = TRUE;
 	}
@@ -182,14 +246,15 @@ test_journal__concurrent_appends(void)
 		g_assert_false(a[k].failed);
 	}
 	journal_close(j);
-	recs = journal_read(path, NULL);
+	recs = journal_read(path, NULL, NULL);
 	g_assert_nonnull(recs);
 	g_assert_cmpuint(recs->len, ==, 8 * 200);
 	for (guint i = 0; i < recs->len; i++) {
-		JsonObject *r = recs->pdata[i];
-		gint64 th = json_object_get_int_member(r, "thread");
+		const struct journal_rec *r = recs->pdata[i];
+		guint64 th = g_ascii_strtoull(r->unit, NULL, 10);
 
-		g_assert_cmpint(json_object_get_int_member(r, "i"), ==, next[th]);
+		g_assert_cmpuint(th, <, 8);
+		g_assert_cmpint(json_object_get_int_member(r->facts, "i"), ==, next[th]);
 		next[th]++;
 	}
 	g_unlink(path);
