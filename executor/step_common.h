@@ -31,7 +31,10 @@ char *step_human_size(guint64 n);
 gboolean step_will_start(struct unit *u, gboolean source_running);
 
 /* ---- the domain's XML (step_xml.c) ---- */
-int step_write_file(const char *path, const char *text, GError **err);	/* atomic, fsync'd, 0600 */
+/* @texts[i] into @dir/@names[i], each whole or not at all (a synced
+ * temporary file renamed), in order, then the directory synced: n + 1
+ * syncs for n files.  0600. */
+int step_write_files(const char *dir, const char *const *names, const char *const *texts, guint n, GError **err);
 /* u->sxml from @xml, u->txml its remapped copy, u->changes what changed. */
 int step_xml_set(struct exec *x, struct unit *u, const char *xml, GError **err);
 /* u->sxml and u->txml from the saved source XML (export-xml's), if not

@@ -1,14 +1,86 @@
 /* step_xml.c: the domain's XML in the unit's state directory: exported
  * (the export-xml step), loaded again, remapped for the target. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "step_common.h"
 #include "steps.h"
 
-int
-step_write_file(const char *path, const char *text, GError **err)
+static int
+sys_fail(GError **err, const char *what, const char *path)
 {
-	return g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, err) ? 0 : -1;
+	int e = errno;
+
+	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "cannot %s '%s': %s", what, path, g_strerror(e));
+	return -1;
+}
+
+/* @text into a new temporary file beside @path, synced: its name in *tmp. */
+static int
+write_synced_tmp(const char *path, const char *text, char **tmp, GError **err)
+{
+	gsize len = strlen(text), off = 0;
+	int fd;
+
+	*tmp = g_strconcat(path, ".XXXXXX", NULL);
+	if ((fd = g_mkstemp_full(*tmp, O_RDWR | O_CLOEXEC, 0600)) < 0)
+		return sys_fail(err, "create", *tmp);
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sys_fail(err, "write", *tmp);
+			close(fd);
+			return -1;
+		}
+		off += (gsize)n;
+	}
+	if (fsync(fd) < 0) {
+		sys_fail(err, "sync", *tmp);
+		close(fd);
+		return -1;
+	}
+	return close(fd) < 0 ? sys_fail(err, "close", *tmp) : 0;
+}
+
+int
+step_write_files(const char *dir, const char *const *names, const char *const *texts, guint n, GError **err)
+{
+	g_autoptr(GPtrArray) tmps = g_ptr_array_new_with_free_func(g_free);
+	int rc = 0, fd;
+
+	for (guint i = 0; i < n && rc == 0; i++) {
+		g_autofree char *path = g_build_filename(dir, names[i], NULL);
+		char *tmp = NULL;
+
+		rc = write_synced_tmp(path, texts[i], &tmp, err);
+		g_ptr_array_add(tmps, tmp);
+	}
+	for (guint i = 0; i < n && rc == 0; i++) {
+		g_autofree char *path = g_build_filename(dir, names[i], NULL);
+
+		if (g_rename(tmps->pdata[i], path) < 0)
+			rc = sys_fail(err, "rename", tmps->pdata[i]);
+		else
+			g_clear_pointer(&tmps->pdata[i], g_free);	/* in place */
+	}
+	for (guint i = 0; i < tmps->len; i++)
+		if (tmps->pdata[i])
+			g_unlink(tmps->pdata[i]);
+	if (rc < 0)
+		return -1;
+	/* the new names, on disk: one sync of the directory for all */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sys_fail(err, "open", dir);
+	if (fsync(fd) < 0)
+		rc = sys_fail(err, "sync", dir);
+	close(fd);
+	return rc;
 }
 
 /* The remap rule sets of @u in the order they are tried. */
@@ -65,9 +137,6 @@ step_xml_load(struct exec *x, struct unit *u, GError **err)
 int
 step_export_xml(struct exec *x, struct unit *u, GError **err)
 {
-	g_autofree char *spath = unit_file(u, "source.xml");
-	g_autofree char *mpath = unit_file(u, "source-migratable.xml");
-	g_autofree char *tpath = unit_file(u, "target.xml");
 	g_autofree char *exact = NULL, *xml = NULL, *txml = NULL;
 	g_auto(virDomainPtr) d = NULL;
 	g_autoptr(JsonObject) facts = json_object_new();
@@ -90,9 +159,13 @@ step_export_xml(struct exec *x, struct unit *u, GError **err)
 			    u->src->h->name, domxml_uuid(u->sxml), fact_str(u, FACT_SOURCE_UUID));
 	txml = domxml_format(u->txml);
 	/* the target file last: its presence says all three are complete */
-	if (step_write_file(spath, exact, err) < 0 || step_write_file(mpath, xml, err) < 0 ||
-	    step_write_file(tpath, txml, err) < 0)
-		return -1;
+	{
+		const char *const names[] = { "source.xml", "source-migratable.xml", "target.xml" };
+		const char *const texts[] = { exact, xml, txml };
+
+		if (step_write_files(u->dir, names, texts, G_N_ELEMENTS(names), err) < 0)
+			return -1;
+	}
 	for (guint i = 0; i < u->changes->len; i++) {
 		struct dom_change *c = u->changes->pdata[i];
 		JsonObject *o = json_object_new();
