@@ -23,10 +23,10 @@ LDLIBS_ALL   = $(shell $(PKG_CONFIG) --libs $(ALL_PKGS))
 LDLIBS_PLAN  = $(shell $(PKG_CONFIG) --libs $(PLANNER_PKGS))
 
 PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c \
-               planner/plan_parse.c planner/plan_check.c planner/order.c planner/json.c
+               planner/plan_parse.c planner/plan_check.c planner/order.c
 EXECUTOR_SRC = executor/executor.c executor/claims.c executor/storage.c executor/steps.c executor/live.c executor/hosts.c executor/journal.c \
                executor/domxml.c executor/sshx.c executor/udiff.c
-CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c
+CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c cmd/json.c
 UNIT_TESTS   = test_ydoc test_plan test_order
 EXEC_TESTS   = test_journal test_udiff test_domxml
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "../planner/json.h"
+#include "json.h"
 #include "../planner/plan.h"
 
 enum output { OUT_TEXT, OUT_JSON, OUT_DOT };
