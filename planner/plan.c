@@ -1,5 +1,5 @@
-/* plan.c: the plan's life cycle and the names the format fixes. */
-#include <errno.h>
+/* plan.c: the plan model's life cycle and the names the format fixes.
+ * Reading a plan is load.c. */
 #include <string.h>
 
 #include "plan_priv.h"
@@ -129,7 +129,9 @@ remap_release(struct remap *r)
 		g_clear_pointer(&r->rules[k], g_ptr_array_unref);
 }
 
-/* The format's defaults; plan_parse.c overwrites what a plan writes. */
+/* The format's defaults; plan_parse.c overwrites what a plan writes.
+ * Not in fields.c: plan_new() needs it, and the model depends on no
+ * part of the reader. */
 void
 settings_init(struct settings *s)
 {
@@ -187,7 +189,7 @@ migration_free(gpointer p)
 	g_free(m);
 }
 
-static struct plan *
+struct plan *
 plan_new(const char *path)
 {
 	struct plan *plan = g_new0(struct plan, 1);
@@ -219,56 +221,6 @@ plan_free(struct plan *plan)
 	g_hash_table_unref(plan->host_by_name);
 	g_ptr_array_unref(plan->hosts);
 	g_free(plan);
-}
-
-struct plan *
-plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
-{
-	struct pctx c = { .dg = dg, .plan = plan_new(path) };
-	guint before = diags_count(dg);
-
-	if (ydoc_load(&c.y, buf, len, dg) == 0) {
-		plan_read_tree(&c, ydoc_root(&c.y));
-		plan_check(&c);
-		/* Waves need a sound plan (hosts resolved, ids unique); cycles
-		 * are worth reporting along with everything else. */
-		if (diags_count(dg) == before)
-			plan_order(c.plan, dg);
-		else
-			plan_find_cycles(c.plan, dg);
-	}
-	ydoc_release(&c.y);
-	if (diags_count(dg) != before) {
-		plan_free(c.plan);
-		return NULL;
-	}
-	return c.plan;
-}
-
-struct plan *
-plan_load(const char *path, struct diags *dg)
-{
-	g_autofree char *buf = NULL;
-	g_autoptr(GError) err = NULL;
-	struct plan *plan;
-	gsize len = 0;
-
-	if (!g_file_get_contents(path, &buf, &len, &err)) {
-		diags_add(dg, (struct pos){ 0, 0 }, "cannot read the plan: %s", err->message);
-		return NULL;
-	}
-	plan = plan_parse(path, buf, len, dg);
-	if (plan)
-		plan_hash(plan, buf, len);
-	return plan;
-}
-
-void
-plan_hash(struct plan *plan, const char *buf, gsize len)
-{
-	g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)buf, len);
-
-	g_strlcpy(plan->sha256, sum, sizeof(plan->sha256));
 }
 
 struct host *

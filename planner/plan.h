@@ -218,4 +218,5 @@ void plan_free(struct plan *plan);
 struct host *plan_host(const struct plan *plan, const char *name);
 struct migration *plan_migration(const struct plan *plan, const char *id);
 
+
 #endif

@@ -1,0 +1,53 @@
+/* load.c: reading a plan: the file, its YAML, the model, the checks
+ * and the order, in that order. */
+#include "plan_priv.h"
+
+struct plan *
+plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
+{
+	struct pctx c = { .dg = dg, .plan = plan_new(path) };
+	guint before = diags_count(dg);
+
+	if (ydoc_load(&c.y, buf, len, dg) == 0) {
+		plan_read_tree(&c, ydoc_root(&c.y));
+		plan_check(&c);
+		/* Waves need a sound plan (hosts resolved, ids unique); cycles
+		 * are worth reporting along with everything else. */
+		if (diags_count(dg) == before)
+			plan_order(c.plan, dg);
+		else
+			plan_find_cycles(c.plan, dg);
+	}
+	ydoc_release(&c.y);
+	if (diags_count(dg) != before) {
+		plan_free(c.plan);
+		return NULL;
+	}
+	return c.plan;
+}
+
+struct plan *
+plan_load(const char *path, struct diags *dg)
+{
+	g_autofree char *buf = NULL;
+	g_autoptr(GError) err = NULL;
+	struct plan *plan;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &buf, &len, &err)) {
+		diags_add(dg, (struct pos){ 0, 0 }, "cannot read the plan: %s", err->message);
+		return NULL;
+	}
+	plan = plan_parse(path, buf, len, dg);
+	if (plan)
+		plan_hash(plan, buf, len);
+	return plan;
+}
+
+void
+plan_hash(struct plan *plan, const char *buf, gsize len)
+{
+	g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)buf, len);
+
+	g_strlcpy(plan->sha256, sum, sizeof(plan->sha256));
+}
