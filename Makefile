@@ -28,7 +28,7 @@ PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c pl
 EXECUTOR_SRC = executor/executor.c executor/claims.c executor/storage.c executor/steps.c executor/live.c executor/hosts.c executor/journal.c \
                executor/domxml.c executor/sshx.c executor/udiff.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c cmd/json.c
-UNIT_TESTS   = test_ydoc test_plan test_order
+UNIT_TESTS   = test_ydoc test_plan test_order test_fields
 EXEC_TESTS   = test_journal test_udiff test_domxml
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)

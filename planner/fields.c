@@ -1,5 +1,6 @@
 /* fields.c: the field tables of the plan format, and what walks them
- * apart from the parser: inheriting defaults. */
+ * apart from the parser: inheriting defaults and the fingerprint of a
+ * migration. */
 #include <string.h>
 
 #include "fields.h"
@@ -152,4 +153,114 @@ settings_inherit(struct settings *dst, const struct settings *src)
 		dst->disks.shared = g_ptr_array_ref(src->disks.shared);
 		dst->disks.at[DF_SHARED] = src->disks.at[DF_SHARED];
 	}
+}
+
+/* ---- fingerprint ---- */
+
+/* A string as "...", with '"' and '\' escaped, so that no value can
+ * run into the next key; NULL is null. */
+static void
+fp_string(GString *s, const char *v)
+{
+	if (!v) {
+		g_string_append(s, "null");
+		return;
+	}
+	g_string_append_c(s, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			g_string_append_c(s, '\\');
+		g_string_append_c(s, *v);
+	}
+	g_string_append_c(s, '"');
+}
+
+/* "PREFIX.KEY=VALUE;" for every row of @t not marked FIELD_CONCURRENCY. */
+static void
+fp_fields(GString *s, const char *prefix, const struct ftable *t, const void *base)
+{
+	for (guint f = 0; f < t->n; f++) {
+		const struct field *fd = &t->fields[f];
+		const char *p = (const char *)base + fd->off;
+		int e;
+
+		if (fd->flags & FIELD_CONCURRENCY)
+			continue;
+		g_string_append_printf(s, "%s%s%s%s=", prefix, t->name ? t->name : "", t->name ? "." : "",
+				       fd->key);
+		switch (fd->type) {
+		case F_STR:
+		case F_STR_EMPTY_OK:
+			fp_string(s, *(char *const *)p);
+			break;
+		case F_INT:
+			g_string_append_printf(s, "%" G_GINT64_FORMAT, *(const gint64 *)p);
+			break;
+		case F_BOOL:
+			g_string_append(s, *(const gboolean *)p ? "true" : "false");
+			break;
+		case F_ENUM:
+			e = *(const int *)p;
+			if (e >= 0 && e < (int)g_strv_length((char **)fd->names))
+				g_string_append(s, fd->names[e]);
+			else
+				g_string_append_printf(s, "#%d", e);
+			break;
+		}
+		g_string_append_c(s, ';');
+	}
+}
+
+static void
+fp_host(GString *s, const char *prefix, const struct host *h)
+{
+	fp_fields(s, prefix, &field_tables[FT_HOST], h);
+	fp_fields(s, prefix, &field_tables[FT_SSH], &h->ssh);
+	/* where files go is part of what a step does */
+	g_string_append_printf(s, "%simage_dirs=[", prefix);
+	for (guint i = 0; i < h->image_dirs->len; i++) {
+		if (i)
+			g_string_append_c(s, ',');
+		fp_string(s, h->image_dirs->pdata[i]);
+	}
+	g_string_append(s, "];");
+}
+
+char *
+plan_migration_fingerprint(const struct plan *plan, const struct migration *m)
+{
+	static const char *const kinds[REMAP__COUNT] = {
+		[REMAP_PATHS] = "paths", [REMAP_BRIDGES] = "bridges", [REMAP_NETWORKS] = "networks",
+	};
+	const struct { const char *name; const struct remap *r; } remaps[] = {
+		{ "migration", &m->set.remap }, { "defaults", &plan->defaults.remap }, { "plan", &plan->remap },
+	};
+	g_autoptr(GString) s = g_string_new("vmshift-migration;");
+
+	fp_fields(s, "", &field_tables[FT_MIGRATION], m);
+	for (guint b = 0; b < G_N_ELEMENTS(settings_blocks); b++)
+		fp_fields(s, "", &field_tables[settings_blocks[b].table],
+			  (const char *)&m->set + settings_blocks[b].off);
+	g_string_append(s, "disks.shared=[");
+	for (guint i = 0; i < m->set.disks.shared->len; i++) {
+		if (i)
+			g_string_append_c(s, ',');
+		fp_string(s, ((const struct shared_pattern *)m->set.disks.shared->pdata[i])->pattern);
+	}
+	g_string_append(s, "];");
+	fp_host(s, "from_host.", m->from);
+	fp_host(s, "to_host.", m->to);
+	for (guint k = 0; k < G_N_ELEMENTS(remaps); k++) {
+		for (guint r = 0; r < REMAP__COUNT; r++) {
+			const GPtrArray *rules = remaps[k].r->rules[r];
+
+			for (guint i = 0; i < rules->len; i++) {
+				g_autofree char *prefix = g_strdup_printf("remap.%s.%s[%u].", remaps[k].name,
+									  kinds[r], i);
+
+				fp_fields(s, prefix, &field_tables[FT_RULE], rules->pdata[i]);
+			}
+		}
+	}
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, s->str, s->len);
 }

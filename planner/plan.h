@@ -218,5 +218,17 @@ void plan_free(struct plan *plan);
 struct host *plan_host(const struct plan *plan, const char *name);
 struct migration *plan_migration(const struct plan *plan, const char *id);
 
+/* What @m (a migration of @plan, which plan_parse() returned) is, for
+ * "did it change since the run began?": the sha256, in hex, of a text
+ * naming every key with its value ("live.timeout_s=30;"): the
+ * migration's id, vm, match, from and to; every settings key after
+ * defaults (mode, undefine_source, start, shutdown.*, live.*, disks.*
+ * and the disks.shared patterns); for each end host its uri,
+ * migration_host, ssh.* and image_dirs; the remap rules of the
+ * migration, of defaults: and of the plan.  The scalar keys come from
+ * the parser's own field tables (fields.c), so a key added there is in
+ * the fingerprint too.  A host's max_parallel is not: it says how many
+ * run at once, not what a migration does.  Caller frees. */
+char *plan_migration_fingerprint(const struct plan *plan, const struct migration *m);
 
 #endif
