@@ -43,6 +43,8 @@ DEB_TEST  = python3 python3-jsonschema python3-yaml
 DEB_LAB   = libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
             qemu-system-x86 qemu-utils openssh-server openssh-client iproute2 procps
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_LAB)
+# `make bench` only: instruction counts and peak RSS.
+DEB_BENCH = valgrind time
 
 .PHONY: all deps check check-fast asan install uninstall clean demo bench lint
 .DEFAULT_GOAL := all
@@ -103,13 +105,20 @@ asan: deps
 demo: deps all
 	tests/demo $(BUILD)/vmshift
 
+# Timing, then the instruction and memory budget (bench/run-bench).
 bench: all
-	$(MAKE) $(BUILD)/bench/bench-plan
+	$(MAKE) deps DEB_ALL="$(DEB_BENCH)"
+	$(MAKE) $(BUILD)/bench/bench-plan $(BUILD)/bench/yaml-peer
 	$(BUILD)/bench/bench-plan
+	bench/run-bench $(BUILD)
 
 $(BUILD)/bench/bench-plan: bench/bench-plan.c $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
+
+$(BUILD)/bench/yaml-peer: bench/yaml-peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs yaml-0.1)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
