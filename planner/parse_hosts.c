@@ -7,7 +7,7 @@
 
 struct host_ud {
 	struct host *h;
-	yaml_node_t *ssh;
+	struct ynode *ssh;
 };
 
 enum dir_problem { DIR_RELATIVE, DIR_ROOT, DIR_DOT, DIR_DOTDOT };
@@ -45,7 +45,7 @@ image_dir_normalise(const char *s, enum dir_problem *why)
 
 /* hosts.NAME.image_dirs: a list of absolute directories, each once. */
 static void
-read_image_dirs(struct pctx *c, struct host *h, yaml_node_t *k, yaml_node_t *v)
+read_image_dirs(struct pctx *c, struct host *h, struct ynode *k, struct ynode *v)
 {
 	/* normalised directory (borrowed from h->image_dirs) -> its item */
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
@@ -54,10 +54,10 @@ read_image_dirs(struct pctx *c, struct host *h, yaml_node_t *k, yaml_node_t *v)
 	if (!expect_kind(c, "image_dirs", v, YK_SEQ))
 		return;
 	for (guint i = 0; i < ydoc_seq_len(v); i++) {
-		yaml_node_t *item = ydoc_seq_item(&c->y, v, i);
+		struct ynode *item = ydoc_seq_item(&c->y, v, i);
 		const char *s = ydoc_str(item);
 		enum dir_problem why = DIR_RELATIVE;
-		yaml_node_t *first;
+		struct ynode *first;
 		char *dir;
 
 		if (ydoc_kind(item) != YK_STR || !*s) {
@@ -100,7 +100,7 @@ read_image_dirs(struct pctx *c, struct host *h, yaml_node_t *k, yaml_node_t *v)
 }
 
 static void
-read_host_key(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
+read_host_key(struct pctx *c, const char *key, struct ynode *k, struct ynode *v, void *ud)
 {
 	struct host_ud *hu = ud;
 
@@ -140,8 +140,8 @@ uri_query_param(GUri *uri, const char *name)
  * from qemu+ssh://user@host:port/, keyfile= and known_hosts= from its
  * query, as libvirt itself reads them. */
 static void
-host_finish(struct pctx *c, struct host *h, yaml_node_t *map, yaml_node_t *uri_node,
-	    yaml_node_t *ssh_node)
+host_finish(struct pctx *c, struct host *h, struct ynode *map, struct ynode *uri_node,
+	    struct ynode *ssh_node)
 {
 	g_autoptr(GUri) uri = NULL;
 	gboolean ssh_uri;
@@ -182,14 +182,14 @@ host_finish(struct pctx *c, struct host *h, yaml_node_t *map, yaml_node_t *uri_n
 }
 
 static void
-read_host(struct pctx *c, yaml_node_t *k, yaml_node_t *v)
+read_host(struct pctx *c, struct ynode *k, struct ynode *v)
 {
 	static const char *const extra[] = { "ssh", "image_dirs", NULL };
 	struct host *h = g_new0(struct host, 1);
 	struct host_ud hu = { h, NULL };
 	struct pos at[OPT_MAX_KEYS] = { 0 };
 	g_autoptr(GArray) pairs = NULL;
-	yaml_node_t *uri_node = NULL;
+	struct ynode *uri_node = NULL;
 	const char *name = ydoc_str(k);
 
 	h->name = g_strdup(name);
@@ -215,7 +215,7 @@ read_host(struct pctx *c, yaml_node_t *k, yaml_node_t *v)
 }
 
 void
-read_hosts(struct pctx *c, yaml_node_t *v)
+read_hosts(struct pctx *c, struct ynode *v)
 {
 	g_autoptr(GArray) pairs = NULL;
 

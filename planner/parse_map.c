@@ -8,7 +8,7 @@
 
 
 gboolean
-expect_kind(struct pctx *c, const char *key, yaml_node_t *v, enum ykind want)
+expect_kind(struct pctx *c, const char *key, struct ynode *v, enum ykind want)
 {
 	enum ykind got = ydoc_kind(v);
 
@@ -20,7 +20,7 @@ expect_kind(struct pctx *c, const char *key, yaml_node_t *v, enum ykind want)
 }
 
 void
-type_error(struct pctx *c, const struct field *f, yaml_node_t *v)
+type_error(struct pctx *c, const struct field *f, struct ynode *v)
 {
 	static const char *const want[] = {
 		[F_STR] = "a string", [F_STR_EMPTY_OK] = "a string", [F_INT] = "an integer", [F_BOOL] = "true or false",
@@ -55,7 +55,7 @@ join_names(const char *const *names)
 
 /* An F_ENUM value: one of @f->names, stored as its index. */
 static gboolean
-enum_set(struct pctx *c, const struct field *f, yaml_node_t *v, int *out)
+enum_set(struct pctx *c, const struct field *f, struct ynode *v, int *out)
 {
 	const char *s = ydoc_str(v);
 	gsize n = g_strv_length((char **)f->names);
@@ -83,7 +83,7 @@ enum_set(struct pctx *c, const struct field *f, yaml_node_t *v, int *out)
 }
 
 gboolean
-field_set(struct pctx *c, const struct field *f, yaml_node_t *v, void *base)
+field_set(struct pctx *c, const struct field *f, struct ynode *v, void *base)
 {
 	char *p = (char *)base + f->off;
 	const char *s = ydoc_str(v);
@@ -94,7 +94,7 @@ field_set(struct pctx *c, const struct field *f, yaml_node_t *v, void *base)
 	case F_STR:
 	case F_STR_EMPTY_OK:
 		if (ydoc_kind(v) != YK_STR && !(f->type == F_STR_EMPTY_OK && ydoc_kind(v) == YK_NULL &&
-						 v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)) {
+						 ydoc_style(v) != YAML_PLAIN_SCALAR_STYLE)) {
 			type_error(c, f, v);
 			return FALSE;
 		}
@@ -142,7 +142,7 @@ field_set(struct pctx *c, const struct field *f, yaml_node_t *v, void *base)
 }
 
 void
-unknown_key(struct pctx *c, yaml_node_t *k, const char *what, const struct field *fields,
+unknown_key(struct pctx *c, struct ynode *k, const char *what, const struct field *fields,
 	    guint n_fields, const char *const *extra)
 {
 	g_autoptr(GPtrArray) names = g_ptr_array_new();
@@ -165,7 +165,7 @@ unknown_key(struct pctx *c, yaml_node_t *k, const char *what, const struct field
 }
 
 void
-read_map(struct pctx *c, yaml_node_t *map, const char *what, const struct ftable *t,
+read_map(struct pctx *c, struct ynode *map, const char *what, const struct ftable *t,
 	 void *base, guint32 *given, struct pos *at, const char *const *extra,
 	 special_fn special, void *ud)
 {
@@ -201,16 +201,16 @@ read_map(struct pctx *c, yaml_node_t *map, const char *what, const struct ftable
 }
 
 gboolean
-expect_map(struct pctx *c, const char *key, yaml_node_t *v)
+expect_map(struct pctx *c, const char *key, struct ynode *v)
 {
 	return expect_kind(c, key, v, YK_MAP);
 }
 
 /* C sees only the text before the NUL. */
 gboolean
-has_nul(const yaml_node_t *v)
+has_nul(const struct ynode *v)
 {
-	return strlen(ydoc_str(v)) != v->data.scalar.length;
+	return strlen(ydoc_str(v)) != ydoc_str_len(v);
 }
 
 

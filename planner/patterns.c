@@ -9,20 +9,19 @@
 /* Column of byte @offset inside the scalar @v, if the pattern is on
  * one line of the file; else the scalar's own position. */
 static struct pos
-pos_in_scalar(yaml_node_t *v, const char *text, gsize offset)
+pos_in_scalar(struct ynode *v, const char *text, gsize offset)
 {
 	struct pos at = ydoc_pos(v);
 
-	if (v->start_mark.line != v->end_mark.line || memchr(text, '\\', offset) ||
-	    v->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
-	    v->data.scalar.style == YAML_FOLDED_SCALAR_STYLE)
+	if (ydoc_multiline(v) || memchr(text, '\\', offset) || ydoc_style(v) == YAML_LITERAL_SCALAR_STYLE ||
+	    ydoc_style(v) == YAML_FOLDED_SCALAR_STYLE)
 		return at;
 	at.col += ydoc_text_col(v) + (guint)g_utf8_pointer_to_offset(text, text + offset);
 	return at;
 }
 
 static pcre2_code *
-pattern_compile(struct pctx *c, const char *pattern, yaml_node_t *v, const char *key)
+pattern_compile(struct pctx *c, const char *pattern, struct ynode *v, const char *key)
 {
 	int errcode;
 	PCRE2_SIZE erroffset;
@@ -41,14 +40,14 @@ pattern_compile(struct pctx *c, const char *pattern, yaml_node_t *v, const char 
 }
 
 int
-match_compile(struct pctx *c, struct migration *m, yaml_node_t *v)
+match_compile(struct pctx *c, struct migration *m, struct ynode *v)
 {
 	m->match_re = pattern_compile(c, m->match, v, "match");
 	return m->match_re ? 0 : -1;
 }
 
 int
-shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, yaml_node_t *v)
+shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, struct ynode *v)
 {
 	sp->re = pattern_compile(c, sp->pattern, v, "shared");
 	return sp->re ? 0 : -1;
@@ -105,7 +104,7 @@ check_replacement(struct pctx *c, const struct remap_rule *r)
 }
 
 int
-remap_rule_compile(struct pctx *c, struct remap_rule *r, yaml_node_t *from_node)
+remap_rule_compile(struct pctx *c, struct remap_rule *r, struct ynode *from_node)
 {
 	if (!(r->re = pattern_compile(c, r->from, from_node, "from")))
 		return -1;

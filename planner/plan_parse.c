@@ -11,7 +11,7 @@
 /* ---- remap ---- */
 
 static void
-read_rules(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
+read_rules(struct pctx *c, const char *key, struct ynode *k, struct ynode *v, void *ud)
 {
 	struct remap *r = ud;
 	enum remap_kind kind = !strcmp(key, "paths") ? REMAP_PATHS :
@@ -21,11 +21,11 @@ read_rules(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void
 	if (!expect_kind(c, key, v, YK_SEQ))
 		return;
 	for (guint i = 0; i < ydoc_seq_len(v); i++) {
-		yaml_node_t *item = ydoc_seq_item(&c->y, v, i);
+		struct ynode *item = ydoc_seq_item(&c->y, v, i);
 		struct remap_rule *rule;
 		struct pos at[2] = { 0 };
 		guint32 given = 0;
-		yaml_node_t *from_node = NULL;
+		struct ynode *from_node = NULL;
 
 		if (ydoc_kind(item) != YK_MAP) {
 			diags_add(c->dg, ydoc_pos(item), "each rule in '%s' must be a mapping {from: PATTERN, to: REPLACEMENT}, not %s",
@@ -54,7 +54,7 @@ read_rules(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void
 }
 
 static void
-read_remap(struct pctx *c, yaml_node_t *v, struct remap *r)
+read_remap(struct pctx *c, struct ynode *v, struct remap *r)
 {
 	static const char *const keys[] = { "paths", "bridges", "networks", NULL };
 
@@ -68,7 +68,7 @@ read_remap(struct pctx *c, yaml_node_t *v, struct remap *r)
 /* disks.shared: a list of patterns, compiled now.  ->given says it was
  * read without error; ->at[DF_SHARED] that it was written at all. */
 static void
-read_disks_shared(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
+read_disks_shared(struct pctx *c, const char *key, struct ynode *k, struct ynode *v, void *ud)
 {
 	struct disk_opts *d = ud;
 	gboolean ok = TRUE;
@@ -79,7 +79,7 @@ read_disks_shared(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *
 	if (!expect_kind(c, key, v, YK_SEQ))
 		return;
 	for (guint i = 0; i < ydoc_seq_len(v); i++) {
-		yaml_node_t *item = ydoc_seq_item(&c->y, v, i);
+		struct ynode *item = ydoc_seq_item(&c->y, v, i);
 		struct shared_pattern *sp;
 
 		if (ydoc_kind(item) != YK_STR || !*ydoc_str(item)) {
@@ -109,7 +109,7 @@ read_disks_shared(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *
 }
 
 static void
-read_settings_block(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
+read_settings_block(struct pctx *c, const char *key, struct ynode *k, struct ynode *v, void *ud)
 {
 	struct settings *s = ud;
 
@@ -140,7 +140,7 @@ read_settings_block(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t
 static const char *const migration_only[] = { "id", "vm", "match", "from", "to", "after", NULL };
 
 static void
-read_defaults_key(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
+read_defaults_key(struct pctx *c, const char *key, struct ynode *k, struct ynode *v, void *ud)
 {
 	if (g_strv_contains(migration_only, key)) {
 		diags_add(c->dg, ydoc_pos(k), "'%s' cannot be a default; set it on each migration", key);
@@ -150,7 +150,7 @@ read_defaults_key(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *
 }
 
 static void
-read_defaults(struct pctx *c, yaml_node_t *v)
+read_defaults(struct pctx *c, struct ynode *v)
 {
 	static const char *const keys[] = {
 		"shutdown", "live", "disks", "remap", "id", "vm", "match", "from", "to", "after", NULL
@@ -168,7 +168,7 @@ read_defaults(struct pctx *c, yaml_node_t *v)
 /* ---- migrations ---- */
 
 static void
-read_after(struct pctx *c, struct migration *m, yaml_node_t *v)
+read_after(struct pctx *c, struct migration *m, struct ynode *v)
 {
 	guint n = v->type == YAML_SEQUENCE_NODE ? ydoc_seq_len(v) : 1;
 
@@ -179,7 +179,7 @@ read_after(struct pctx *c, struct migration *m, yaml_node_t *v)
 		return;
 	}
 	for (guint i = 0; i < n; i++) {
-		yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? ydoc_seq_item(&c->y, v, i) : v;
+		struct ynode *item = v->type == YAML_SEQUENCE_NODE ? ydoc_seq_item(&c->y, v, i) : v;
 		struct after_ref ref;
 
 		if (ydoc_kind(item) != YK_STR || !*ydoc_str(item)) {
@@ -194,7 +194,7 @@ read_after(struct pctx *c, struct migration *m, yaml_node_t *v)
 }
 
 static void
-read_migration_key(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
+read_migration_key(struct pctx *c, const char *key, struct ynode *k, struct ynode *v, void *ud)
 {
 	struct migration *m = ud;
 
@@ -214,7 +214,7 @@ after_ref_clear(gpointer p)
 static const char *const migration_extra[] = { "after", "shutdown", "live", "disks", "remap", NULL };
 
 static void
-unknown_migration_key(struct pctx *c, yaml_node_t *k)
+unknown_migration_key(struct pctx *c, struct ynode *k)
 {
 	const struct ftable *mt = &field_tables[FT_MIGRATION], *st = &field_tables[FT_SETTINGS];
 	g_autofree struct field *all = g_new(struct field, mt->n + st->n);
@@ -229,7 +229,7 @@ unknown_migration_key(struct pctx *c, yaml_node_t *k)
  * read by a second table.  @present: keys written, @given: keys read
  * without error, @at: where (indexed by MF_*). */
 static void
-read_migration_pairs(struct pctx *c, struct migration *m, yaml_node_t *item, struct pos *at,
+read_migration_pairs(struct pctx *c, struct migration *m, struct ynode *item, struct pos *at,
 		     guint32 *given, guint32 *present)
 {
 	const struct ftable *mt = &field_tables[FT_MIGRATION], *st = &field_tables[FT_SETTINGS];
@@ -272,7 +272,7 @@ read_migration_pairs(struct pctx *c, struct migration *m, yaml_node_t *item, str
 }
 
 static void
-read_migration(struct pctx *c, yaml_node_t *item)
+read_migration(struct pctx *c, struct ynode *item)
 {
 	struct migration *m = g_new0(struct migration, 1);
 	struct pos at[MF__COUNT] = { 0 };
@@ -313,7 +313,7 @@ read_migration(struct pctx *c, yaml_node_t *item)
 }
 
 static void
-read_migrations(struct pctx *c, yaml_node_t *v)
+read_migrations(struct pctx *c, struct ynode *v)
 {
 	if (!expect_kind(c, "migrations", v, YK_SEQ))
 		return;
@@ -331,7 +331,7 @@ static const char *const top_keys[] = {
 enum { TK_VERSION, TK_NAME, TK_CONCURRENCY, TK_HOSTS, TK_DEFAULTS, TK_REMAP, TK_MIGRATIONS, TK__COUNT };
 
 static void
-read_version(struct pctx *c, yaml_node_t *v)
+read_version(struct pctx *c, struct ynode *v)
 {
 	gint64 ver;
 
@@ -347,7 +347,7 @@ read_version(struct pctx *c, yaml_node_t *v)
 }
 
 static void
-read_name(struct pctx *c, yaml_node_t *v)
+read_name(struct pctx *c, struct ynode *v)
 {
 	const struct field f = { "name", F_STR, offsetof(struct plan, name), 0, 0, NULL, 0 };
 
@@ -360,7 +360,7 @@ read_name(struct pctx *c, yaml_node_t *v)
 }
 
 static void
-read_concurrency(struct pctx *c, yaml_node_t *v)
+read_concurrency(struct pctx *c, struct ynode *v)
 {
 	static const struct field f[] = {
 		{ "max_parallel", F_INT, offsetof(struct plan, max_parallel), 1, 1024, NULL, FIELD_CONCURRENCY },
@@ -373,9 +373,9 @@ read_concurrency(struct pctx *c, yaml_node_t *v)
 }
 
 void
-plan_read_tree(struct pctx *c, yaml_node_t *root)
+plan_read_tree(struct pctx *c, struct ynode *root)
 {
-	yaml_node_t *val[TK__COUNT] = { 0 };
+	struct ynode *val[TK__COUNT] = { 0 };
 	g_autoptr(GArray) pairs = NULL;
 
 	if (ydoc_kind(root) != YK_MAP) {

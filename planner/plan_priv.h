@@ -17,31 +17,31 @@ struct pctx {
 };
 
 /* plan_parse.c: the YAML tree into struct plan, key and type rules. */
-void plan_read_tree(struct pctx *c, yaml_node_t *root);
+void plan_read_tree(struct pctx *c, struct ynode *root);
 
 /* parse_hosts.c: hosts: and each host's ssh: and image_dirs:. */
-void read_hosts(struct pctx *c, yaml_node_t *v);
+void read_hosts(struct pctx *c, struct ynode *v);
 
 /* parse_map.c: reading a mapping through a field table. */
 /* Keys a mapping takes beyond its field table, handled by a callback. */
-typedef void (*special_fn)(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
+typedef void (*special_fn)(struct pctx *c, const char *key, struct ynode *k, struct ynode *v,
 			   void *ud);
 /* Read the mapping @map: keys of @t (NULL: none) into @base (recording
  * in @given and @at which were written and where), keys listed in
  * @extra through @special, anything else is an unknown key. */
-void read_map(struct pctx *c, yaml_node_t *map, const char *what, const struct ftable *t,
+void read_map(struct pctx *c, struct ynode *map, const char *what, const struct ftable *t,
 	      void *base, guint32 *given, struct pos *at, const char *const *extra,
 	      special_fn special, void *ud);
 /* Store @v into the field @f of @base; FALSE (and a diagnostic) if it
  * does not fit the field's type and range. */
-gboolean field_set(struct pctx *c, const struct field *f, yaml_node_t *v, void *base);
-void type_error(struct pctx *c, const struct field *f, yaml_node_t *v);
-void unknown_key(struct pctx *c, yaml_node_t *k, const char *what, const struct field *fields,
+gboolean field_set(struct pctx *c, const struct field *f, struct ynode *v, void *base);
+void type_error(struct pctx *c, const struct field *f, struct ynode *v);
+void unknown_key(struct pctx *c, struct ynode *k, const char *what, const struct field *fields,
 		 guint n_fields, const char *const *extra);
-gboolean expect_kind(struct pctx *c, const char *key, yaml_node_t *v, enum ykind want);
-gboolean expect_map(struct pctx *c, const char *key, yaml_node_t *v);
+gboolean expect_kind(struct pctx *c, const char *key, struct ynode *v, enum ykind want);
+gboolean expect_map(struct pctx *c, const char *key, struct ynode *v);
 /* A scalar whose text holds a NUL ("\0" in a double-quoted string). */
-gboolean has_nul(const yaml_node_t *v);
+gboolean has_nul(const struct ynode *v);
 /* 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit. */
 gboolean valid_name(const char *s);
 
@@ -49,11 +49,11 @@ gboolean valid_name(const char *s);
 void plan_check(struct pctx *c);
 
 /* patterns.c: PCRE2 patterns, compiled with errors at their column. */
-int remap_rule_compile(struct pctx *c, struct remap_rule *r, yaml_node_t *from_node);
-int match_compile(struct pctx *c, struct migration *m, yaml_node_t *v);
+int remap_rule_compile(struct pctx *c, struct remap_rule *r, struct ynode *from_node);
+int match_compile(struct pctx *c, struct migration *m, struct ynode *v);
 /* Compile @sp->pattern, the scalar @v of disks.shared; -1 (reported) if
  * it is not valid PCRE2. */
-int shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, yaml_node_t *v);
+int shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, struct ynode *v);
 
 /* Bits of struct settings.given and live_opts.given, in the order of the
  * field tables in fields.c. */

@@ -17,9 +17,9 @@ mark_pos(yaml_mark_t m)
 }
 
 struct pos
-ydoc_pos(const yaml_node_t *n)
+ydoc_pos(const struct ynode *n)
 {
-	return mark_pos(n->start_mark);
+	return (struct pos){ .line = n->line + 1, .col = n->col + 1 };
 }
 
 /* Reject bytes that are not UTF-8, and NULs, with the exact position;
@@ -59,16 +59,211 @@ parser_error(yaml_parser_t *p, struct diags *dg)
 	return diags_add(dg, mark_pos(p->problem_mark), "invalid YAML: %s", problem);
 }
 
+/* ---- building the tree from libyaml's events ----
+ *
+ * The same composition yaml_parser_load() does (libyaml's loader.c): an
+ * anchor names the node whose event carries it, from its start on (so
+ * an alias inside it refers to it), an unknown alias or a second anchor
+ * of the same name is an error, with libyaml's own words. */
+
+struct loader {
+	yaml_parser_t *p;
+	struct ydoc *y;
+	GHashTable *anchors;	/* name (owned) -> node index + 1 */
+	GArray *stack;		/* of guint32: children of the open collections */
+};
+
+static int
+composer_error(yaml_parser_t *p, const char *context, yaml_mark_t context_mark,
+	       const char *problem, yaml_mark_t problem_mark)
+{
+	p->error = YAML_COMPOSER_ERROR;
+	p->context = context;
+	p->context_mark = context_mark;
+	p->problem = problem;
+	p->problem_mark = problem_mark;
+	return -1;
+}
+
+static struct ynode *
+node_at(struct ydoc *y, guint32 id)
+{
+	return &g_array_index(y->nodes, struct ynode, id);
+}
+
+static yaml_mark_t
+node_mark(struct ydoc *y, guint32 id)
+{
+	const struct ynode *n = node_at(y, id);
+
+	return (yaml_mark_t){ .line = n->line, .column = n->col };
+}
+
+/* A new node for the event @ev, anchored if it says so; its index. */
+static gint64
+add_node(struct loader *l, const yaml_event_t *ev, guint8 type, const yaml_char_t *anchor)
+{
+	struct ynode n = { .type = type, .line = (guint32)ev->start_mark.line,
+			   .col = (guint32)ev->start_mark.column };
+	guint32 id = l->y->nodes->len;
+	gpointer first;
+
+	g_array_append_val(l->y->nodes, n);
+	if (!anchor)
+		return id;
+	if ((first = g_hash_table_lookup(l->anchors, anchor)))
+		return composer_error(l->p, "found duplicate anchor; first occurrence",
+				      node_mark(l->y, GPOINTER_TO_UINT(first) - 1), "second occurrence",
+				      ev->start_mark);
+	g_hash_table_insert(l->anchors, g_strdup((const char *)anchor), GUINT_TO_POINTER(id + 1));
+	return id;
+}
+
+static enum ykind scalar_kind(const yaml_event_t *ev);
+
+/* The node that @ev starts (its events are consumed up to its end); its
+ * index, or -1 with the error in the parser. */
+static gint64
+load_node(struct loader *l, yaml_event_t *ev)
+{
+	gint64 id;
+	guint base;
+	struct ynode *n;
+	yaml_event_type_t end;
+
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT: {
+		gpointer to = g_hash_table_lookup(l->anchors, ev->data.alias.anchor);
+
+		if (!to)
+			return composer_error(l->p, NULL, ev->start_mark, "found undefined alias",
+					      ev->start_mark);
+		return GPOINTER_TO_UINT(to) - 1;
+	}
+	case YAML_SCALAR_EVENT:
+		if ((id = add_node(l, ev, YAML_SCALAR_NODE, ev->data.scalar.anchor)) < 0)
+			return -1;
+		n = node_at(l->y, id);
+		n->style = ev->data.scalar.style;
+		n->kind = scalar_kind(ev);
+		n->merge_tag = ev->data.scalar.tag &&
+			       !strcmp((const char *)ev->data.scalar.tag, MERGE_TAG);
+		n->multiline = ev->start_mark.line != ev->end_mark.line;
+		n->n = (guint32)ev->data.scalar.length;
+		n->u.text = g_string_chunk_insert_len(l->y->text, (const char *)ev->data.scalar.value,
+						      (gssize)ev->data.scalar.length);
+		return id;
+	case YAML_SEQUENCE_START_EVENT:
+		id = add_node(l, ev, YAML_SEQUENCE_NODE, ev->data.sequence_start.anchor);
+		end = YAML_SEQUENCE_END_EVENT;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		id = add_node(l, ev, YAML_MAPPING_NODE, ev->data.mapping_start.anchor);
+		end = YAML_MAPPING_END_EVENT;
+		break;
+	default:
+		g_assert_not_reached();
+	}
+	if (id < 0)
+		return -1;
+	base = l->stack->len;
+	for (;;) {
+		yaml_event_t child;
+		gint64 kid;
+		guint32 k32;
+
+		if (!yaml_parser_parse(l->p, &child))
+			return -1;
+		if (child.type == end) {
+			n = node_at(l->y, id);
+			n->multiline = n->line != child.end_mark.line;
+			yaml_event_delete(&child);
+			break;
+		}
+		kid = load_node(l, &child);
+		yaml_event_delete(&child);
+		if (kid < 0)
+			return -1;
+		k32 = (guint32)kid;
+		g_array_append_val(l->stack, k32);
+	}
+	n = node_at(l->y, id);
+	n->u.first = l->y->kids->len;
+	n->n = (l->stack->len - base) / (end == YAML_MAPPING_END_EVENT ? 2 : 1);
+	g_array_append_vals(l->y->kids, &g_array_index(l->stack, guint32, base), l->stack->len - base);
+	g_array_set_size(l->stack, base);
+	return id;
+}
+
+/* The next document of the stream into @y (none left: y->root stays 0);
+ * -1 with the error in the parser.  *@start gets where it began. */
+static int
+load_document(yaml_parser_t *p, struct ydoc *y, yaml_mark_t *start)
+{
+	struct loader l = { p, y, NULL, NULL };
+	yaml_event_t ev;
+	gint64 root;
+	int rc = -1;
+
+	if (!yaml_parser_parse(p, &ev))
+		return -1;
+	if (ev.type == YAML_STREAM_START_EVENT) {
+		yaml_event_delete(&ev);
+		if (!yaml_parser_parse(p, &ev))
+			return -1;
+	}
+	if (ev.type == YAML_STREAM_END_EVENT) {
+		yaml_event_delete(&ev);
+		return 0;
+	}
+	g_assert(ev.type == YAML_DOCUMENT_START_EVENT);
+	*start = ev.start_mark;
+	yaml_event_delete(&ev);
+	l.anchors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	l.stack = g_array_new(FALSE, FALSE, sizeof(guint32));
+	if (!yaml_parser_parse(p, &ev))
+		goto out;
+	root = load_node(&l, &ev);
+	yaml_event_delete(&ev);
+	if (root < 0 || !yaml_parser_parse(p, &ev))
+		goto out;
+	g_assert(ev.type == YAML_DOCUMENT_END_EVENT);
+	yaml_event_delete(&ev);
+	y->root = (guint)root + 1;
+	rc = 0;
+out:
+	g_hash_table_unref(l.anchors);
+	g_array_unref(l.stack);
+	return rc;
+}
+
+static void
+ydoc_init(struct ydoc *y, struct diags *dg)
+{
+	memset(y, 0, sizeof(*y));
+	y->dg = dg;
+	y->nodes = g_array_new(FALSE, FALSE, sizeof(struct ynode));
+	y->kids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	y->text = g_string_chunk_new(64 * 1024);
+	y->loaded = TRUE;
+}
+
 /* Expanded size of the tree under node @id, saturating at @cap; a node
  * that contains itself through an alias is an error. */
+static guint32
+kid(const struct ydoc *y, const struct ynode *n, guint i)
+{
+	return g_array_index(y->kids, guint32, n->u.first + i);
+}
+
 static guint64
-expanded_size(struct ydoc *y, int id, guint64 *memo, guint8 *busy, guint depth,
+expanded_size(struct ydoc *y, guint32 id, guint64 *memo, guint8 *busy, guint depth,
 	      guint64 cap, gboolean *bad)
 {
-	yaml_node_t *n = yaml_document_get_node(&y->doc, id);
+	struct ynode *n = node_at(y, id);
 	guint64 size = 1;
 
-	if (!n || *bad)
+	if (*bad)
 		return 1;
 	if (memo[id])
 		return memo[id];
@@ -84,14 +279,12 @@ expanded_size(struct ydoc *y, int id, guint64 *memo, guint8 *busy, guint depth,
 	}
 	busy[id] = 1;
 	if (n->type == YAML_SEQUENCE_NODE) {
-		for (yaml_node_item_t *it = n->data.sequence.items.start;
-		     it < n->data.sequence.items.top && size < cap; it++)
-			size += expanded_size(y, *it, memo, busy, depth + 1, cap, bad);
+		for (guint i = 0; i < n->n && size < cap; i++)
+			size += expanded_size(y, kid(y, n, i), memo, busy, depth + 1, cap, bad);
 	} else if (n->type == YAML_MAPPING_NODE) {
-		for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
-		     pr < n->data.mapping.pairs.top && size < cap; pr++) {
-			size += expanded_size(y, pr->key, memo, busy, depth + 1, cap, bad);
-			size += expanded_size(y, pr->value, memo, busy, depth + 1, cap, bad);
+		for (guint i = 0; i < n->n && size < cap; i++) {
+			size += expanded_size(y, kid(y, n, 2 * i), memo, busy, depth + 1, cap, bad);
+			size += expanded_size(y, kid(y, n, 2 * i + 1), memo, busy, depth + 1, cap, bad);
 		}
 	}
 	busy[id] = 0;
@@ -102,12 +295,12 @@ expanded_size(struct ydoc *y, int id, guint64 *memo, guint8 *busy, guint depth,
 static int
 check_expansion(struct ydoc *y)
 {
-	gsize n = y->doc.nodes.top - y->doc.nodes.start;
+	gsize n = y->nodes->len;
 	guint64 cap = MAX((guint64)YDOC_MIN_EXPANSION_CAP, 4 * (guint64)n);
-	g_autofree guint64 *memo = g_new0(guint64, n + 1);
-	g_autofree guint8 *busy = g_new0(guint8, n + 1);
+	g_autofree guint64 *memo = g_new0(guint64, n);
+	g_autofree guint8 *busy = g_new0(guint8, n);
 	gboolean bad = FALSE;
-	guint64 size = expanded_size(y, 1, memo, busy, 0, cap, &bad);
+	guint64 size = expanded_size(y, y->root - 1, memo, busy, 0, cap, &bad);
 
 	if (bad)
 		return -1;
@@ -122,7 +315,8 @@ int
 ydoc_load(struct ydoc *y, const char *buf, gsize len, struct diags *dg)
 {
 	yaml_parser_t parser;
-	yaml_document_t extra;
+	struct ydoc extra;
+	yaml_mark_t start = { 0 }, extra_start = { 0 };
 	int rc = -1;
 
 	memset(y, 0, sizeof(*y));
@@ -134,27 +328,31 @@ ydoc_load(struct ydoc *y, const char *buf, gsize len, struct diags *dg)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 
-	if (!yaml_parser_load(&parser, &y->doc)) {
+	ydoc_init(y, dg);
+	if (load_document(&parser, y, &start) < 0) {
 		parser_error(&parser, dg);
 		goto out;
 	}
-	y->loaded = TRUE;
 	if (!ydoc_root(y)) {
 		diags_add(dg, (struct pos){ 1, 1 },
 			  "the plan is empty; it needs at least version, name, hosts and migrations");
 		goto out;
 	}
-	if (!yaml_parser_load(&parser, &extra)) {
+	/* a second document is refused, but read first: its own errors
+	 * come first, as yaml_parser_load() would give them */
+	ydoc_init(&extra, dg);
+	if (load_document(&parser, &extra, &extra_start) < 0) {
 		parser_error(&parser, dg);
+		ydoc_release(&extra);
 		goto out;
 	}
-	if (yaml_document_get_root_node(&extra)) {
-		diags_add(dg, mark_pos(extra.start_mark),
+	if (ydoc_root(&extra)) {
+		diags_add(dg, mark_pos(extra_start),
 			  "a second YAML document; a plan file holds exactly one (remove this '---' and what follows, or split the file)");
-		yaml_document_delete(&extra);
+		ydoc_release(&extra);
 		goto out;
 	}
-	yaml_document_delete(&extra);
+	ydoc_release(&extra);
 	rc = check_expansion(y);
 out:
 	yaml_parser_delete(&parser);
@@ -164,21 +362,28 @@ out:
 void
 ydoc_release(struct ydoc *y)
 {
-	if (y->loaded)
-		yaml_document_delete(&y->doc);
+	if (y->nodes)
+		g_array_unref(y->nodes);
+	if (y->kids)
+		g_array_unref(y->kids);
+	if (y->text)
+		g_string_chunk_free(y->text);
+	y->nodes = y->kids = NULL;
+	y->text = NULL;
+	y->root = 0;
 	y->loaded = FALSE;
 }
 
-yaml_node_t *
+struct ynode *
 ydoc_root(struct ydoc *y)
 {
-	return y->loaded ? yaml_document_get_root_node(&y->doc) : NULL;
+	return y->loaded && y->root ? node_at(y, y->root - 1) : NULL;
 }
 
 static gboolean
-is_plain(const yaml_node_t *n)
+is_plain(const struct ynode *n)
 {
-	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	return n->type == YAML_SCALAR_NODE && n->style == YAML_PLAIN_SCALAR_STYLE;
 }
 
 static gboolean
@@ -229,22 +434,14 @@ looks_float(const char *s)
 	return *s == '\0';
 }
 
-enum ykind
-ydoc_kind(const yaml_node_t *n)
+/* YAML 1.2 core schema typing of a scalar, once, when it is loaded. */
+static enum ykind
+scalar_kind(const yaml_event_t *ev)
 {
-	const char *s;
+	const char *s = (const char *)ev->data.scalar.value;
 
-	switch (n->type) {
-	case YAML_SEQUENCE_NODE:
-		return YK_SEQ;
-	case YAML_MAPPING_NODE:
-		return YK_MAP;
-	default:
-		break;
-	}
-	if (!is_plain(n))
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return YK_STR;
-	s = (const char *)n->data.scalar.value;
 	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
 		return YK_NULL;
 	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
@@ -255,6 +452,19 @@ ydoc_kind(const yaml_node_t *n)
 	if (looks_float(s))
 		return YK_FLOAT;
 	return YK_STR;
+}
+
+enum ykind
+ydoc_kind(const struct ynode *n)
+{
+	switch (n->type) {
+	case YAML_SEQUENCE_NODE:
+		return YK_SEQ;
+	case YAML_MAPPING_NODE:
+		return YK_MAP;
+	default:
+		return n->kind;
+	}
 }
 
 const char *
@@ -280,21 +490,38 @@ ydoc_kind_name(enum ykind k)
 }
 
 const char *
-ydoc_str(const yaml_node_t *n)
+ydoc_str(const struct ynode *n)
 {
-	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	return n->type == YAML_SCALAR_NODE ? n->u.text : NULL;
 }
 
 guint
-ydoc_text_col(const yaml_node_t *n)
+ydoc_text_col(const struct ynode *n)
 {
 	return n->type == YAML_SCALAR_NODE &&
-	       (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-		n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+	       (n->style == YAML_SINGLE_QUOTED_SCALAR_STYLE || n->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
+guint
+ydoc_str_len(const struct ynode *n)
+{
+	return n->type == YAML_SCALAR_NODE ? n->n : 0;
+}
+
+int
+ydoc_style(const struct ynode *n)
+{
+	return n->style;
 }
 
 gboolean
-ydoc_int(const yaml_node_t *n, gint64 *out)
+ydoc_multiline(const struct ynode *n)
+{
+	return n->multiline;
+}
+
+gboolean
+ydoc_int(const struct ynode *n, gint64 *out)
 {
 	const char *s = ydoc_str(n);
 	gboolean neg = FALSE;
@@ -316,7 +543,7 @@ ydoc_int(const yaml_node_t *n, gint64 *out)
 }
 
 gboolean
-ydoc_bool(const yaml_node_t *n, gboolean *out)
+ydoc_bool(const struct ynode *n, gboolean *out)
 {
 	if (ydoc_kind(n) != YK_BOOL)
 		return FALSE;
@@ -325,29 +552,29 @@ ydoc_bool(const yaml_node_t *n, gboolean *out)
 }
 
 guint
-ydoc_seq_len(const yaml_node_t *seq)
+ydoc_seq_len(const struct ynode *seq)
 {
-	return seq->data.sequence.items.top - seq->data.sequence.items.start;
+	return seq->n;
 }
 
-yaml_node_t *
-ydoc_seq_item(struct ydoc *y, const yaml_node_t *seq, guint i)
+struct ynode *
+ydoc_seq_item(struct ydoc *y, const struct ynode *seq, guint i)
 {
-	return yaml_document_get_node(&y->doc, seq->data.sequence.items.start[i]);
+	return node_at(y, kid(y, seq, i));
 }
 
 static gboolean
-is_merge_key(const yaml_node_t *k)
+is_merge_key(const struct ynode *k)
 {
 	return (is_plain(k) && strcmp(ydoc_str(k), "<<") == 0) ||
-	       (k->tag && strcmp((const char *)k->tag, MERGE_TAG) == 0);
+	       k->merge_tag;
 }
 
-static void collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
+static void collect_pairs(struct ydoc *y, struct ynode *map, GArray *out, GArray *seen,
 			  gboolean merged, guint depth);
 
 static void
-merge_from(struct ydoc *y, yaml_node_t *src, GArray *out, GArray *seen, guint depth)
+merge_from(struct ydoc *y, struct ynode *src, GArray *out, GArray *seen, guint depth)
 {
 	if (src->type == YAML_MAPPING_NODE) {
 		collect_pairs(y, src, out, seen, TRUE, depth + 1);
@@ -355,7 +582,7 @@ merge_from(struct ydoc *y, yaml_node_t *src, GArray *out, GArray *seen, guint de
 	}
 	if (src->type == YAML_SEQUENCE_NODE) {
 		for (guint i = 0; i < ydoc_seq_len(src); i++) {
-			yaml_node_t *m = ydoc_seq_item(y, src, i);
+			struct ynode *m = ydoc_seq_item(y, src, i);
 
 			if (m->type != YAML_MAPPING_NODE) {
 				diags_add(y->dg, ydoc_pos(m), "a '<<' merge list must hold mappings, not %s",
@@ -370,11 +597,11 @@ merge_from(struct ydoc *y, yaml_node_t *src, GArray *out, GArray *seen, guint de
 		  ydoc_kind_name(ydoc_kind(src)));
 }
 
-static yaml_node_t *
+static struct ynode *
 find_key(const GArray *keys, const char *k)
 {
 	for (guint i = 0; i < keys->len; i++) {
-		yaml_node_t *n = g_array_index(keys, yaml_node_t *, i);
+		struct ynode *n = g_array_index(keys, struct ynode *, i);
 
 		if (!strcmp(ydoc_str(n), k))
 			return n;
@@ -386,27 +613,26 @@ find_key(const GArray *keys, const char *k)
  * order; a merged key never overrides one already present.  Plan
  * mappings are small, so a linear search beats hashing here. */
 static void
-collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
+collect_pairs(struct ydoc *y, struct ynode *map, GArray *out, GArray *seen,
 	      gboolean merged, guint depth)
 {
-	yaml_node_t *merges[8];
+	struct ynode *merges[8];
 	guint n_merges = 0, own_start = seen->len;
-	guint n_pairs = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	guint n_pairs = map->n;
 	/* a big mapping (hosts: of a large plan) gets an index, or the
 	 * duplicate check would be quadratic */
 	g_autoptr(GHashTable) index = n_pairs > 32 ? g_hash_table_new(g_str_hash, g_str_equal) : NULL;
 	/* Outside a merge, this mapping's keys are exactly those seen. */
-	g_autoptr(GArray) own_keys = own_start ? g_array_new(FALSE, FALSE, sizeof(yaml_node_t *)) : NULL;
+	g_autoptr(GArray) own_keys = own_start ? g_array_new(FALSE, FALSE, sizeof(struct ynode *)) : NULL;
 	GArray *own = own_keys ? own_keys : seen;
 
 	if (depth > YDOC_MAX_DEPTH)
 		return;
-	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start;
-	     pr < map->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(&y->doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(&y->doc, pr->value);
+	for (guint i = 0; i < n_pairs; i++) {
+		struct ynode *k = node_at(y, kid(y, map, 2 * i));
+		struct ynode *v = node_at(y, kid(y, map, 2 * i + 1));
 		const char *ks;
-		yaml_node_t *first;
+		struct ynode *first;
 
 		if (k->type != YAML_SCALAR_NODE) {
 			diags_add(y->dg, ydoc_pos(k), "a key must be a plain string, not %s",
@@ -446,11 +672,11 @@ collect_pairs(struct ydoc *y, yaml_node_t *map, GArray *out, GArray *seen,
 }
 
 GArray *
-ydoc_pairs(struct ydoc *y, yaml_node_t *map)
+ydoc_pairs(struct ydoc *y, struct ynode *map)
 {
-	guint n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	guint n = map->n;
 	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(struct ypair), n);
-	g_autoptr(GArray) seen = g_array_sized_new(FALSE, FALSE, sizeof(yaml_node_t *), n);
+	g_autoptr(GArray) seen = g_array_sized_new(FALSE, FALSE, sizeof(struct ynode *), n);
 
 	collect_pairs(y, map, out, seen, FALSE, 0);
 	return out;
