@@ -434,7 +434,9 @@ looks_float(const char *s)
 	return *s == '\0';
 }
 
-/* YAML 1.2 core schema typing of a scalar, once, when it is loaded. */
+/* YAML 1.2 core schema typing of a scalar, once, when it is loaded.
+ * The first character rules most kinds out before any comparison: a
+ * large plan has some 100,000 scalars. */
 static enum ykind
 scalar_kind(const yaml_event_t *ev)
 {
@@ -442,11 +444,31 @@ scalar_kind(const yaml_event_t *ev)
 
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return YK_STR;
-	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
+	switch (*s) {
+	case '\0':
 		return YK_NULL;
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
-	    !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-		return YK_BOOL;
+	case '~':
+	case 'n':
+	case 'N':
+		if (!strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
+			return YK_NULL;
+		return YK_STR;
+	case 't':
+	case 'T':
+	case 'f':
+	case 'F':
+		if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
+		    !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+			return YK_BOOL;
+		return YK_STR;
+	case '.':
+	case '-':
+	case '+':
+		break;
+	default:
+		if (!g_ascii_isdigit(*s))
+			return YK_STR;	/* neither a number nor one of the special floats */
+	}
 	if (looks_int(s))
 		return YK_INT;
 	if (looks_float(s))
