@@ -26,8 +26,8 @@ plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
 	return c.plan;
 }
 
-struct plan *
-plan_load(const char *path, struct diags *dg)
+static struct plan *
+load(const char *path, gboolean hash, struct diags *dg)
 {
 	g_autofree char *buf = NULL;
 	g_autoptr(GError) err = NULL;
@@ -39,9 +39,21 @@ plan_load(const char *path, struct diags *dg)
 		return NULL;
 	}
 	plan = plan_parse(path, buf, len, dg);
-	if (plan)
+	if (plan && hash)
 		plan_hash(plan, buf, len);
 	return plan;
+}
+
+struct plan *
+plan_load(const char *path, struct diags *dg)
+{
+	return load(path, TRUE, dg);
+}
+
+struct plan *
+plan_load_unhashed(const char *path, struct diags *dg)
+{
+	return load(path, FALSE, dg);
 }
 
 void

@@ -213,6 +213,9 @@ void plan_hash(struct plan *plan, const char *buf, gsize len);
 /* Read @path, plan_parse() and plan_hash() it; an unreadable file is one
  * diagnostic. */
 struct plan *plan_load(const char *path, struct diags *dg);
+/* plan_load() without plan_hash(): plan->sha256 stays "".  For what
+ * only shows a plan (hashing a large one costs as much as reading it). */
+struct plan *plan_load_unhashed(const char *path, struct diags *dg);
 void plan_free(struct plan *plan);
 
 struct host *plan_host(const struct plan *plan, const char *name);
