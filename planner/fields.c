@@ -84,7 +84,12 @@ G_STATIC_ASSERT(G_N_ELEMENTS(migration_fields) == MF__COUNT);
 G_STATIC_ASSERT(G_N_ELEMENTS(settings_fields) == SF__COUNT);
 G_STATIC_ASSERT(G_N_ELEMENTS(live_fields) == LF__COUNT);
 G_STATIC_ASSERT(G_N_ELEMENTS(disk_fields) == DF_SHARED);
-G_STATIC_ASSERT(G_N_ELEMENTS(live_fields) <= OPT_MAX_KEYS);
+/* each block's at[] holds a position per key of its table */
+G_STATIC_ASSERT(G_N_ELEMENTS(settings_fields) == SETTINGS_KEYS);
+G_STATIC_ASSERT(G_N_ELEMENTS(shutdown_fields) == SHUTDOWN_KEYS);
+G_STATIC_ASSERT(G_N_ELEMENTS(live_fields) == LIVE_KEYS);
+G_STATIC_ASSERT(G_N_ELEMENTS(disk_fields) + 1 == DISK_KEYS);
+G_STATIC_ASSERT(G_N_ELEMENTS(host_fields) <= OPT_MAX_KEYS);
 
 #define TABLE(name, t) { name, t, G_N_ELEMENTS(t) }
 

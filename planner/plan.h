@@ -96,12 +96,19 @@ struct remap {
  * defaults fill only what a migration leaves out and errors can point at
  * the key that caused them. */
 #define OPT_MAX_KEYS 16
+/* Keys of each block (fields.c asserts that its tables fit): at[] is
+ * sized to them, not to OPT_MAX_KEYS, because a large plan holds one
+ * struct settings per migration. */
+#define SETTINGS_KEYS 3		/* mode, undefine_source, start */
+#define SHUTDOWN_KEYS 2
+#define LIVE_KEYS 13
+#define DISK_KEYS 4		/* the scalar keys, then shared */
 
 struct shutdown_opts {
 	gint64 timeout_s;
 	gboolean force;
 	guint32 given;
-	struct pos at[OPT_MAX_KEYS];
+	struct pos at[SHUTDOWN_KEYS];
 };
 
 struct live_opts {
@@ -119,7 +126,7 @@ struct live_opts {
 	gboolean skip_cpu_check;	/* no virConnectCompareHypervisorCPU in preflight */
 	gboolean check_dirty_rate;	/* measure the guest's dirty rate in preflight */
 	guint32 given;
-	struct pos at[OPT_MAX_KEYS];
+	struct pos at[LIVE_KEYS];
 };
 
 /* One pattern of disks.shared, compiled. */
@@ -140,7 +147,7 @@ struct disk_opts {
 	 * plan either way). */
 	GPtrArray *shared;
 	guint32 given;
-	struct pos at[OPT_MAX_KEYS];
+	struct pos at[DISK_KEYS];
 };
 
 /* TRUE if a pattern of @d->shared matches @source (unanchored, as
@@ -157,7 +164,7 @@ struct settings {
 	gboolean undefine_source;
 	int start;		/* enum start_policy */
 	guint32 given;
-	struct pos at[OPT_MAX_KEYS];
+	struct pos at[SETTINGS_KEYS];
 	struct shutdown_opts shutdown;
 	struct live_opts live;
 	struct disk_opts disks;
