@@ -2,13 +2,19 @@
  * and the order, in that order. */
 #include "plan_priv.h"
 
-struct plan *
-plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
+/* plan_parse(); if @owned is not NULL, it holds @buf, which is freed
+ * as soon as the tree is loaded (the tree has its own copy of the text):
+ * the bytes and the plan need not be in memory at once. */
+static struct plan *
+parse(const char *path, const char *buf, gsize len, char **owned, struct diags *dg)
 {
 	struct pctx c = { .dg = dg, .plan = plan_new(path) };
 	guint before = diags_count(dg);
+	int rc = ydoc_load(&c.y, buf, len, dg);
 
-	if (ydoc_load(&c.y, buf, len, dg) == 0) {
+	if (owned)
+		g_clear_pointer(owned, g_free);
+	if (rc == 0) {
 		plan_read_tree(&c, ydoc_root(&c.y));
 		plan_check(&c);
 		/* Waves need a sound plan (hosts resolved, ids unique); cycles
@@ -26,10 +32,17 @@ plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
 	return c.plan;
 }
 
+struct plan *
+plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
+{
+	return parse(path, buf, len, NULL, dg);
+}
+
 static struct plan *
 load(const char *path, gboolean hash, struct diags *dg)
 {
 	g_autofree char *buf = NULL;
+	g_autofree char *sum = NULL;
 	g_autoptr(GError) err = NULL;
 	struct plan *plan;
 	gsize len = 0;
@@ -38,9 +51,11 @@ load(const char *path, gboolean hash, struct diags *dg)
 		diags_add(dg, (struct pos){ 0, 0 }, "cannot read the plan: %s", err->message);
 		return NULL;
 	}
-	plan = plan_parse(path, buf, len, dg);
+	if (hash)
+		sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)buf, len);
+	plan = parse(path, buf, len, &buf, dg);
 	if (plan && hash)
-		plan_hash(plan, buf, len);
+		g_strlcpy(plan->sha256, sum, sizeof(plan->sha256));
 	return plan;
 }
 

@@ -88,7 +88,7 @@ composer_error(yaml_parser_t *p, const char *context, yaml_mark_t context_mark,
 static struct ynode *
 node_at(struct ydoc *y, guint32 id)
 {
-	return &g_array_index(y->nodes, struct ynode, id);
+	return y->nodes ? &y->nodes[id] : &g_array_index(y->nodes_b, struct ynode, id);
 }
 
 static yaml_mark_t
@@ -105,10 +105,10 @@ add_node(struct loader *l, const yaml_event_t *ev, guint8 type, const yaml_char_
 {
 	struct ynode n = { .type = type, .line = (guint32)ev->start_mark.line,
 			   .col = (guint32)ev->start_mark.column };
-	guint32 id = l->y->nodes->len;
+	guint32 id = l->y->nodes_b->len;
 	gpointer first;
 
-	g_array_append_val(l->y->nodes, n);
+	g_array_append_val(l->y->nodes_b, n);
 	if (!anchor)
 		return id;
 	if ((first = g_hash_table_lookup(l->anchors, anchor)))
@@ -188,9 +188,9 @@ load_node(struct loader *l, yaml_event_t *ev)
 		g_array_append_val(l->stack, k32);
 	}
 	n = node_at(l->y, id);
-	n->u.first = l->y->kids->len;
+	n->u.first = l->y->kids_b->len;
 	n->n = (l->stack->len - base) / (end == YAML_MAPPING_END_EVENT ? 2 : 1);
-	g_array_append_vals(l->y->kids, &g_array_index(l->stack, guint32, base), l->stack->len - base);
+	g_array_append_vals(l->y->kids_b, &g_array_index(l->stack, guint32, base), l->stack->len - base);
 	g_array_set_size(l->stack, base);
 	return id;
 }
@@ -237,13 +237,24 @@ out:
 	return rc;
 }
 
+/* The elements of *@a in storage of exactly their size; *@a is freed. */
+static gpointer
+steal_exact(GArray **a, gsize *n_out)
+{
+	guint elt = g_array_get_element_size(*a);
+	gpointer data = g_array_steal(*a, n_out);
+
+	g_clear_pointer(a, g_array_unref);
+	return g_realloc(data, MAX(*n_out, 1) * elt);
+}
+
 static void
 ydoc_init(struct ydoc *y, struct diags *dg)
 {
 	memset(y, 0, sizeof(*y));
 	y->dg = dg;
-	y->nodes = g_array_new(FALSE, FALSE, sizeof(struct ynode));
-	y->kids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	y->nodes_b = g_array_new(FALSE, FALSE, sizeof(struct ynode));
+	y->kids_b = g_array_new(FALSE, FALSE, sizeof(guint32));
 	y->text = g_string_chunk_new(64 * 1024);
 	y->loaded = TRUE;
 }
@@ -253,7 +264,7 @@ ydoc_init(struct ydoc *y, struct diags *dg)
 static guint32
 kid(const struct ydoc *y, const struct ynode *n, guint i)
 {
-	return g_array_index(y->kids, guint32, n->u.first + i);
+	return y->kids ? y->kids[n->u.first + i] : g_array_index(y->kids_b, guint32, n->u.first + i);
 }
 
 static guint64
@@ -295,7 +306,7 @@ expanded_size(struct ydoc *y, guint32 id, guint64 *memo, guint8 *busy, guint dep
 static int
 check_expansion(struct ydoc *y)
 {
-	gsize n = y->nodes->len;
+	gsize n = y->nodes_b->len;
 	guint64 cap = MAX((guint64)YDOC_MIN_EXPANSION_CAP, 4 * (guint64)n);
 	g_autofree guint64 *memo = g_new0(guint64, n);
 	g_autofree guint8 *busy = g_new0(guint8, n);
@@ -354,6 +365,9 @@ ydoc_load(struct ydoc *y, const char *buf, gsize len, struct diags *dg)
 	}
 	ydoc_release(&extra);
 	rc = check_expansion(y);
+	/* the tree is fixed now: give back what doubling left spare */
+	y->nodes = steal_exact(&y->nodes_b, &y->n_nodes);
+	y->kids = steal_exact(&y->kids_b, &y->n_kids);
 out:
 	yaml_parser_delete(&parser);
 	return rc;
@@ -362,13 +376,17 @@ out:
 void
 ydoc_release(struct ydoc *y)
 {
-	if (y->nodes)
-		g_array_unref(y->nodes);
-	if (y->kids)
-		g_array_unref(y->kids);
+	if (y->nodes_b)
+		g_array_unref(y->nodes_b);
+	if (y->kids_b)
+		g_array_unref(y->kids_b);
+	g_free(y->nodes);
+	g_free(y->kids);
 	if (y->text)
 		g_string_chunk_free(y->text);
-	y->nodes = y->kids = NULL;
+	y->nodes_b = y->kids_b = NULL;
+	y->nodes = NULL;
+	y->kids = NULL;
 	y->text = NULL;
 	y->root = 0;
 	y->loaded = FALSE;

@@ -45,9 +45,13 @@ struct ynode {
 };
 
 struct ydoc {
-	GArray *nodes;		/* of struct ynode; fixed once loaded */
-	GArray *kids;		/* of guint32 node index: each collection's children in
-				 * a run, a mapping's as key, value, key, value... */
+	/* While loading, GArrays (which round their storage up to a power
+	 * of two); once loaded, plain arrays of exactly the size. */
+	GArray *nodes_b, *kids_b;
+	struct ynode *nodes;	/* n_nodes of them */
+	guint32 *kids;		/* node indexes: each collection's children in a
+				 * run, a mapping's as key, value, key, value... */
+	gsize n_nodes, n_kids;
 	GStringChunk *text;
 	guint root;		/* index of the root node + 1; 0: none */
 	gboolean loaded;
