@@ -71,7 +71,7 @@ mode_steps(enum mode m, guint *n_out)
 	}
 }
 
-static void
+void
 remap_rule_free(gpointer p)
 {
 	struct remap_rule *r = p;
@@ -133,7 +133,7 @@ remap_release(struct remap *r)
  * Not in fields.c: plan_new() needs it, and the model depends on no
  * part of the reader. */
 void
-settings_init(struct settings *s)
+settings_init(struct settings *s, GPtrArray *empty)
 {
 	memset(s, 0, sizeof(*s));
 	s->mode = MODE_UNSET;
@@ -144,8 +144,24 @@ settings_init(struct settings *s)
 	s->live.copy_storage = COPY_STORAGE_NONE;
 	s->live.on_timeout = ON_TIMEOUT_ABORT;
 	s->disks.verify = VERIFY_SHA256;
-	s->disks.shared = g_ptr_array_new_with_free_func(shared_pattern_free);
-	remap_init(&s->remap);
+	if (!empty) {
+		s->disks.shared = g_ptr_array_new_with_free_func(shared_pattern_free);
+		remap_init(&s->remap);
+		return;
+	}
+	s->disks.shared = g_ptr_array_ref(empty);
+	for (guint k = 0; k < REMAP__COUNT; k++)
+		s->remap.rules[k] = g_ptr_array_ref(empty);
+}
+
+GPtrArray *
+plan_list_own(struct plan *plan, GPtrArray **a, GDestroyNotify free_func)
+{
+	if (*a == plan->no_items) {
+		g_ptr_array_unref(*a);
+		*a = g_ptr_array_new_with_free_func(free_func);
+	}
+	return *a;
 }
 
 void
@@ -199,7 +215,9 @@ plan_new(const char *path)
 	plan->hosts = g_ptr_array_new_with_free_func(host_free);
 	plan->host_by_name = g_hash_table_new(g_str_hash, g_str_equal);
 	remap_init(&plan->remap);
-	settings_init(&plan->defaults);
+	plan->no_items = g_ptr_array_new();
+	plan->no_refs = g_array_new(FALSE, TRUE, sizeof(struct after_ref));
+	settings_init(&plan->defaults, NULL);
 	plan->migrations = g_ptr_array_new_with_free_func(migration_free);
 	plan->migration_by_id = g_hash_table_new(g_str_hash, g_str_equal);
 	plan->order = g_ptr_array_new();
@@ -220,6 +238,8 @@ plan_free(struct plan *plan)
 	remap_release(&plan->remap);
 	g_hash_table_unref(plan->host_by_name);
 	g_ptr_array_unref(plan->hosts);
+	g_ptr_array_unref(plan->no_items);
+	g_array_unref(plan->no_refs);
 	g_free(plan);
 }
 

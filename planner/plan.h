@@ -209,6 +209,12 @@ struct plan {
 	GHashTable *migration_by_id;
 	GPtrArray *order;	/* execution order, borrowed from migrations */
 	guint n_waves;
+	/* Empty lists, which every migration's empty lists hold a reference
+	 * to rather than one array each (a large plan has tens of thousands
+	 * of them).  Never written: the planner gives a list its own array
+	 * before its first item. */
+	GPtrArray *no_items;
+	GArray *no_refs;	/* of struct after_ref */
 	char sha256[65];	/* of the file's bytes; set by plan_load() and plan_hash() */
 };
 

@@ -112,7 +112,7 @@ resolve_after(struct pctx *c, struct migration *m)
 				  ref->id, dep->at.line);
 		} else if (dep) {
 			if (!g_ptr_array_find(m->after, dep, NULL))
-				g_ptr_array_add(m->after, dep);
+				g_ptr_array_add(plan_list_own(c->plan, &m->after, NULL), dep);
 		} else {
 			g_autoptr(GPtrArray) ids = g_ptr_array_new();
 			const char *near;

@@ -49,7 +49,7 @@ read_rules(struct pctx *c, const char *key, struct ynode *k, struct ynode *v, vo
 					from_node = g_array_index(pairs, struct ypair, p).value;
 			remap_rule_compile(c, rule, from_node);
 		}
-		g_ptr_array_add(r->rules[kind], rule);
+		g_ptr_array_add(plan_list_own(c->plan, &r->rules[kind], remap_rule_free), rule);
 	}
 }
 
@@ -75,7 +75,7 @@ read_disks_shared(struct pctx *c, const char *key, struct ynode *k, struct ynode
 
 	(void)k;
 	d->at[DF_SHARED] = ydoc_pos(v);
-	g_ptr_array_set_size(d->shared, 0);
+	g_ptr_array_set_size(plan_list_own(c->plan, &d->shared, shared_pattern_free), 0);
 	if (!expect_kind(c, key, v, YK_SEQ))
 		return;
 	for (guint i = 0; i < ydoc_seq_len(v); i++) {
@@ -168,6 +168,12 @@ read_defaults(struct pctx *c, struct ynode *v)
 /* ---- migrations ---- */
 
 static void
+after_ref_clear(gpointer p)
+{
+	g_free(((struct after_ref *)p)->id);
+}
+
+static void
 read_after(struct pctx *c, struct migration *m, struct ynode *v)
 {
 	guint n = v->type == YAML_SEQUENCE_NODE ? ydoc_seq_len(v) : 1;
@@ -189,6 +195,11 @@ read_after(struct pctx *c, struct migration *m, struct ynode *v)
 		}
 		ref.id = g_strdup(ydoc_str(item));
 		ref.at = ydoc_pos(item);
+		if (m->after_refs == c->plan->no_refs) {	/* the first: its own list */
+			g_array_unref(m->after_refs);
+			m->after_refs = g_array_new(FALSE, TRUE, sizeof(struct after_ref));
+			g_array_set_clear_func(m->after_refs, after_ref_clear);
+		}
 		g_array_append_val(m->after_refs, ref);
 	}
 }
@@ -203,12 +214,6 @@ read_migration_key(struct pctx *c, const char *key, struct ynode *k, struct ynod
 		return;
 	}
 	read_settings_block(c, key, k, v, &m->set);
-}
-
-static void
-after_ref_clear(gpointer p)
-{
-	g_free(((struct after_ref *)p)->id);
 }
 
 static const char *const migration_extra[] = { "after", "shutdown", "live", "disks", "remap", NULL };
@@ -278,10 +283,9 @@ read_migration(struct pctx *c, struct ynode *item)
 	struct pos at[MF__COUNT] = { 0 };
 	guint32 given = 0, present = 0;
 
-	settings_init(&m->set);
-	m->after_refs = g_array_new(FALSE, TRUE, sizeof(struct after_ref));
-	g_array_set_clear_func(m->after_refs, after_ref_clear);
-	m->after = g_ptr_array_new();
+	settings_init(&m->set, c->plan->no_items);
+	m->after_refs = g_array_ref(c->plan->no_refs);
+	m->after = g_ptr_array_ref(c->plan->no_items);
 	m->index = c->plan->migrations->len;
 	m->at = ydoc_pos(item);
 	g_ptr_array_add(c->plan->migrations, m);

@@ -74,7 +74,12 @@ void plan_find_cycles(struct plan *plan, struct diags *dg);
 
 /* plan.c: the model's life cycle. */
 struct plan *plan_new(const char *path);
-void settings_init(struct settings *s);
+/* @empty: NULL, or an empty array (plan->no_items) for its lists to share. */
+void settings_init(struct settings *s, GPtrArray *empty);
+/* *@a, made the list's own (with @free_func) first if it is the plan's
+ * shared empty one: call it before adding to a list. */
+GPtrArray *plan_list_own(struct plan *plan, GPtrArray **a, GDestroyNotify free_func);
+void remap_rule_free(gpointer p);
 void settings_release(struct settings *s);
 void remap_init(struct remap *r);
 void remap_release(struct remap *r);
