@@ -22,7 +22,7 @@ ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SAN_FLAGS) $(shell $(PKG_CONFIG) --cflags $(A
 LDLIBS_ALL   = $(shell $(PKG_CONFIG) --libs $(ALL_PKGS))
 LDLIBS_PLAN  = $(shell $(PKG_CONFIG) --libs $(PLANNER_PKGS))
 
-PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c planner/fields.c \
+PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c planner/plan.c planner/fields.c \
                planner/parse_map.c planner/parse_hosts.c planner/plan_parse.c planner/patterns.c \
                planner/plan_check.c planner/order.c planner/load.c
 EXECUTOR_SRC = executor/executor.c executor/claims.c executor/storage.c executor/steps.c executor/live.c executor/hosts.c executor/journal.c \
