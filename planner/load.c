@@ -16,6 +16,9 @@ parse(const char *path, const char *buf, gsize len, char **owned, struct diags *
 		g_clear_pointer(owned, g_free);
 	if (rc == 0) {
 		plan_read_tree(&c, ydoc_root(&c.y));
+		/* the model holds all it needs (positions included): the
+		 * checks and the order need not share memory with the tree */
+		ydoc_release(&c.y);
 		plan_check(&c);
 		/* Waves need a sound plan (hosts resolved, ids unique); cycles
 		 * are worth reporting along with everything else. */
