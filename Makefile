@@ -22,8 +22,9 @@ ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SAN_FLAGS) $(shell $(PKG_CONFIG) --cflags $(A
 LDLIBS_ALL   = $(shell $(PKG_CONFIG) --libs $(ALL_PKGS))
 LDLIBS_PLAN  = $(shell $(PKG_CONFIG) --libs $(PLANNER_PKGS))
 
-PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/suggest.c planner/plan.c \
-               planner/plan_parse.c planner/plan_check.c planner/order.c planner/json.c
+PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c planner/plan.c planner/fields.c \
+               planner/parse_map.c planner/parse_hosts.c planner/plan_parse.c planner/patterns.c \
+               planner/plan_check.c planner/order.c planner/load.c
 # The executor's layers, each calling only its own or lower ones (see
 # docs/architecture.md): entry points, engine, step table, steps, units
 # and hosts, and the leaves.
@@ -35,8 +36,8 @@ EXECUTOR_SRC = executor/executor.c \
                executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c \
                executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c
-CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c cmd/common.c
-UNIT_TESTS   = test_ydoc test_plan test_order
+CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c cmd/common.c cmd/json.c
+UNIT_TESTS   = test_ydoc test_plan test_order test_fields
 EXEC_TESTS   = test_journal test_udiff test_domxml test_sched
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
@@ -51,6 +52,8 @@ DEB_TEST  = python3 python3-jsonschema python3-yaml
 DEB_LAB   = libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
             qemu-system-x86 qemu-utils openssh-server openssh-client iproute2 procps
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_LAB)
+# `make bench` only: instruction counts and peak RSS.
+DEB_BENCH = valgrind time
 
 .PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale lint
 .DEFAULT_GOAL := all
@@ -115,9 +118,12 @@ asan: deps
 demo: deps all
 	tests/demo $(BUILD)/vmshift
 
+# Timing, then the instruction and memory budget (bench/run-bench).
 bench: all
-	$(MAKE) $(BUILD)/bench/bench-plan
+	$(MAKE) deps DEB_ALL="$(DEB_BENCH)"
+	$(MAKE) $(BUILD)/bench/bench-plan $(BUILD)/bench/yaml-peer
 	$(BUILD)/bench/bench-plan
+	bench/run-bench $(BUILD)
 
 # The executor at fleet scale on libvirt's test driver (5,000 and 10,000
 # VMs over 100 hosts): wall, CPU per VM, RSS, journal, status and resume.
@@ -129,6 +135,10 @@ bench-scale: all
 $(BUILD)/bench/bench-plan: bench/bench-plan.c $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
+
+$(BUILD)/bench/yaml-peer: bench/yaml-peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs yaml-0.1)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)

@@ -3,6 +3,8 @@
  * and prints.  Both are timed in this one process, best of several runs.
  *
  * usage: bench-plan [VMS [HOSTS [RUNS]]]   (default 10000 500 7)
+ *        bench-plan --write FILE [VMS [HOSTS]]
+ *            only write the plan it would time, for bench/run-bench
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +88,19 @@ time_vmshift(const GString *s, guint *n_waves)
 	return t;
 }
 
+static int
+write_plan(const char *path, guint n_vms, guint n_hosts)
+{
+	g_autoptr(GString) s = generate(n_vms, n_hosts);
+	g_autoptr(GError) err = NULL;
+
+	if (!g_file_set_contents(path, s->str, (gssize)s->len, &err)) {
+		fprintf(stderr, "bench-plan: %s\n", err->message);
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -96,6 +111,9 @@ main(int argc, char **argv)
 	double best_yaml = 1e9, best_vm = 1e9;
 	guint waves = 0;
 
+	if (argc >= 3 && !strcmp(argv[1], "--write"))
+		return write_plan(argv[2], argc > 3 ? (guint)atoi(argv[3]) : 10000,
+				  argc > 4 ? (guint)atoi(argv[4]) : 500);
 	if (n_hosts < 2 || n_vms < 1 || runs < 1) {
 		fprintf(stderr, "usage: bench-plan [VMS [HOSTS [RUNS]]]\n");
 		return 2;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "../planner/json.h"
+#include "json.h"
 #include "../planner/plan.h"
 
 enum output { OUT_TEXT, OUT_JSON, OUT_DOT };
@@ -25,8 +25,19 @@ append_steps(GString *s, const struct migration *m, const char *sep, gboolean qu
 	}
 }
 
-static char *
-render_text(const struct plan *plan)
+/* Write what @s holds to @fp once it is past 64 KiB, or at the @end: a
+ * large plan's output need not be in memory whole. */
+static void
+spill(GString *s, FILE *fp, gboolean end)
+{
+	if (s->len < 64 * 1024 && !end)
+		return;
+	fwrite(s->str, 1, s->len, fp);
+	g_string_truncate(s, 0);
+}
+
+static void
+render_text(const struct plan *plan, FILE *fp)
 {
 	GString *s = g_string_new(NULL);
 	guint wave = 0;
@@ -56,12 +67,14 @@ render_text(const struct plan *plan)
 		g_string_append(s, "     steps: ");
 		append_steps(s, m, ", ", FALSE);
 		g_string_append_c(s, '\n');
+		spill(s, fp, FALSE);
 	}
-	return g_string_free(s, FALSE);
+	spill(s, fp, TRUE);
+	g_string_free(s, TRUE);
 }
 
-static char *
-render_json(const struct plan *plan)
+static void
+render_json(const struct plan *plan, FILE *fp)
 {
 	GString *s = g_string_new(NULL);
 
@@ -90,15 +103,17 @@ render_json(const struct plan *plan)
 		g_string_append_printf(s, "],\"wave\":%u,\"steps\":[", m->wave);
 		append_steps(s, m, ",", TRUE);
 		g_string_append(s, "]}");
+		spill(s, fp, FALSE);
 	}
 	g_string_append(s, "]}\n");
-	return g_string_free(s, FALSE);
+	spill(s, fp, TRUE);
+	g_string_free(s, TRUE);
 }
 
 /* DOT takes the same string escapes as JSON for what vmshift puts in
  * its labels; "\n" inside a label is DOT's own line break. */
-static char *
-render_dot(const struct plan *plan)
+static void
+render_dot(const struct plan *plan, FILE *fp)
 {
 	GString *s = g_string_new("digraph ");
 
@@ -115,6 +130,7 @@ render_dot(const struct plan *plan)
 		g_string_append(s, " [label=");
 		json_append_string(s, label);
 		g_string_append(s, "];\n");
+		spill(s, fp, FALSE);
 	}
 	/* an edge points from what runs first to what runs after it */
 	for (guint i = 0; i < plan->order->len; i++) {
@@ -127,9 +143,25 @@ render_dot(const struct plan *plan)
 			json_append_string(s, m->id);
 			g_string_append(s, ";\n");
 		}
+		spill(s, fp, FALSE);
 	}
 	g_string_append(s, "}\n");
-	return g_string_free(s, FALSE);
+	spill(s, fp, TRUE);
+	g_string_free(s, TRUE);
+}
+
+/* cmd_load_plan() without the sha256 of the file: only a run needs it. */
+static struct plan *
+load_plan(const char *path)
+{
+	struct diags dg;
+	struct plan *plan;
+
+	diags_init(&dg, path);
+	if (!(plan = plan_load_unhashed(path, &dg)))
+		cmd_print_diags(&dg);
+	diags_release(&dg);
+	return plan;
 }
 
 int
@@ -142,7 +174,6 @@ cmd_plan(const struct cmd *self, int argc, char **argv)
 	};
 	enum output out = OUT_TEXT;
 	struct plan *plan;
-	g_autofree char *text = NULL;
 	int ch;
 
 	optind = 1;
@@ -167,10 +198,14 @@ cmd_plan(const struct cmd *self, int argc, char **argv)
 	if (argc - optind != 1)
 		return cmd_usage_error(self, "name exactly one plan file");
 
-	if (!(plan = cmd_load_plan(argv[optind])))
+	if (!(plan = load_plan(argv[optind])))
 		return EXIT_INVALID;
-	text = out == OUT_JSON ? render_json(plan) : out == OUT_DOT ? render_dot(plan) : render_text(plan);
-	fputs(text, stdout);
+	if (out == OUT_JSON)
+		render_json(plan, stdout);
+	else if (out == OUT_DOT)
+		render_dot(plan, stdout);
+	else
+		render_text(plan, stdout);
 	plan_free(plan);
 	return cmd_finish_stdout(EXIT_OK);
 }

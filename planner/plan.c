@@ -1,5 +1,5 @@
-/* plan.c: the plan's life cycle and the names the format fixes. */
-#include <errno.h>
+/* plan.c: the plan model's life cycle and the names the format fixes.
+ * Reading a plan is load.c. */
 #include <string.h>
 
 #include "plan_priv.h"
@@ -71,7 +71,7 @@ mode_steps(enum mode m, guint *n_out)
 	}
 }
 
-static void
+void
 remap_rule_free(gpointer p)
 {
 	struct remap_rule *r = p;
@@ -129,9 +129,11 @@ remap_release(struct remap *r)
 		g_clear_pointer(&r->rules[k], g_ptr_array_unref);
 }
 
-/* The format's defaults; plan_parse.c overwrites what a plan writes. */
+/* The format's defaults; plan_parse.c overwrites what a plan writes.
+ * Not in fields.c: plan_new() needs it, and the model depends on no
+ * part of the reader. */
 void
-settings_init(struct settings *s)
+settings_init(struct settings *s, GPtrArray *empty)
 {
 	memset(s, 0, sizeof(*s));
 	s->mode = MODE_UNSET;
@@ -142,8 +144,24 @@ settings_init(struct settings *s)
 	s->live.copy_storage = COPY_STORAGE_NONE;
 	s->live.on_timeout = ON_TIMEOUT_ABORT;
 	s->disks.verify = VERIFY_SHA256;
-	s->disks.shared = g_ptr_array_new_with_free_func(shared_pattern_free);
-	remap_init(&s->remap);
+	if (!empty) {
+		s->disks.shared = g_ptr_array_new_with_free_func(shared_pattern_free);
+		remap_init(&s->remap);
+		return;
+	}
+	s->disks.shared = g_ptr_array_ref(empty);
+	for (guint k = 0; k < REMAP__COUNT; k++)
+		s->remap.rules[k] = g_ptr_array_ref(empty);
+}
+
+GPtrArray *
+plan_list_own(struct plan *plan, GPtrArray **a, GDestroyNotify free_func)
+{
+	if (*a == plan->no_items) {
+		g_ptr_array_unref(*a);
+		*a = g_ptr_array_new_with_free_func(free_func);
+	}
+	return *a;
 }
 
 void
@@ -187,7 +205,7 @@ migration_free(gpointer p)
 	g_free(m);
 }
 
-static struct plan *
+struct plan *
 plan_new(const char *path)
 {
 	struct plan *plan = g_new0(struct plan, 1);
@@ -197,7 +215,9 @@ plan_new(const char *path)
 	plan->hosts = g_ptr_array_new_with_free_func(host_free);
 	plan->host_by_name = g_hash_table_new(g_str_hash, g_str_equal);
 	remap_init(&plan->remap);
-	settings_init(&plan->defaults);
+	plan->no_items = g_ptr_array_new();
+	plan->no_refs = g_array_new(FALSE, TRUE, sizeof(struct after_ref));
+	settings_init(&plan->defaults, NULL);
 	plan->migrations = g_ptr_array_new_with_free_func(migration_free);
 	plan->migration_by_id = g_hash_table_new(g_str_hash, g_str_equal);
 	plan->order = g_ptr_array_new();
@@ -218,57 +238,9 @@ plan_free(struct plan *plan)
 	remap_release(&plan->remap);
 	g_hash_table_unref(plan->host_by_name);
 	g_ptr_array_unref(plan->hosts);
+	g_ptr_array_unref(plan->no_items);
+	g_array_unref(plan->no_refs);
 	g_free(plan);
-}
-
-struct plan *
-plan_parse(const char *path, const char *buf, gsize len, struct diags *dg)
-{
-	struct pctx c = { .dg = dg, .plan = plan_new(path) };
-	guint before = diags_count(dg);
-
-	if (ydoc_load(&c.y, buf, len, dg) == 0) {
-		plan_read_tree(&c, ydoc_root(&c.y));
-		plan_check(&c);
-		/* Waves need a sound plan (hosts resolved, ids unique); cycles
-		 * are worth reporting along with everything else. */
-		if (diags_count(dg) == before)
-			plan_order(c.plan, dg);
-		else
-			plan_find_cycles(c.plan, dg);
-	}
-	ydoc_release(&c.y);
-	if (diags_count(dg) != before) {
-		plan_free(c.plan);
-		return NULL;
-	}
-	return c.plan;
-}
-
-struct plan *
-plan_load(const char *path, struct diags *dg)
-{
-	g_autofree char *buf = NULL;
-	g_autoptr(GError) err = NULL;
-	struct plan *plan;
-	gsize len = 0;
-
-	if (!g_file_get_contents(path, &buf, &len, &err)) {
-		diags_add(dg, (struct pos){ 0, 0 }, "cannot read the plan: %s", err->message);
-		return NULL;
-	}
-	plan = plan_parse(path, buf, len, dg);
-	if (plan)
-		plan_hash(plan, buf, len);
-	return plan;
-}
-
-void
-plan_hash(struct plan *plan, const char *buf, gsize len)
-{
-	g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)buf, len);
-
-	g_strlcpy(plan->sha256, sum, sizeof(plan->sha256));
 }
 
 struct host *

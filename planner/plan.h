@@ -96,12 +96,19 @@ struct remap {
  * defaults fill only what a migration leaves out and errors can point at
  * the key that caused them. */
 #define OPT_MAX_KEYS 16
+/* Keys of each block (fields.c asserts that its tables fit): at[] is
+ * sized to them, not to OPT_MAX_KEYS, because a large plan holds one
+ * struct settings per migration. */
+#define SETTINGS_KEYS 3		/* mode, undefine_source, start */
+#define SHUTDOWN_KEYS 2
+#define LIVE_KEYS 13
+#define DISK_KEYS 4		/* the scalar keys, then shared */
 
 struct shutdown_opts {
 	gint64 timeout_s;
 	gboolean force;
 	guint32 given;
-	struct pos at[OPT_MAX_KEYS];
+	struct pos at[SHUTDOWN_KEYS];
 };
 
 struct live_opts {
@@ -119,7 +126,7 @@ struct live_opts {
 	gboolean skip_cpu_check;	/* no virConnectCompareHypervisorCPU in preflight */
 	gboolean check_dirty_rate;	/* measure the guest's dirty rate in preflight */
 	guint32 given;
-	struct pos at[OPT_MAX_KEYS];
+	struct pos at[LIVE_KEYS];
 };
 
 /* One pattern of disks.shared, compiled. */
@@ -140,7 +147,7 @@ struct disk_opts {
 	 * plan either way). */
 	GPtrArray *shared;
 	guint32 given;
-	struct pos at[OPT_MAX_KEYS];
+	struct pos at[DISK_KEYS];
 };
 
 /* TRUE if a pattern of @d->shared matches @source (unanchored, as
@@ -157,7 +164,7 @@ struct settings {
 	gboolean undefine_source;
 	int start;		/* enum start_policy */
 	guint32 given;
-	struct pos at[OPT_MAX_KEYS];
+	struct pos at[SETTINGS_KEYS];
 	struct shutdown_opts shutdown;
 	struct live_opts live;
 	struct disk_opts disks;
@@ -202,6 +209,12 @@ struct plan {
 	GHashTable *migration_by_id;
 	GPtrArray *order;	/* execution order, borrowed from migrations */
 	guint n_waves;
+	/* Empty lists, which every migration's empty lists hold a reference
+	 * to rather than one array each (a large plan has tens of thousands
+	 * of them).  Never written: the planner gives a list its own array
+	 * before its first item. */
+	GPtrArray *no_items;
+	GArray *no_refs;	/* of struct after_ref */
 	char sha256[65];	/* of the file's bytes; set by plan_load() and plan_hash() */
 };
 
@@ -213,9 +226,25 @@ void plan_hash(struct plan *plan, const char *buf, gsize len);
 /* Read @path, plan_parse() and plan_hash() it; an unreadable file is one
  * diagnostic. */
 struct plan *plan_load(const char *path, struct diags *dg);
+/* plan_load() without plan_hash(): plan->sha256 stays "".  For what
+ * only shows a plan (hashing a large one costs as much as reading it). */
+struct plan *plan_load_unhashed(const char *path, struct diags *dg);
 void plan_free(struct plan *plan);
 
 struct host *plan_host(const struct plan *plan, const char *name);
 struct migration *plan_migration(const struct plan *plan, const char *id);
+
+/* What @m (a migration of @plan, which plan_parse() returned) is, for
+ * "did it change since the run began?": the sha256, in hex, of a text
+ * naming every key with its value ("live.timeout_s=30;"): the
+ * migration's id, vm, match, from and to; every settings key after
+ * defaults (mode, undefine_source, start, shutdown.*, live.*, disks.*
+ * and the disks.shared patterns); for each end host its uri,
+ * migration_host, ssh.* and image_dirs; the remap rules of the
+ * migration, of defaults: and of the plan.  The scalar keys come from
+ * the parser's own field tables (fields.c), so a key added there is in
+ * the fingerprint too.  A host's max_parallel is not: it says how many
+ * run at once, not what a migration does.  Caller frees. */
+char *plan_migration_fingerprint(const struct plan *plan, const struct migration *m);
 
 #endif

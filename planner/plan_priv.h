@@ -1,8 +1,12 @@
 /* plan_priv.h: what the parts of the planner share; not for cmd/ or
- * executor/. */
+ * executor/.  Who uses whom, one way only:
+ *   load.c -> plan_parse.c -> parse_hosts.c -> parse_map.c -> fields.c
+ *   load.c -> plan_check.c, order.c;  plan_parse.c -> patterns.c
+ *   everything -> plan.c (the model), ydoc.c, diag.c, suggest.c */
 #ifndef VMSHIFT_PLAN_PRIV_H
 #define VMSHIFT_PLAN_PRIV_H
 
+#include "fields.h"
 #include "plan.h"
 #include "ydoc.h"
 
@@ -13,23 +17,51 @@ struct pctx {
 };
 
 /* plan_parse.c: the YAML tree into struct plan, key and type rules. */
-void plan_read_tree(struct pctx *c, yaml_node_t *root);
+void plan_read_tree(struct pctx *c, struct ynode *root);
 
-/* plan_check.c: rules across objects (hosts, ids, after, modes, patterns). */
+/* parse_hosts.c: hosts: and each host's ssh: and image_dirs:. */
+void read_hosts(struct pctx *c, struct ynode *v);
+
+/* parse_map.c: reading a mapping through a field table. */
+/* Keys a mapping takes beyond its field table, handled by a callback. */
+typedef void (*special_fn)(struct pctx *c, const char *key, struct ynode *k, struct ynode *v,
+			   void *ud);
+/* Read the mapping @map: keys of @t (NULL: none) into @base (recording
+ * in @given and @at which were written and where), keys listed in
+ * @extra through @special, anything else is an unknown key. */
+void read_map(struct pctx *c, struct ynode *map, const char *what, const struct ftable *t,
+	      void *base, guint32 *given, struct pos *at, const char *const *extra,
+	      special_fn special, void *ud);
+/* Store @v into the field @f of @base; FALSE (and a diagnostic) if it
+ * does not fit the field's type and range. */
+gboolean field_set(struct pctx *c, const struct field *f, struct ynode *v, void *base);
+void type_error(struct pctx *c, const struct field *f, struct ynode *v);
+void unknown_key(struct pctx *c, struct ynode *k, const char *what, const struct field *fields,
+		 guint n_fields, const char *const *extra);
+gboolean expect_kind(struct pctx *c, const char *key, struct ynode *v, enum ykind want);
+gboolean expect_map(struct pctx *c, const char *key, struct ynode *v);
+/* A scalar whose text holds a NUL ("\0" in a double-quoted string). */
+gboolean has_nul(const struct ynode *v);
+/* 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit. */
+gboolean valid_name(const char *s);
+
+/* plan_check.c: rules across objects (hosts, ids, after, modes). */
 void plan_check(struct pctx *c);
-int remap_rule_compile(struct pctx *c, struct remap_rule *r, yaml_node_t *from_node);
-int match_compile(struct pctx *c, struct migration *m, yaml_node_t *v);
+
+/* patterns.c: PCRE2 patterns, compiled with errors at their column. */
+int remap_rule_compile(struct pctx *c, struct remap_rule *r, struct ynode *from_node);
+int match_compile(struct pctx *c, struct migration *m, struct ynode *v);
 /* Compile @sp->pattern, the scalar @v of disks.shared; -1 (reported) if
  * it is not valid PCRE2. */
-int shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, yaml_node_t *v);
+int shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, struct ynode *v);
 
 /* Bits of struct settings.given and live_opts.given, in the order of the
- * field tables in plan_parse.c. */
-enum { SF_MODE, SF_UNDEFINE_SOURCE, SF_START };
+ * field tables in fields.c. */
+enum { SF_MODE, SF_UNDEFINE_SOURCE, SF_START, SF__COUNT };
 enum {
 	LF_MAX_DOWNTIME_MS, LF_BANDWIDTH_MIB_S, LF_AUTO_CONVERGE, LF_POSTCOPY, LF_COPY_STORAGE,
 	LF_TIMEOUT_S, LF_ON_TIMEOUT, LF_COMPRESSED, LF_PARALLEL_CONNECTIONS, LF_TLS, LF_UNSAFE,
-	LF_SKIP_CPU_CHECK, LF_CHECK_DIRTY_RATE,
+	LF_SKIP_CPU_CHECK, LF_CHECK_DIRTY_RATE, LF__COUNT
 };
 /* disk_opts.given: the scalar keys of the field table, then shared (read
  * apart: a list, inherited as a whole). */
@@ -40,8 +72,14 @@ int plan_order(struct plan *plan, struct diags *dg);
 /* Only the cycle check of plan_order(), for a plan with other errors. */
 void plan_find_cycles(struct plan *plan, struct diags *dg);
 
-void settings_init(struct settings *s);
-void settings_inherit(struct settings *dst, const struct settings *src);
+/* plan.c: the model's life cycle. */
+struct plan *plan_new(const char *path);
+/* @empty: NULL, or an empty array (plan->no_items) for its lists to share. */
+void settings_init(struct settings *s, GPtrArray *empty);
+/* *@a, made the list's own (with @free_func) first if it is the plan's
+ * shared empty one: call it before adding to a list. */
+GPtrArray *plan_list_own(struct plan *plan, GPtrArray **a, GDestroyNotify free_func);
+void remap_rule_free(gpointer p);
 void settings_release(struct settings *s);
 void remap_init(struct remap *r);
 void remap_release(struct remap *r);

@@ -29,7 +29,7 @@ first_msg(struct fixture *f)
 	return f->dg.items->len ? ((struct diag *)f->dg.items->pdata[0])->msg : "";
 }
 
-static yaml_node_t *
+static struct ynode *
 value_of(struct fixture *f, const char *key)
 {
 	g_autoptr(GArray) pairs = ydoc_pairs(&f->y, ydoc_root(&f->y));
@@ -60,7 +60,7 @@ test_ydoc__scalar_kinds(void)
 		 "l: [1]\nm: {a: 1}\n");
 	g_assert_cmpint(f.rc, ==, 0);
 	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
-		yaml_node_t *v = value_of(&f, want[i].key);
+		struct ynode *v = value_of(&f, want[i].key);
 
 		g_assert_nonnull(v);
 		if (ydoc_kind(v) != want[i].kind)

@@ -9,6 +9,15 @@ json_append_string(GString *out, const char *s)
 	}
 	g_string_append_c(out, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		/* the run of characters that need no escape, in one append */
+		const unsigned char *run = p;
+
+		while (*p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			g_string_append_len(out, (const char *)run, p - run);
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"':
 			g_string_append(out, "\\\"");

@@ -1,5 +1,5 @@
-/* json.h: writing JSON text into a GString.  Enough for vmshift's
- * machine output and journal; no parser here. */
+/* json.h: writing JSON text into a GString, for the machine output of
+ * cmd/ (vmshift plan -o json).  No parser here. */
 #ifndef VMSHIFT_JSON_H
 #define VMSHIFT_JSON_H
 
