@@ -102,50 +102,15 @@ build_units(struct exec *x, GPtrArray *recs, GError **err)
 	return 0;
 }
 
-/* What a migration is, for "did it change since the run began?".  The
- * journal records the version it was computed with. */
-#define FINGERPRINT_VERSION 2
+/* What a migration is, for "did it change since the run began?": the
+ * planner's fingerprint, which walks its own field tables.  The journal
+ * records the version; 1 and 2 were lists written by hand here. */
+#define FINGERPRINT_VERSION 3
 
 static char *
-fingerprint(const struct plan *plan, const struct migration *m, int version)
+fingerprint(const struct plan *plan, const struct migration *m)
 {
-	g_autoptr(GString) s = g_string_new(NULL);
-	const struct settings *st = &m->set;
-	const struct remap *sets[] = { &m->set.remap, &plan->defaults.remap, &plan->remap };
-
-	g_string_append_printf(s, "%s|%s|%s|%s|%s|%s|%s|%d|%d|%d|", m->id, m->vm ? m->vm : "",
-			       m->match ? m->match : "", m->from->name, m->from->uri, m->to->name,
-			       m->to->uri, st->mode, st->undefine_source, st->start);
-	/* version 1 (journals before host identity) lacked what follows */
-	for (guint k = 0; version >= 2 && k < 2; k++) {
-		const struct host *h = k ? m->to : m->from;
-		const struct ssh_access *a = &h->ssh;
-
-		/* where files go is part of what a step does */
-		g_string_append_printf(s, "%s|%s|%" G_GINT64_FORMAT "|%s|%s|%s|", h->migration_host ? h->migration_host : "",
-				       a->host ? a->host : "", a->port, a->user ? a->user : "",
-				       a->identity ? a->identity : "", a->known_hosts ? a->known_hosts : "");
-		for (guint i = 0; i < h->image_dirs->len; i++)
-			g_string_append_printf(s, "dir:%s|", (char *)h->image_dirs->pdata[i]);
-	}
-	for (guint i = 0; version >= 2 && i < st->disks.shared->len; i++)
-		g_string_append_printf(s, "shared:%s|", ((struct shared_pattern *)st->disks.shared->pdata[i])->pattern);
-	g_string_append_printf(s, "%" G_GINT64_FORMAT "|%d|", st->shutdown.timeout_s, st->shutdown.force);
-	g_string_append_printf(s, "%d|%d|%d|", st->disks.verify, st->disks.delete_source, st->disks.overwrite);
-	g_string_append_printf(s, "%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%d|%d|%d|%" G_GINT64_FORMAT "|%d|%d|%" G_GINT64_FORMAT "|%d|%d|",
-			       st->live.max_downtime_ms, st->live.bandwidth_mib_s, st->live.auto_converge,
-			       st->live.postcopy, st->live.copy_storage, st->live.timeout_s, st->live.on_timeout,
-			       st->live.compressed, st->live.parallel_connections, st->live.tls, st->live.unsafe);
-	if (version >= 2)
-		g_string_append_printf(s, "%d|%d|", st->live.skip_cpu_check, st->live.check_dirty_rate);
-	for (guint k = 0; k < G_N_ELEMENTS(sets); k++)
-		for (guint r = 0; r < REMAP__COUNT; r++)
-			for (guint i = 0; i < sets[k]->rules[r]->len; i++) {
-				const struct remap_rule *rule = sets[k]->rules[r]->pdata[i];
-
-				g_string_append_printf(s, "%u:%u:%s=>%s|", k, r, rule->from, rule->to);
-			}
-	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, s->str, s->len);
+	return plan_migration_fingerprint(plan, m);
 }
 
 /* The hosts a unit's journal names (by their libvirt host UUID) must be
@@ -185,12 +150,20 @@ check_unchanged(struct exec *x, GError **err)
 		struct unit *u = x->units->pdata[i];
 		const char *was = fact_str(u, FACT_FINGERPRINT);
 		g_autofree char *now = NULL;
+		gint64 version;
 
 		if (!*was || !u->selected || u->status == U_ROLLED_BACK)
 			continue;
 		if (check_same_hosts(x, u, err) < 0)
 			return -1;
-		now = fingerprint(x->plan, u->m, (int)json_object_get_int_member_with_default(u->facts, FACT_FINGERPRINT_VERSION, 1));
+		version = json_object_get_int_member_with_default(u->facts, FACT_FINGERPRINT_VERSION, 1);
+		if (version != FINGERPRINT_VERSION) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "%s: the journal in %s was written by an older vmshift (plan fingerprint version %" G_GINT64_FORMAT ", this one writes %d), so this one cannot check that the plan is unchanged; finish or roll back the run with the vmshift that began it, or use another --state-dir to start over",
+				    u->id, x->state_dir, version, FINGERPRINT_VERSION);
+			return -1;
+		}
+		now = fingerprint(x->plan, u->m);
 		if (strcmp(now, was) && !g_ptr_array_find_with_equal_func(changed, u->m->id, g_str_equal, NULL))
 			g_ptr_array_add(changed, g_strdup(u->m->id));
 	}
@@ -266,7 +239,7 @@ run_job(gpointer ud, guint j)
 {
 	struct exec *x = ud;
 	struct unit *u = x->units->pdata[j];
-	g_autofree char *fp = fingerprint(x->plan, u->m, FINGERPRINT_VERSION);
+	g_autofree char *fp = fingerprint(x->plan, u->m);
 	gboolean reset = FALSE;
 
 	g_mutex_lock(&x->mu);	/* other units' workers read its facts */
