@@ -3,6 +3,7 @@
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 DESTDIR    ?=
 BUILD      ?= build
 CC         ?= cc
@@ -36,13 +37,19 @@ EXECUTOR_SRC = executor/executor.c \
                executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c \
                executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c
-CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/cmd_apply.c cmd/common.c cmd/json.c
+# Two programs: vmshift (the planner's commands; no libvirt, no libssh2)
+# and vmshift-executor (apply, resume, rollback, status), which vmshift
+# runs for those; see cmd/main.c.
+CMD_SHARED   = cmd/commands.c cmd/common.c
+CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/json.c $(CMD_SHARED)
+CMD_EXEC_SRC = cmd/main_executor.c cmd/cmd_apply.c $(CMD_SHARED)
 UNIT_TESTS   = test_ydoc test_plan test_order test_fields
 EXEC_TESTS   = test_journal test_udiff test_domxml test_sched
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
 EXECUTOR_OBJ = $(EXECUTOR_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ      = $(CMD_SRC:%.c=$(BUILD)/%.o)
+CMD_EXEC_OBJ = $(CMD_EXEC_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%) $(EXEC_TESTS:%=$(BUILD)/tests/%)
 
 # Debian packages: to build, to test (schema validator, lab), to run the lab.
@@ -58,14 +65,20 @@ DEB_BENCH = valgrind time
 .PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale lint
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/vmshift
+all: $(BUILD)/vmshift $(BUILD)/vmshift-executor
 
-$(BUILD)/vmshift: $(CMD_OBJ) $(EXECUTOR_OBJ) $(PLANNER_OBJ)
+$(BUILD)/vmshift: $(CMD_OBJ) $(PLANNER_OBJ)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS_PLAN)
+
+$(BUILD)/vmshift-executor: $(CMD_EXEC_OBJ) $(EXECUTOR_OBJ) $(PLANNER_OBJ)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# where vmshift looks for vmshift-executor when it is not beside it
+$(BUILD)/cmd/main.o: CPPFLAGS += -DVMSHIFT_LIBEXECDIR='"$(LIBEXECDIR)/vmshift"'
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)
@@ -141,11 +154,13 @@ $(BUILD)/bench/yaml-peer: bench/yaml-peer.c
 	$(CC) $(WARN) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs yaml-0.1)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/vmshift
 	install -m 0755 $(BUILD)/vmshift $(DESTDIR)$(BINDIR)/vmshift
+	install -m 0755 $(BUILD)/vmshift-executor $(DESTDIR)$(LIBEXECDIR)/vmshift/vmshift-executor
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/vmshift
+	rm -f $(DESTDIR)$(BINDIR)/vmshift $(DESTDIR)$(LIBEXECDIR)/vmshift/vmshift-executor
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/vmshift
 
 clean:
 	rm -rf $(BUILD)

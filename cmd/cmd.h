@@ -4,6 +4,7 @@
 #define VMSHIFT_CMD_H
 
 #include <glib.h>
+#include <stdio.h>
 
 #include "../planner/diag.h"
 
@@ -16,9 +17,17 @@ enum exit_code {
 	EXIT_INTERRUPTED = 3,	/* stopped part way; resumable */
 };
 
+/* Which program runs a command: vmshift itself, or vmshift-executor
+ * (libvirt and libssh2 are loaded only there). */
+enum cmd_kind { CMD_PLANNER, CMD_EXECUTOR };
+
+#ifndef VMSHIFT_LIBEXECDIR
+#define VMSHIFT_LIBEXECDIR "/usr/local/libexec/vmshift"
+#endif
+
 struct cmd {
 	const char *name;
-	int (*run)(const struct cmd *self, int argc, char **argv);
+	enum cmd_kind kind;
 	const char *usage;	/* after "vmshift NAME " */
 	const char *summary;
 	const char *help;	/* the options, for "vmshift help NAME" */
@@ -30,6 +39,11 @@ int cmd_apply(const struct cmd *self, int argc, char **argv);
 int cmd_resume(const struct cmd *self, int argc, char **argv);
 int cmd_rollback(const struct cmd *self, int argc, char **argv);
 int cmd_status(const struct cmd *self, int argc, char **argv);
+
+/* commands.c */
+extern const struct cmd cmd_table[];
+const struct cmd *cmd_lookup(const char *name);	/* NULL if none */
+void cmd_print_overview(FILE *out);
 
 /* common.c: a usage error for @c, and EXIT_INVALID. */
 int cmd_usage_error(const struct cmd *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -1,0 +1,61 @@
+/* commands.c: vmshift's commands, as data: names, usage and help.  Both
+ * programs read it: vmshift (the planner's commands, cmd/main.c) and
+ * vmshift-executor (the executor's, cmd/main_executor.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+const struct cmd cmd_table[] = {
+	{ "validate", CMD_PLANNER, "PLAN...", "check plans; print every error as FILE:LINE:COL",
+	  "  Exit status 0 if every plan is valid, 2 if any is not.\n" },
+	{ "plan", CMD_PLANNER, "PLAN [--output text|json|dot]",
+	  "show the ordered migrations, their steps and waves",
+	  "  -o, --output FORMAT  text (for people, the default), json (stable, for tools),\n"
+	  "                       dot (the dependency graph, for 'dot -Tsvg')\n" },
+	{ "apply", CMD_EXECUTOR,
+	  "PLAN [--dry-run] [--state-dir DIR] [--only ID...] [--on-failure rollback|stop] [--output text|json]",
+	  "run the plan's migrations (or, with --dry-run, show what they would do)",
+	  "  -n, --dry-run            connect read-only, run every preflight check, show the steps,\n"
+	  "                           files and the domain XML diff; change nothing, write no journal\n"
+	  "      --state-dir DIR      journal and saved XML (default: .vmshift/<plan name>/ beside the plan)\n"
+	  "      --only ID...         only these migrations (ids as in the plan)\n"
+	  "      --on-failure MODE    rollback (default: undo the failed migration's steps) or stop\n"
+	  "      --accept-new-host-keys  add unknown SSH host keys to known_hosts (changed keys are refused)\n"
+	  "  -o, --output FORMAT      text or json (the report on stdout; progress stays on stderr)\n"
+	  "  -q, --quiet              no progress lines\n"
+	  "  Exit status: 0 all done, 1 some migration failed, 2 invalid plan or usage, 3 interrupted.\n" },
+	{ "resume", CMD_EXECUTOR, "PLAN [--state-dir DIR] [--output text|json]",
+	  "continue an interrupted or stopped run from its journal",
+	  "  Refuses a plan whose unfinished migrations changed since the run began.\n" },
+	{ "rollback", CMD_EXECUTOR, "PLAN [--only ID...] [--force] [--state-dir DIR] [--output text|json]",
+	  "undo the completed steps of the named, or the failed, migrations (newest first)",
+	  "      --only ID...   these migrations (default: every failed or interrupted one)\n"
+	  "      --force        also roll back migrations that are done: stops the VM on the target,\n"
+	  "                     discards its copied disks (and what it wrote since), restarts it on the source\n" },
+	{ "status", CMD_EXECUTOR, "PLAN [--state-dir DIR] [--output text|json]",
+	  "what the journal says of each migration: pending, running, done, failed, rolled back", "" },
+	{ "help", CMD_PLANNER, "[COMMAND]", "show help for vmshift or one command", "" },
+};
+
+const struct cmd *
+cmd_lookup(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(cmd_table); i++)
+		if (strcmp(cmd_table[i].name, name) == 0)
+			return &cmd_table[i];
+	return NULL;
+}
+
+void
+cmd_print_overview(FILE *out)
+{
+	fprintf(out, "usage: vmshift COMMAND [ARGS]\n\n"
+		     "Migrate KVM/libvirt virtual machines in batches from a reviewed YAML plan.\n\n"
+		     "commands:\n");
+	for (gsize i = 0; i < G_N_ELEMENTS(cmd_table); i++)
+		fprintf(out, "  %-10s %s\n", cmd_table[i].name, cmd_table[i].summary);
+	fprintf(out, "\n  vmshift --version     print the version\n"
+		     "  vmshift help COMMAND  options of one command\n\n"
+		     "exit status: 0 ok, 1 runtime failure, 2 invalid plan or usage, 3 interrupted (resumable)\n");
+}
