@@ -48,7 +48,8 @@ load_unit(struct exec *x, struct unit *u, char uuid[VIR_UUID_STRING_BUFLEN], GEr
 		return missing ? 0 : -1;
 	if (virDomainGetUUIDString(d, uuid) < 0)
 		return step_lv_fail(err, "cannot read the uuid of '%s' on %s", u->vm, u->src->h->name);
-	if (!(xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE)))
+	/* as preflight reads it, which then needs not parse it again */
+	if (!(xml = virDomainGetXMLDesc(d, XML_FLAGS(x))))
 		return step_lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->src->h->name);
 	return step_xml_set(x, u, xml, err) < 0 ? -1 : 1;
 }
@@ -163,10 +164,15 @@ claims_check(struct exec *x, GError **err)
 			continue;
 		}
 		r = claim_domain(x, doms, u, u->src->uuid, uuid, err) < 0 || claim_files(x, files, u, err) < 0 ? -1 : 0;
-		/* preflight reads the definition afresh (secure, migratable) */
-		g_clear_pointer(&u->sxml, domxml_free);
-		g_clear_pointer(&u->txml, domxml_free);
-		g_clear_pointer(&u->changes, g_ptr_array_unref);
+		/* preflight reads the definition again, and if the text is the
+		 * same keeps these documents (step_xml_set()); once preflight is
+		 * done the steps' reference is the saved XML, not the domain */
+		if (unit_has_done(u, STEP_PREFLIGHT)) {
+			g_clear_pointer(&u->sxml, domxml_free);
+			g_clear_pointer(&u->txml, domxml_free);
+			g_clear_pointer(&u->changes, g_ptr_array_unref);
+			g_clear_pointer(&u->xml_text, g_free);
+		}
 		if (r < 0)
 			return -1;
 	}

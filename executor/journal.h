@@ -16,13 +16,17 @@ struct journal;
 /* Create @dir if needed, take its lock (fails at once if another run
  * holds it) and open the journal for appending. */
 struct journal *journal_open(const char *dir, GError **err);
+/* Syncs what is not on disk yet, then closes (NULL-safe). */
 void journal_close(struct journal *j);
 const char *journal_path(const struct journal *j);
 
-/* Append @rec (adding "t", the time) as one line and fsync it.  Safe to
- * call from several threads.  Takes a reference to nothing: @rec stays
- * the caller's. */
-int journal_append(struct journal *j, JsonObject *rec, GError **err);
+/* Append @rec (adding "t", the time) as one line; with @durable, return
+ * only once it is on disk (fdatasync, shared by the threads appending at
+ * the same time).  A record appended without @durable is on disk once a
+ * later durable one is, or the journal is closed: for records whose loss
+ * in a crash only means a step is done again (every step is idempotent).
+ * Safe to call from several threads.  @rec stays the caller's. */
+int journal_append(struct journal *j, JsonObject *rec, gboolean durable, GError **err);
 
 /* A record as read (journal_read.c).  Only these members are read; the
  * journal's format is in executor/facts.h. */

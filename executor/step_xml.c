@@ -100,13 +100,23 @@ step_xml_set(struct exec *x, struct unit *u, const char *xml, GError **err)
 	const struct remap *sets[3];
 	guint n = unit_remap_sets(x, u, sets);
 
+	/* the same definition as last time (claims, preflight, export-xml
+	 * read it in turn): the documents are those of this text */
+	if (u->sxml && u->txml && u->changes && !g_strcmp0(u->xml_text, xml))
+		return 0;
 	g_clear_pointer(&u->sxml, domxml_free);
 	g_clear_pointer(&u->txml, domxml_free);
 	g_clear_pointer(&u->changes, g_ptr_array_unref);
+	g_clear_pointer(&u->xml_text, g_free);
 	if (!(u->sxml = domxml_parse(xml, err)) || !(u->txml = domxml_parse(xml, err)))
 		return -1;
 	u->changes = g_ptr_array_new_with_free_func((GDestroyNotify)dom_change_free);
-	return domxml_remap(u->txml, sets, n, u->changes, err);
+	if (domxml_remap(u->txml, sets, n, u->changes, err) < 0) {
+		g_clear_pointer(&u->txml, domxml_free);	/* half remapped: not to be reused */
+		return -1;
+	}
+	u->xml_text = g_strdup(xml);
+	return 0;
 }
 
 /* After export-xml, the saved source XML is the reference: the source

@@ -73,11 +73,11 @@ unit_record_new(const char *ev, struct unit *u)
 	return o;
 }
 
-int
-unit_journal_put(struct exec *x, JsonObject *rec, GError **err)
+static int
+journal_put(struct exec *x, JsonObject *rec, gboolean durable, GError **err)
 {
 	g_autoptr(GError) e = NULL;
-	int rc = x->j ? journal_append(x->j, rec, &e) : 0;
+	int rc = x->j ? journal_append(x->j, rec, durable, &e) : 0;
 
 	json_object_unref(rec);
 	if (rc < 0) {
@@ -88,6 +88,12 @@ unit_journal_put(struct exec *x, JsonObject *rec, GError **err)
 		g_propagate_error(err, g_steal_pointer(&e));
 	}
 	return rc;
+}
+
+int
+unit_journal_put(struct exec *x, JsonObject *rec, GError **err)
+{
+	return journal_put(x, rec, TRUE, err);
 }
 
 int
@@ -114,7 +120,8 @@ unit_record_step(struct exec *x, struct unit *u, const char *ev, enum step s, co
 	json_object_set_string_member(rec, "phase", phase);
 	if (error)
 		json_object_set_string_member(rec, "error", error);
-	return unit_journal_put(x, rec, err);
+	/* a step's end may be lost in a crash: the step is done again */
+	return journal_put(x, rec, strcmp(phase, "done") != 0, err);
 }
 
 int
@@ -125,7 +132,8 @@ unit_record_status(struct exec *x, struct unit *u, GError **err)
 	json_object_set_string_member(rec, "status", unit_status_name(u->status));
 	if (u->error)
 		json_object_set_string_member(rec, "error", u->error);
-	return unit_journal_put(x, rec, err);
+	/* as the replay would conclude from the steps, if it were lost */
+	return journal_put(x, rec, FALSE, err);
 }
 
 /* Journal a TRUE fact @key before the act it announces. */
@@ -206,6 +214,7 @@ unit_free(gpointer p)
 		g_string_free(u->report, TRUE);
 	domxml_free(u->sxml);
 	domxml_free(u->txml);
+	g_free(u->xml_text);
 	if (u->changes)
 		g_ptr_array_unref(u->changes);
 	g_free(u);

@@ -46,6 +46,7 @@ struct unit {
 	/* runtime */
 	struct domxml *sxml;	/* source definition */
 	struct domxml *txml;	/* remapped for the target */
+	char *xml_text;		/* the definition both were made from */
 	GPtrArray *changes;	/* struct dom_change * */
 };
 
