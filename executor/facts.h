@@ -13,6 +13,11 @@
  *   unit     "unit", "status" (unit.h's names), "error"
  *   reset    "unit": a rolled-back unit starts afresh
  *
+ * A step's "done" and a unit's status are journaled without waiting for
+ * the disk (the next durable record or the close covers them): lost in a
+ * crash, the step is done again, which every step allows.  Everything
+ * else is on disk before what it announces happens.
+ *
  * The facts a unit's records carry, by key:
  */
 #ifndef VMSHIFT_FACTS_H
