@@ -73,8 +73,14 @@ $(BUILD)/vmshift: $(CMD_OBJ) $(PLANNER_OBJ)
 $(BUILD)/vmshift-executor: $(CMD_EXEC_OBJ) $(EXECUTOR_OBJ) $(PLANNER_OBJ)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-# where vmshift looks for vmshift-executor when it is not beside it
+# where vmshift looks for vmshift-executor when it is not beside it; the
+# stamp holds the value, so that another PREFIX rebuilds main.o
 $(BUILD)/cmd/main.o: CPPFLAGS += -DVMSHIFT_LIBEXECDIR='"$(LIBEXECDIR)/vmshift"'
+$(BUILD)/cmd/main.o: $(BUILD)/libexecdir.stamp
+$(BUILD)/libexecdir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+.PHONY: FORCE
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)

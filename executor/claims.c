@@ -48,8 +48,11 @@ load_unit(struct exec *x, struct unit *u, char uuid[VIR_UUID_STRING_BUFLEN], GEr
 		return missing ? 0 : -1;
 	if (virDomainGetUUIDString(d, uuid) < 0)
 		return step_lv_fail(err, "cannot read the uuid of '%s' on %s", u->vm, u->src->h->name);
-	/* as preflight reads it, which then needs not parse it again */
-	if (!(xml = virDomainGetXMLDesc(d, XML_FLAGS(x))))
+	/* as preflight reads it, which then needs not parse it again; where
+	 * that is refused (no right to read secrets) the inactive one does for
+	 * claims, and preflight says what it cannot read */
+	if (!(xml = virDomainGetXMLDesc(d, XML_FLAGS(x))) &&
+	    !(xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE)))
 		return step_lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->src->h->name);
 	return step_xml_set(x, u, xml, err) < 0 ? -1 : 1;
 }

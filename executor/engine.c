@@ -67,6 +67,7 @@ engine_rollback_unit(struct exec *x, struct unit *u, GError **err)
 	}
 	g_mutex_lock(&x->mu);
 	u->undoing = FALSE;	/* rolled back, or holding what it could not undo */
+	u->status = left->len ? U_FAILED : U_ROLLED_BACK;	/* at once: claims.c reads both */
 	g_mutex_unlock(&x->mu);
 	if (left->len) {
 		/* what is still done stays in u->done: a later rollback retries it */
@@ -74,14 +75,12 @@ engine_rollback_unit(struct exec *x, struct unit *u, GError **err)
 		u->error = g_strdup_printf("rollback incomplete%s; fix what it says, then run vmshift rollback %s --only %s%s",
 					   left->str, x->plan->path, u->m->id,
 					   g_atomic_int_get(&x->journal_failed) ? " (the journal is incomplete: check every host by hand)" : "");
-		u->status = U_FAILED;
 		unit_record_status(x, u, NULL);
 		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, u->error);
 		return -1;
 	}
 	u->running = -1;
 	u->failed_step = -1;
-	u->status = U_ROLLED_BACK;
 	sink_log(&x->sink, "%s: rolled back", u->id);
 	unit_record_status(x, u, NULL);
 	return 0;
@@ -206,8 +205,12 @@ engine_run_unit(struct exec *x, struct unit *u, const char *fingerprint, int fin
 	for (guint i = 0; i < n; i++) {
 		enum step s = steps[i];
 
-		if (unit_has_done(u, s))
+		if (unit_has_done(u, s)) {
+			/* resumed: preflight found it on the target already */
+			if (s == STEP_PREFLIGHT && fact_bool(u, FACT_ALREADY_DONE, FALSE))
+				break;
 			continue;
+		}
 		switch (run_step(x, u, s, &err)) {
 		case STEP_STOPPED:
 			return;

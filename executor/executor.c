@@ -306,6 +306,21 @@ schedule(struct exec *x)
 	sched_run(&s, NULL);
 }
 
+/* The run's last records on disk before it reports: a run whose journal
+ * is not complete on disk has not succeeded. */
+static int
+finish_journal(struct exec *x, int rc)
+{
+	g_autoptr(GError) e = NULL;
+
+	if (!x->j || journal_flush(x->j, &e) == 0)
+		return rc;
+	if (!g_atomic_int_exchange(&x->journal_failed, TRUE))
+		sink_log(&x->sink, "the journal in %s cannot be written (%s): the journal is incomplete", x->state_dir,
+			 e->message);
+	return rc == RUN_OK ? RUN_FAILED : rc;
+}
+
 /* ---- setup ---- */
 
 char *
@@ -429,7 +444,7 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 	    record_run(&x, o->resume ? "resume" : "apply", err) < 0)
 		goto out;
 	schedule(&x);
-	rc = report_overall(&x);
+	rc = finish_journal(&x, report_overall(&x));
 	report_write(&x, o->resume ? "resume" : "apply", rc, json, text);
 out:
 	exec_release(&x);
@@ -485,6 +500,7 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 			rc = RUN_FAILED;
 		}
 	}
+	rc = finish_journal(&x, rc);
 	report_write(&x, "rollback", rc, json, text);
 out:
 	exec_release(&x);

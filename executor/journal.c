@@ -193,6 +193,17 @@ sync_upto(struct journal *j, guint64 seq, GError **err)
 	return sys_error(err, "cannot sync journal", j->path);
 }
 
+int
+journal_flush(struct journal *j, GError **err)
+{
+	int rc;
+
+	g_mutex_lock(&j->mu);
+	rc = sync_upto(j, j->written, err);
+	g_mutex_unlock(&j->mu);
+	return rc;
+}
+
 /* The time as "2026-12-02T01:08:01.849383Z" (what GDateTime's
  * "%Y-%m-%dT%H:%M:%S.%fZ" gives, at a tenth of its cost). */
 static void

@@ -16,6 +16,8 @@ struct journal;
 /* Create @dir if needed, take its lock (fails at once if another run
  * holds it) and open the journal for appending. */
 struct journal *journal_open(const char *dir, GError **err);
+/* Every record appended so far on disk (the lazy ones too). */
+int journal_flush(struct journal *j, GError **err);
 /* Syncs what is not on disk yet, then closes (NULL-safe). */
 void journal_close(struct journal *j);
 const char *journal_path(const struct journal *j);

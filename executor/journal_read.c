@@ -215,6 +215,8 @@ on_key(void *ctx, const unsigned char *k, size_t len)
 static int
 open_container(struct reader *rd, JsonNode *n)
 {
+	if (rd->depth == 1 && !rd->stack->len)
+		rd->member = -1;	/* a member read as a string has no string here */
 	if (rd->skip || rd->skip_value || (rd->depth >= 1 && rd->capture == C_NONE)) {
 		rd->skip_value = FALSE;
 		rd->skip++;

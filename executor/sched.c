@@ -1,12 +1,15 @@
 /* sched.c: the scheduler (see sched.h).
  *
- * Indexed so that a run costs O(jobs + dependencies): each job counts the
- * groups it still waits for; a group that completes tells its dependents
- * once.  A ready job that finds no room waits in the queue of the first
- * full resource it needs (a host, or the run); a finished job frees one
- * slot of each of its resources and hands each to the first waiters
- * there.  Workers come from a pool as large as the run's limit and
- * report back through a queue, so only this thread touches the state.
+ * Indexed so that a run costs O((jobs + dependencies) log jobs): each job
+ * counts the groups it still waits for; a group that completes tells its
+ * dependents once.  A ready job that finds no room waits in the queue of
+ * the first full resource it needs (a host, or the run), a heap by job
+ * number.  When a job ends, the candidates are the jobs it made ready and
+ * the waiters of the resources it freed: they are tried lowest number
+ * first, so that, as a rescan of every job in plan order would, the first
+ * job of the plan that fits is the one that starts.  Workers come from a
+ * pool as large as the run's limit and report back through a queue, so
+ * only this thread touches the state.
  */
 #include "sched.h"
 
@@ -17,8 +20,8 @@ struct run {
 	struct sched_stats *st;
 	guint n_res;		/* hosts, then the run itself */
 	guint *busy, *cap;	/* per resource */
-	gint *head, *tail;	/* per resource: its queue of waiting jobs (-1: empty) */
-	gint *next;		/* per job: the next in its queue */
+	GArray **waiting;	/* per resource: a min-heap of the jobs waiting for it */
+	GArray *fresh;		/* a min-heap of the jobs just made ready */
 	guint *pending;		/* per job: groups it still waits for */
 	enum jstate *state;
 	gboolean *ok;		/* per job: the worker's result */
@@ -60,9 +63,49 @@ take(struct run *r, guint j, gint delta)
 	r->busy[r->n_res - 1] += delta;
 }
 
+/* ---- min-heaps of job numbers ---- */
+
+static void
+heap_push(GArray *h, guint j)
+{
+	guint i = h->len;
+
+	g_array_append_val(h, j);
+	while (i > 0 && g_array_index(h, guint, (i - 1) / 2) > j) {
+		g_array_index(h, guint, i) = g_array_index(h, guint, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	g_array_index(h, guint, i) = j;
+}
+
+static guint
+heap_pop(GArray *h)
+{
+	guint top = g_array_index(h, guint, 0), last = g_array_index(h, guint, h->len - 1), i = 0;
+
+	g_array_set_size(h, h->len - 1);
+	while (h->len) {
+		guint c = 2 * i + 1;
+
+		if (c >= h->len)
+			break;
+		if (c + 1 < h->len && g_array_index(h, guint, c + 1) < g_array_index(h, guint, c))
+			c++;
+		if (g_array_index(h, guint, c) >= last)
+			break;
+		g_array_index(h, guint, i) = g_array_index(h, guint, c);
+		i = c;
+	}
+	if (h->len)
+		g_array_index(h, guint, i) = last;
+	return top;
+}
+
+/* Start @j, or queue it on the first resource that has no room. */
 static void
 try_start(struct run *r, guint j)
 {
+	GError *e = NULL;
 	gint full;
 
 	r->st->visits++;
@@ -70,31 +113,38 @@ try_start(struct run *r, guint j)
 	if (interrupted(r))
 		return;
 	if ((full = full_resource(r, j)) >= 0) {
-		r->next[j] = -1;
-		if (r->tail[full] >= 0)
-			r->next[r->tail[full]] = (gint)j;
-		else
-			r->head[full] = (gint)j;
-		r->tail[full] = (gint)j;
+		heap_push(r->waiting[full], j);
 		return;
 	}
 	take(r, j, 1);
 	r->state[j] = J_RUNNING;
 	r->running++;
 	r->st->started++;
-	g_thread_pool_push(r->pool, GUINT_TO_POINTER(j + 1), NULL);
+	/* as g_thread_new() does: without a worker the run cannot go on */
+	if (!g_thread_pool_push(r->pool, GUINT_TO_POINTER(j + 1), &e))
+		g_error("vmshift: cannot start a worker thread: %s", e->message);
 }
 
-/* Room on @res: the jobs waiting there, first come first served. */
+/* The candidates (the jobs just made ready, the waiters of resources @a
+ * and @b and of the run), lowest number first, while any can start. */
 static void
-wake(struct run *r, guint res)
+dispatch(struct run *r, gint a, gint b)
 {
-	while (r->head[res] >= 0 && r->busy[res] < r->cap[res] && !interrupted(r)) {
-		guint j = (guint)r->head[res];
+	const gint res[] = { a, b, (gint)r->n_res - 1 };
 
-		if ((r->head[res] = r->next[j]) < 0)
-			r->tail[res] = -1;
-		try_start(r, j);
+	while (!interrupted(r)) {
+		GArray *from = r->fresh->len ? r->fresh : NULL;
+
+		for (guint k = 0; k < G_N_ELEMENTS(res); k++) {
+			GArray *h = res[k] >= 0 ? r->waiting[res[k]] : NULL;
+
+			if (h && h->len && r->busy[res[k]] < r->cap[res[k]] &&
+			    (!from || g_array_index(h, guint, 0) < g_array_index(from, guint, 0)))
+				from = h;
+		}
+		if (!from)
+			return;
+		try_start(r, heap_pop(from));
 	}
 }
 
@@ -137,7 +187,7 @@ group_done(struct run *r, guint g)
 
 			r->st->visits++;
 			if (r->state[j] == J_WAITING && --r->pending[j] == 0)
-				try_start(r, j);
+				heap_push(r->fresh, j);
 		}
 	}
 }
@@ -151,14 +201,11 @@ finish(struct run *r, guint j)
 	r->state[j] = J_FINISHED;
 	r->running--;
 	take(r, j, -1);
-	/* who waited for room first, then who waited for this job */
-	wake(r, job->src);
-	wake(r, job->dst);
-	wake(r, r->n_res - 1);
 	if (!r->ok[j] && !interrupted(r))
 		block_group(r, g, j);	/* interrupted: the next run decides */
-	else if (--r->group_left[g] == 0 && r->group_bad[g] < 0)
+	else if (r->ok[j] && --r->group_left[g] == 0 && r->group_bad[g] < 0)
 		group_done(r, g);
+	dispatch(r, (gint)job->src, (gint)job->dst);
 }
 
 static void
@@ -213,13 +260,12 @@ run_init(struct run *r, const struct sched *s, struct sched_stats *st)
 	r->n_res = s->n_hosts + 1;
 	r->busy = g_new0(guint, r->n_res);
 	r->cap = g_new(guint, r->n_res);
-	r->head = g_new(gint, r->n_res);
-	r->tail = g_new(gint, r->n_res);
+	r->waiting = g_new(GArray *, r->n_res);
 	for (guint k = 0; k < r->n_res; k++) {
 		r->cap[k] = k < s->n_hosts ? s->host_limit[k] : s->limit;
-		r->head[k] = r->tail[k] = -1;
+		r->waiting[k] = g_array_new(FALSE, FALSE, sizeof(guint));
 	}
-	r->next = g_new(gint, s->n_jobs + 1);
+	r->fresh = g_array_new(FALSE, FALSE, sizeof(guint));
 	r->pending = g_new0(guint, s->n_jobs + 1);
 	r->state = g_new0(enum jstate, s->n_jobs + 1);
 	r->ok = g_new0(gboolean, s->n_jobs + 1);
@@ -239,9 +285,10 @@ run_free(struct run *r)
 	g_async_queue_unref(r->finished);
 	g_free(r->busy);
 	g_free(r->cap);
-	g_free(r->head);
-	g_free(r->tail);
-	g_free(r->next);
+	for (guint k = 0; k < r->n_res; k++)
+		g_array_unref(r->waiting[k]);
+	g_free(r->waiting);
+	g_array_unref(r->fresh);
 	g_free(r->pending);
 	g_free(r->state);
 	g_free(r->ok);
@@ -279,8 +326,9 @@ sched_run(const struct sched *s, struct sched_stats *stats)
 		for (guint e = s->after_at[g]; e < s->after_at[g + 1]; e++)
 			r.pending[j] += r.group_left[s->after[e]] > 0;
 		if (r.pending[j] == 0)
-			try_start(&r, j);
+			heap_push(r.fresh, j);
 	}
+	dispatch(&r, -1, -1);
 	while (r.running > 0)
 		finish(&r, GPOINTER_TO_UINT(g_async_queue_pop(r.finished)) - 1);
 	run_free(&r);

@@ -1,9 +1,9 @@
 /* sched.h: run jobs in dependency order, within concurrency limits.
  *
  * Knows nothing of what a job is: executor.c makes a job of each unit,
- * tests/unit/test_sched.c makes its own.  A job occupies two hosts (its
- * source and target, counted once each even when they are one) and one
- * slot of the run; it belongs to a group (a plan entry), and groups run
+ * tests/unit/test_sched.c makes its own.  A job occupies a slot on each of
+ * two hosts (its source and target: two on one host when they are one,
+ * which the planner refuses) and one slot of the run; it belongs to a group (a plan entry), and groups run
  * after groups.  A job starts when every job of every group its group
  * runs after is done, and its hosts and the run have room; one that
  * cannot run because such a job failed, was blocked or is out of the run

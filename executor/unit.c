@@ -120,8 +120,9 @@ unit_record_step(struct exec *x, struct unit *u, const char *ev, enum step s, co
 	json_object_set_string_member(rec, "phase", phase);
 	if (error)
 		json_object_set_string_member(rec, "error", error);
-	/* a step's end may be lost in a crash: the step is done again */
-	return journal_put(x, rec, strcmp(phase, "done") != 0, err);
+	/* a step's end may be lost in a crash: the step is done again.  An
+	 * undo's is not: a lost one would leave the step "done" */
+	return journal_put(x, rec, strcmp(ev, "step") || strcmp(phase, "done"), err);
 }
 
 int
@@ -132,8 +133,10 @@ unit_record_status(struct exec *x, struct unit *u, GError **err)
 	json_object_set_string_member(rec, "status", unit_status_name(u->status));
 	if (u->error)
 		json_object_set_string_member(rec, "error", u->error);
-	/* as the replay would conclude from the steps, if it were lost */
-	return journal_put(x, rec, FALSE, err);
+	/* done, blocked, interrupted: what the replay concludes from the
+	 * steps if the record is lost (each run decides blocked afresh);
+	 * failed and rolled back are not derived: on disk before going on */
+	return journal_put(x, rec, u->status == U_FAILED || u->status == U_ROLLED_BACK, err);
 }
 
 /* Journal a TRUE fact @key before the act it announces. */

@@ -286,6 +286,29 @@ test_order(void)
 	world_free(w);
 }
 
+/* One at a time, the first job of the plan that can run is the one that
+ * starts: a, then b (after a, ready once a is done), then c; and the
+ * waiters of a full host go in plan order too. */
+static void
+test_plan_order(void)
+{
+	struct world *w = world_new(6, 6, 3, 1);
+
+	w->after[0] = 0;	/* group 1 after group 0 */
+	w->after_at[0] = 0, w->after_at[1] = 0;
+	for (guint g = 2; g <= 6; g++)
+		w->after_at[g] = 1;
+	for (guint j = 0; j < 6; j++)
+		w->jobs[j] = (struct sched_job){ .src = j % 2, .dst = 2, .group = j, .start = SCHED_TODO };
+	w->limits[0] = w->limits[1] = w->limits[2] = 1;
+	w->s.limit = 1;
+	sched_run(&w->s, NULL);
+	g_assert_false(w->violation);
+	for (guint j = 0; j < 6; j++)
+		g_assert_cmpuint(w->finish_seq[j], ==, j + 1);
+	world_free(w);
+}
+
 struct bg {
 	struct world *w;
 	GThread *t;
@@ -396,6 +419,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sched/fleet-10000", test_fleet);
 	g_test_add_func("/sched/blocking-chain", test_blocking_chain);
 	g_test_add_func("/sched/order", test_order);
+	g_test_add_func("/sched/plan-order", test_plan_order);
 	g_test_add_func("/sched/host-limit", test_host_limit);
 	g_test_add_func("/sched/interrupted", test_interrupted);
 	return g_test_run();
