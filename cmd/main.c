@@ -33,11 +33,10 @@ static int
 run_executor(char **argv)
 {
 	g_autofree char *path = executor_path();
-	char *const saved = argv[0];
 
-	argv[0] = path;
+	/* argv[0] stays vmshift's: ps, pkill -f and the operator see the
+	 * command they typed */
 	execv(path, argv);
-	argv[0] = saved;
 	fprintf(stderr, "vmshift: cannot run %s (it runs %s): %s; reinstall vmshift\n", path, argv[1], g_strerror(errno));
 	return EXIT_FAILED;
 }
