@@ -3,12 +3,13 @@
  * Knows nothing of what a job is: executor.c makes a job of each unit,
  * tests/unit/test_sched.c makes its own.  A job occupies a slot on each of
  * two hosts (its source and target: two on one host when they are one,
- * which the planner refuses) and one slot of the run; it belongs to a group (a plan entry), and groups run
- * after groups.  A job starts when every job of every group its group
+ * which the planner refuses) and one slot of the run; it belongs to a
+ * group (a plan entry), and groups run after groups.  A job starts when every job of every group its group
  * runs after is done, and its hosts and the run have room; one that
  * cannot run because such a job failed, was blocked or is out of the run
  * is reported blocked, and so in turn are the jobs that run after it.
- * Cost: O(jobs + dependencies) for a whole run, whatever the waits.
+ * Cost: O((jobs + dependencies) log jobs) for a whole run, whatever the
+ * waits; among the jobs that can start, the lowest numbered starts first.
  */
 #ifndef VMSHIFT_SCHED_H
 #define VMSHIFT_SCHED_H
