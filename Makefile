@@ -15,7 +15,7 @@ PKG_CONFIG ?= pkg-config
 # libxml2 and libssh2 in.  Deferred (=) so that `make deps` can install
 # them before they are first looked up.
 PLANNER_PKGS = yaml-0.1 libpcre2-8 glib-2.0
-ALL_PKGS     = libvirt libxml-2.0 libssh2 json-glib-1.0 yajl $(PLANNER_PKGS)
+ALL_PKGS     = libvirt libxml-2.0 libssh2 libcrypto json-glib-1.0 yajl $(PLANNER_PKGS)
 WARN         = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 SAN_FLAGS    = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -31,12 +31,13 @@ PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c p
 # and hosts, and the leaves.
 EXECUTOR_SRC = executor/executor.c \
                executor/engine.c executor/sched.c executor/report.c \
-               executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_files.c \
-               executor/step_live.c executor/claims.c executor/storage.c executor/step_xml.c executor/step_common.c \
+               executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_files.c executor/step_copy.c executor/step_owner.c \
+               executor/step_live.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
                executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
-               executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c \
-               executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c
+               executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c executor/domxml_tpm.c \
+               executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c \
+               executor/sshx_hash.c executor/sshx_tree.c executor/extents.c
 # Two programs: vmshift (the planner's commands; no libvirt, no libssh2)
 # and vmshift-executor (apply, resume, rollback, status), which vmshift
 # runs for those; see cmd/main.c.
@@ -44,7 +45,7 @@ CMD_SHARED   = cmd/commands.c cmd/common.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/json.c $(CMD_SHARED)
 CMD_EXEC_SRC = cmd/main_executor.c cmd/cmd_apply.c $(CMD_SHARED)
 UNIT_TESTS   = test_ydoc test_plan test_order test_fields
-EXEC_TESTS   = test_journal test_udiff test_domxml test_sched
+EXEC_TESTS   = test_journal test_udiff test_domxml test_sched test_extents
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
 EXECUTOR_OBJ = $(EXECUTOR_SRC:%.c=$(BUILD)/%.o)
@@ -54,7 +55,7 @@ UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%) $(EXEC_TESTS:%=$(BUILD)/tests/%)
 
 # Debian packages: to build, to test (schema validator, lab), to run the lab.
 DEB_BUILD = build-essential pkg-config libvirt-dev libyaml-dev libxml2-dev \
-            libssh2-1-dev libpcre2-dev libglib2.0-dev libjson-glib-dev libyajl-dev
+            libssh2-1-dev libpcre2-dev libglib2.0-dev libjson-glib-dev libyajl-dev libssl-dev
 DEB_TEST  = python3 python3-jsonschema python3-yaml
 DEB_LAB   = libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
             qemu-system-x86 qemu-utils openssh-server openssh-client iproute2 procps
@@ -97,6 +98,9 @@ $(BUILD)/tests/test_journal: tests/unit/test_journal.c $(BUILD)/executor/journal
 $(BUILD)/tests/test_sched: tests/unit/test_sched.c $(BUILD)/executor/sched.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
+$(BUILD)/tests/test_extents: tests/unit/test_extents.c $(BUILD)/executor/extents.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(BUILD)/tests/test_udiff: tests/unit/test_udiff.c $(BUILD)/executor/udiff.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)

@@ -224,6 +224,32 @@ claims_copied_by_other(struct exec *x, struct unit *u, const char *path)
 	return other_listing(x, u, FACT_COPIED, path);
 }
 
+/* Does @o map @sp (on its source) to @tp, as its preflight listed? */
+static gboolean
+maps(struct unit *o, const char *sp, const char *tp)
+{
+	JsonArray *t = fact_array(o, FACT_TARGET_FILES), *s = fact_array(o, FACT_SOURCE_FILES);
+
+	for (guint k = 0; t && s && k < json_array_get_length(t) && k < json_array_get_length(s); k++)
+		if (!g_strcmp0(json_array_get_string_element(t, k), tp) && !g_strcmp0(json_array_get_string_element(s, k), sp))
+			return TRUE;
+	return FALSE;
+}
+
+struct unit *
+claims_copied_from_same(struct exec *x, struct unit *u, const char *sp, const char *tp)
+{
+	struct unit *o = claims_copied_by_other(x, u, tp), *found = NULL;
+
+	if (!o)
+		return NULL;
+	g_mutex_lock(&x->mu);
+	if (o->src && u->src && o->src->uuid && u->src->uuid && !strcmp(o->src->uuid, u->src->uuid) && maps(o, sp, tp))
+		found = o;
+	g_mutex_unlock(&x->mu);
+	return found;
+}
+
 int
 claims_refuse_foreign_part(struct exec *x, struct unit *u, const char *part, GError **err)
 {
@@ -236,4 +262,30 @@ claims_refuse_foreign_part(struct exec *x, struct unit *u, const char *part, GEr
 			    part, u->dst->h->name, o->id);
 	return step_fail(err, "'%s' on %s is a partial copy this run did not start (stale, or somebody else's); vmshift neither resumes nor deletes it: look at it, remove it, then run again",
 		    part, u->dst->h->name);
+}
+
+static void
+mutex_free(gpointer p)
+{
+	g_mutex_clear(p);
+	g_free(p);
+}
+
+GMutex *
+claims_file_lock(struct exec *x, struct hostconn *hc, const char *path)
+{
+	g_autofree char *key = g_strdup_printf("%s\n%s", hc->uuid ? hc->uuid : hc->h->name, path);
+	GMutex *m;
+
+	g_mutex_lock(&x->mu);
+	if (!x->file_locks)
+		x->file_locks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mutex_free);
+	if (!(m = g_hash_table_lookup(x->file_locks, key))) {
+		m = g_new0(GMutex, 1);
+		g_mutex_init(m);
+		g_hash_table_insert(x->file_locks, g_steal_pointer(&key), m);
+	}
+	g_mutex_unlock(&x->mu);
+	g_mutex_lock(m);
+	return m;
 }

@@ -135,6 +135,10 @@ guint64 domxml_memory_kib(const struct domxml *d);
 GPtrArray *domxml_paths(const struct domxml *d);
 /* Of struct dom_disk *: every <devices><disk>, in document order. */
 GPtrArray *domxml_disks(const struct domxml *d);
+/* Does <devices> have a <tpm> with <backend type='emulator'>?  Its state
+ * is swtpm's directory on the host (/var/lib/libvirt/swtpm/UUID), which
+ * no path in the XML names. */
+gboolean domxml_tpm_emulator(const struct domxml *d);
 /* Of char *: distinct <source bridge> of <interface type='bridge'>, and
  * distinct <source network> of <interface type='network'>, document
  * order. */

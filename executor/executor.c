@@ -351,6 +351,8 @@ exec_release(struct exec *x)
 	if (x->units)
 		g_ptr_array_unref(x->units);
 	g_hash_table_unref(x->by_id);
+	if (x->file_locks)
+		g_hash_table_unref(x->file_locks);
 	hosts_close(x->hosts);
 	journal_close(x->j);
 	g_free(x->state_dir);

@@ -130,6 +130,8 @@ hosts_close(GPtrArray *hosts)
 		if (hc->conn)
 			virConnectClose(hc->conn);
 		sshx_free(hc->ssh);
+		if (hc->spare)
+			g_ptr_array_unref(hc->spare);
 		g_free(hc->ssh_error);
 		g_free(hc->uuid);
 		if (hc->image_dirs)
@@ -196,16 +198,24 @@ out:
 	return rc;
 }
 
+static struct sshx_opts
+ssh_opts(const struct hostconn *hc)
+{
+	const struct ssh_access *a = &hc->h->ssh;
+
+	return (struct sshx_opts){
+		.host = a->host, .port = (int)a->port, .user = a->user, .identity = a->identity,
+		.known_hosts = a->known_hosts, .accept_new = hc->accept_new_host_keys,
+		.read_only = hc->read_only,
+	};
+}
+
 /* Call with hc->mu held. */
 struct sshx *
 host_ssh(struct hostconn *hc, GError **err)
 {
 	const struct ssh_access *a = &hc->h->ssh;
-	struct sshx_opts so = {
-		.host = a->host, .port = (int)a->port, .user = a->user, .identity = a->identity,
-		.known_hosts = a->known_hosts, .accept_new = hc->accept_new_host_keys,
-		.read_only = hc->read_only,
-	};
+	struct sshx_opts so = ssh_opts(hc);
 	g_autoptr(GError) e = NULL;
 
 	if (hc->ssh)
@@ -233,6 +243,41 @@ host_ssh(struct hostconn *hc, GError **err)
 		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, hc->ssh_error);
 	}
 	return hc->ssh;
+}
+
+struct sshx *
+host_ssh_take(struct hostconn *hc, GError **err)
+{
+	struct sshx_opts so = ssh_opts(hc);
+	struct sshx *s = NULL;
+	g_autoptr(GError) e = NULL;
+
+	g_mutex_lock(&hc->mu);
+	/* the first session proves the endpoint; the others reach the host
+	 * whose key that one verified */
+	if (host_ssh(hc, err) && hc->spare && hc->spare->len)
+		s = g_ptr_array_steal_index_fast(hc->spare, hc->spare->len - 1);
+	g_mutex_unlock(&hc->mu);
+	if (s || (err && *err))
+		return s;
+	/* known now: a new key cannot be added twice */
+	so.accept_new = FALSE;
+	if (!(s = sshx_connect(&so, &e)))
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "ssh to host '%s' (another session): %s", hc->h->name,
+			    e->message);
+	return s;
+}
+
+void
+host_ssh_give(struct hostconn *hc, struct sshx *s)
+{
+	if (!s)
+		return;
+	g_mutex_lock(&hc->mu);
+	if (!hc->spare)
+		hc->spare = g_ptr_array_new_with_free_func((GDestroyNotify)sshx_free);
+	g_ptr_array_add(hc->spare, s);
+	g_mutex_unlock(&hc->mu);
 }
 
 /* The domain named (or with uuid) @key, or NULL: *missing says whether

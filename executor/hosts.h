@@ -1,5 +1,7 @@
 /* hosts.h: the plan's hosts, connected: one libvirt connection (shared by
- * every thread) and at most one SSH session (one thread at a time) each.
+ * every thread), one SSH session for short operations (one thread at a
+ * time, under ->mu) and a pool of further sessions, one per concurrent
+ * copy.
  *
  * Below the units: it takes the plan's hosts and a sink, never a run.
  */
@@ -16,6 +18,7 @@ struct hostconn {
 	virConnectPtr conn;	/* thread-safe: shared by every unit */
 	struct sshx *ssh;	/* not thread-safe: hold ->mu while using it */
 	GMutex mu;
+	GPtrArray *spare;	/* struct sshx *: idle sessions for copies (under ->mu) */
 	char *ssh_error;	/* why ->ssh could not be had, once tried */
 	gboolean ssh_tried;
 	char *uuid;		/* the libvirt host's UUID (capabilities): who it is */
@@ -39,6 +42,13 @@ void hosts_close(GPtrArray *hosts);	/* NULL-safe */
  * (plan) or it failed (*err says which).  Call with hc->mu held. */
 struct sshx *host_ssh(struct hostconn *hc, GError **err);
 gboolean host_has_ssh(const struct hostconn *hc);
+/* A session of @hc's own for the caller, which gives it back with
+ * host_ssh_give() (or frees it after an error left it unusable): an idle
+ * one, or a new one (host key verified as the first one's, whose proof
+ * it inherits).  Call WITHOUT hc->mu held: a copy holds no host lock, so
+ * two copies from one host run side by side.  NULL as host_ssh(). */
+struct sshx *host_ssh_take(struct hostconn *hc, GError **err);
+void host_ssh_give(struct hostconn *hc, struct sshx *s);
 
 /* One or two hosts' sessions locked, always in plan order, so that two
  * copies in opposite directions cannot deadlock. */

@@ -111,9 +111,17 @@ int sshx_rename(struct sshx *s, const char *from, const char *to, GError **err);
  * file was made (chmod), *created is TRUE so that the caller can undo. */
 int sshx_create_empty(struct sshx *s, const char *path, long mode, gboolean *created,
 		      GError **err);
-/* Remote `sha256sum -- PATH`; @out gets 64 lowercase hex digits and a NUL.
- * Allowed on read_only sessions (it only reads). */
+/* The sha256 of @path, computed on its host (OpenSSL's hasher where the
+ * host has the openssl command, else sha256sum); @out gets 64 lowercase
+ * hex digits and a NUL.  Allowed on read_only sessions (it only reads). */
 int sshx_sha256(struct sshx *s, const char *path, char out[65], GError **err);
+/* The same over the bytes of @ranges (GArray of struct extent, extents.h)
+ * of @path, one after the other: what sshx_copy_ranges() hashes. */
+int sshx_digest(struct sshx *s, const char *path, const GArray *ranges, char out[65], GError **err);
+/* Where @path (absolute, @size bytes) holds data: `qemu-img map -f raw`
+ * on its host.  NULL on failure; *no_tool TRUE if the host has no
+ * qemu-img (the caller may then copy every byte). */
+GArray *sshx_extents(struct sshx *s, const char *path, guint64 size, gboolean *no_tool, GError **err);
 /* Run @argv (NULL-terminated, argv[0] looked up in the remote PATH), each
  * word quoted with g_shell_quote(), stdin empty.  @out/@errout (may be
  * NULL) get the whole stdout/stderr, NUL-terminated, caller frees (each is
@@ -125,6 +133,21 @@ int sshx_sha256(struct sshx *s, const char *path, char out[65], GError **err);
 int sshx_exec(struct sshx *s, const char *const *argv, char **out, char **errout, int *status,
 	      GError **err);
 
+/* The owner of @path (following symlinks). */
+int sshx_owner(struct sshx *s, const char *path, guint32 *uid, guint32 *gid, GError **err);
+/* chown(2) of @path to @uid:@gid (numbers as the remote host has them). */
+int sshx_chown(struct sshx *s, const char *path, guint32 uid, guint32 gid, GError **err);
+/* The entries of @dir but . and ..: @names gets g_strdup()'d names,
+ * @is_dir as many GINT_TO_POINTER(TRUE or FALSE).  An entry that is
+ * neither a regular file nor a directory (a symlink, a socket) is
+ * SSHX_ERROR_EXISTS: a state directory holds files. */
+int sshx_list(struct sshx *s, const char *dir, GPtrArray *names, GPtrArray *is_dir, GError **err);
+
+/* sshx_exec() also on read_only sessions: for commands that only read
+ * (qemu-img info).  The caller vouches for that. */
+int sshx_exec_read(struct sshx *s, const char *const *argv, char **out, char **errout, int *status,
+		   GError **err);
+
 /* FALSE stops the copy (SSHX_ERROR_CANCELLED; what was written stays). */
 typedef gboolean (*sshx_progress_fn)(guint64 done, guint64 total, gpointer ud);
 
@@ -135,12 +158,28 @@ typedef gboolean (*sshx_progress_fn)(guint64 done, guint64 total, gpointer ud);
  * destination ends with exactly the source's size (a longer stale tail is
  * cut), new files get the source's permission bits (less the remote
  * umask), and it is fsync'ed at
- * the end when the server supports fsync@openssh.com.  @progress (may be
+ * the end when the server supports fsync@openssh.com.  Blocks of zeros
+ * are not written (holes).  @progress (may be
  * NULL) is called after every chunk with bytes done so far (counting
  * @offset) and the source's size at open time.  @src and @dst may be the
  * same session.  Returns the bytes copied by this call (not counting
  * @offset), or -1.  @dst must not be read_only. */
 gint64 sshx_copy(struct sshx *src, const char *src_path, struct sshx *dst, const char *dst_path,
 		 guint64 offset, sshx_progress_fn progress, gpointer ud, GError **err);
+
+/* What sshx_copy_ranges() copies and how. */
+struct sshx_copy_opts {
+	guint64 offset;			/* resume at this byte (the part file's size) */
+	const GArray *ranges;		/* struct extent: only these are read; NULL: all */
+	gboolean hash;			/* sha256 of the bytes read, in order (offset 0 only) */
+	sshx_progress_fn progress;	/* done/total count the ranges' bytes, not holes */
+	gpointer ud;
+};
+/* sshx_copy() of @o->ranges only: the rest of the destination is holes
+ * (its size is set to the source's at the end), and so is every block of
+ * zeros read.  With @o->hash, @digest gets the sha256 of the bytes of the
+ * ranges as read: what sshx_digest() of the destination must give. */
+gint64 sshx_copy_ranges(struct sshx *src, const char *src_path, struct sshx *dst, const char *dst_path,
+			const struct sshx_copy_opts *o, char digest[65], GError **err);
 
 #endif

@@ -1,60 +1,31 @@
-/* sshx_copy.c: sshx_copy(), a resumable SFTP copy between two sessions
- * (or within one), and sshx_sha256(), the remote hash that checks one. */
+/* sshx_copy.c: sshx_copy_ranges(), a resumable SFTP copy of a file's
+ * data ranges between two sessions (or within one), hashing what it reads. */
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "extents.h"
 #include "sshx_priv.h"
 
 #define SSHX_FSYNC_TIMEOUT_S	1800	/* fsync of a just-written disk image */
 #define SSHX_COPY_CHUNK		(256 * 1024)
 
-int
-sshx_sha256(struct sshx *s, const char *path, char out[65], GError **err)
-{
-	/* Read-only sessions may do this: sha256sum only reads. */
-	const char *argv[] = { "sha256sum", "--", path, NULL };
-	g_autofree char *o = NULL, *e = NULL;
-	const char *p;
-	int status = 0;
-
-	if (sshx_remote_run(s, argv, &o, &e, &status, err) < 0)
-		return -1;
-	if (status != 0) {
-		g_set_error(err, SSHX_ERROR,
-			    strstr(e, "No such file") ? SSHX_ERROR_NOT_FOUND : SSHX_ERROR_COMMAND,
-			    "%s: sha256sum '%s' failed with exit status %d: %s", s->label, path,
-			    status, g_strstrip(e));
-		return -1;
-	}
-	/* "HASH  NAME\n", or "\HASH  NAME-escaped\n" for a name with \ or \n */
-	p = o[0] == '\\' ? o + 1 : o;
-	for (int i = 0; i < 64; i++) {
-		if (!g_ascii_isxdigit(p[i]) || g_ascii_isupper(p[i]))
-			goto bad;
-	}
-	if (p[64] != ' ')
-		goto bad;
-	memcpy(out, p, 64);
-	out[64] = '\0';
-	return 0;
-bad:
-	g_set_error(err, SSHX_ERROR, SSHX_ERROR_COMMAND,
-		    "%s: sha256sum '%s': unexpected output '%.100s'", s->label, path,
-		    g_strstrip(o));
-	return -1;
-}
-
 /* ------------------------------------------------------------ copy */
 
-/* One sshx_copy() call: its arguments, its handles, what it found out. */
+/* One copy: its arguments, its handles, what it found out. */
 struct copy {
 	struct sshx *src, *dst;
 	const char *src_path, *dst_path;
-	guint64 offset;
-	LIBSSH2_SFTP_HANDLE *sh, *dh;	/* NULL until opened; sshx_copy() closes them */
+	const struct sshx_copy_opts *o;
+	LIBSSH2_SFTP_HANDLE *sh, *dh;	/* NULL until opened; the caller closes them */
 	guint64 total;			/* the source's size at open time */
-	guint64 copied;			/* by this call, not counting @offset */
+	guint64 data_total;		/* bytes of the ranges (progress counts those) */
+	guint64 data_done;		/* of those, below the resume offset and since */
+	guint64 copied;			/* bytes read by this call */
 	guint64 dst_before;		/* the destination's size when resuming, else 0 */
+	guint64 dst_at;			/* where the destination handle writes next */
 	unsigned long perms;		/* for a new destination */
+	EVP_MD_CTX *md;			/* o->hash: the bytes read, in order */
 };
 
 /* Open the source; learn its size and permission bits. */
@@ -77,100 +48,155 @@ copy_open_source(struct copy *c, GError **err)
 		c->total = a.filesize;
 	if (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS)
 		c->perms = a.permissions & 0777;
-	if (c->offset > c->total) {
+	if (c->o->offset > c->total) {
 		g_set_error(err, SSHX_ERROR, SSHX_ERROR_FAILED,
 			    "%s: copy '%s': resume offset %" G_GUINT64_FORMAT " is past the end "
 			    "of the source (%" G_GUINT64_FORMAT " bytes)", c->src->label, c->src_path,
-			    c->offset, c->total);
+			    c->o->offset, c->total);
 		return -1;
+	}
+	if (c->o->ranges && c->o->ranges->len) {
+		const struct extent *last = &g_array_index(c->o->ranges, struct extent, c->o->ranges->len - 1);
+
+		if (last->off + last->len > c->total) {
+			g_set_error(err, SSHX_ERROR, SSHX_ERROR_FAILED,
+				    "%s: copy '%s': its data map reaches byte %" G_GUINT64_FORMAT ", but it has %" G_GUINT64_FORMAT " now (changed under the copy?)",
+				    c->src->label, c->src_path, last->off + last->len, c->total);
+			return -1;
+		}
 	}
 	return 0;
 }
 
 /* Open the destination (offset 0: create or truncate it); to resume,
- * check that the partial file is long enough and seek both to @offset. */
+ * check that the partial file is long enough. */
 static int
 copy_open_dest(struct copy *c, GError **err)
 {
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	unsigned long flags;
+	guint64 offset = c->o->offset;
 	int rc;
 
 	/* Resume: the partial file must exist (no O_CREAT) and be kept. */
-	flags = LIBSSH2_FXF_WRITE | (c->offset ? 0 : LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC);
+	flags = LIBSSH2_FXF_WRITE | (offset ? 0 : LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC);
 	c->dh = libssh2_sftp_open_ex(c->dst->sftp, c->dst_path, (unsigned int)strlen(c->dst_path),
 				     flags, (long)c->perms, LIBSSH2_SFTP_OPENFILE);
 	if (!c->dh)
 		return sshx_fail(c->dst, libssh2_session_last_errno(c->dst->session), err,
 				 "copy: open destination '%s'%s", c->dst_path,
-				 c->offset ? " to resume" : "");
-	if (!c->offset)
+				 offset ? " to resume" : "");
+	if (!offset)
 		return 0;
 	memset(&a, 0, sizeof(a));
 	rc = libssh2_sftp_fstat(c->dh, &a);
 	if (rc != 0)
 		return sshx_fail(c->dst, rc, err, "copy: fstat destination '%s'", c->dst_path);
 	c->dst_before = a.filesize;
-	if (c->dst_before < c->offset) {
+	if (c->dst_before < offset) {
 		g_set_error(err, SSHX_ERROR, SSHX_ERROR_FAILED,
 			    "%s: copy: cannot resume '%s' at %" G_GUINT64_FORMAT ": it has "
-			    "only %" G_GUINT64_FORMAT " bytes", c->dst->label, c->dst_path, c->offset,
+			    "only %" G_GUINT64_FORMAT " bytes", c->dst->label, c->dst_path, offset,
 			    c->dst_before);
 		return -1;
 	}
-	libssh2_sftp_seek64(c->sh, c->offset);
-	libssh2_sftp_seek64(c->dh, c->offset);
 	return 0;
 }
 
-/* Write all @n bytes of @buf to the destination. */
+static gboolean
+all_zero(const char *buf, size_t n)
+{
+	return n == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, n - 1) == 0);
+}
+
+/* Write all @n bytes of @buf at @at; a block of zeros is skipped (the
+ * file's size is set at the end, so it reads as zeros: a hole). */
 static int
-copy_write(struct copy *c, const char *buf, ssize_t n, GError **err)
+copy_write(struct copy *c, guint64 at, const char *buf, ssize_t n, GError **err)
 {
 	ssize_t done = 0;
 
+	if (all_zero(buf, (size_t)n))
+		return 0;
+	if (at != c->dst_at)
+		libssh2_sftp_seek64(c->dh, at);
 	while (done < n) {
 		/* May also take less than given: write the rest again. */
 		ssize_t w = libssh2_sftp_write(c->dh, buf + done, (size_t)(n - done));
 
 		if (w < 0)
 			return sshx_fail(c->dst, (int)w, err, "copy: write '%s' at %" G_GUINT64_FORMAT,
-					 c->dst_path, c->offset + c->copied + (guint64)done);
+					 c->dst_path, at + (guint64)done);
 		done += w;
+	}
+	c->dst_at = at + (guint64)n;
+	return 0;
+}
+
+/* Copy [@from, @to) of the source to the same place of the destination. */
+static int
+copy_range(struct copy *c, char *buf, guint64 from, guint64 to, GError **err)
+{
+	const struct sshx_copy_opts *o = c->o;
+
+	libssh2_sftp_seek64(c->sh, from);
+	while (from < to) {
+		/* Returns less than asked without being at the end: only 0 is EOF. */
+		ssize_t n = libssh2_sftp_read(c->sh, buf, (size_t)MIN((guint64)SSHX_COPY_CHUNK, to - from));
+
+		if (n < 0)
+			return sshx_fail(c->src, (int)n, err, "copy: read '%s' at %" G_GUINT64_FORMAT, c->src_path, from);
+		if (n == 0) {
+			g_set_error(err, SSHX_ERROR, SSHX_ERROR_FAILED,
+				    "%s: copy '%s': it ended at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes (changed under the copy?)",
+				    c->src->label, c->src_path, from, c->total);
+			return -1;
+		}
+		if (c->md)
+			EVP_DigestUpdate(c->md, buf, (size_t)n);
+		if (copy_write(c, from, buf, n, err) < 0)
+			return -1;
+		from += (guint64)n;
+		c->copied += (guint64)n;
+		c->data_done += (guint64)n;
+		if (o->progress && !o->progress(c->data_done, c->data_total, o->ud)) {
+			/* what is written stays: a resumed copy starts there */
+			g_set_error(err, SSHX_ERROR, SSHX_ERROR_CANCELLED,
+				    "%s: copy '%s' to '%s': stopped at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
+				    c->dst->label, c->src_path, c->dst_path, from, c->total);
+			return -1;
+		}
 	}
 	return 0;
 }
 
-/* Copy chunks until the source's end, or until @progress says stop. */
+/* Copy every range (or the whole file) from the resume offset on. */
 static int
-copy_stream(struct copy *c, sshx_progress_fn progress, gpointer ud, GError **err)
+copy_stream(struct copy *c, GError **err)
 {
+	g_autoptr(GArray) dense = c->o->ranges ? NULL : extents_dense(c->total);
+	const GArray *r = c->o->ranges ? c->o->ranges : dense;
 	g_autofree char *buf = g_malloc(SSHX_COPY_CHUNK);
+	guint64 offset = c->o->offset;
 
-	for (;;) {
-		/* Returns less than asked without being at the end: only 0 is EOF. */
-		ssize_t n = libssh2_sftp_read(c->sh, buf, SSHX_COPY_CHUNK);
+	c->data_total = extents_bytes(r);
+	c->data_done = extents_bytes_below(r, offset);
+	c->dst_at = offset;
+	if (offset)
+		libssh2_sftp_seek64(c->dh, offset);
+	for (guint i = 0; i < r->len; i++) {
+		const struct extent *x = &g_array_index(r, struct extent, i);
 
-		if (n < 0)
-			return sshx_fail(c->src, (int)n, err, "copy: read '%s' at %" G_GUINT64_FORMAT,
-					 c->src_path, c->offset + c->copied);
-		if (n == 0)
-			return 0;
-		if (copy_write(c, buf, n, err) < 0)
+		if (x->off + x->len <= offset)
+			continue;
+		if (copy_range(c, buf, MAX(x->off, offset), x->off + x->len, err) < 0)
 			return -1;
-		c->copied += (guint64)n;
-		if (progress && !progress(c->offset + c->copied, c->total, ud)) {
-			/* what is written stays: a resumed copy starts there */
-			g_set_error(err, SSHX_ERROR, SSHX_ERROR_CANCELLED,
-				    "%s: copy '%s' to '%s': stopped at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
-				    c->dst->label, c->src_path, c->dst_path, c->offset + c->copied,
-				    c->total);
-			return -1;
-		}
 	}
+	return 0;
 }
 
-/* Cut a stale tail, fsync (where the server can) and close the destination. */
+/* Size the destination as the source (holes at the end, a stale tail
+ * cut), fsync (where the server can) and close it. */
 static int
 copy_finish(struct copy *c, GError **err)
 {
@@ -178,14 +204,17 @@ copy_finish(struct copy *c, GError **err)
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	int rc;
 
-	if (c->dst_before > c->offset + c->copied) {
-		/* A stale tail from a longer earlier attempt. */
+	memset(&a, 0, sizeof(a));
+	rc = libssh2_sftp_fstat(c->dh, &a);
+	if (rc != 0)
+		return sshx_fail(dst, rc, err, "copy: fstat '%s'", c->dst_path);
+	if (a.filesize != c->total) {
 		memset(&a, 0, sizeof(a));
 		a.flags = LIBSSH2_SFTP_ATTR_SIZE;
-		a.filesize = c->offset + c->copied;
+		a.filesize = c->total;
 		rc = libssh2_sftp_fsetstat(c->dh, &a);
 		if (rc != 0)
-			return sshx_fail(dst, rc, err, "copy: truncate '%s'", c->dst_path);
+			return sshx_fail(dst, rc, err, "copy: set the size of '%s'", c->dst_path);
 	}
 	/* the server flushes the whole file first: gigabytes of dirty pages
 	 * can take far longer than one ordinary blocking call */
@@ -201,25 +230,54 @@ copy_finish(struct copy *c, GError **err)
 	return 0;
 }
 
-gint64
-sshx_copy(struct sshx *src, const char *src_path, struct sshx *dst, const char *dst_path,
-	  guint64 offset, sshx_progress_fn progress, gpointer ud, GError **err)
+static void
+hex(const unsigned char *md, unsigned int n, char out[65])
 {
-	struct copy c = { .src = src, .dst = dst, .src_path = src_path, .dst_path = dst_path,
-			  .offset = offset, .perms = 0600 };
+	for (unsigned int i = 0; i < n && i < 32; i++)
+		g_snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+gint64
+sshx_copy_ranges(struct sshx *src, const char *src_path, struct sshx *dst, const char *dst_path,
+		 const struct sshx_copy_opts *o, char digest[65], GError **err)
+{
+	struct copy c = { .src = src, .dst = dst, .src_path = src_path, .dst_path = dst_path, .o = o,
+			  .perms = 0600 };
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
 	gint64 ret = -1;
 
+	g_return_val_if_fail(!o->hash || (o->offset == 0 && digest), -1);
 	if (sshx_refuse_read_only(dst, err, "write", dst_path) < 0 || !sshx_get_sftp(src, err) ||
 	    !sshx_get_sftp(dst, err))
 		return -1;
-	if (copy_open_source(&c, err) < 0 || copy_open_dest(&c, err) < 0 ||
-	    copy_stream(&c, progress, ud, err) < 0 || copy_finish(&c, err) < 0)
+	if (o->hash && (!(c.md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(c.md, EVP_sha256(), NULL) != 1)) {
+		g_set_error_literal(err, SSHX_ERROR, SSHX_ERROR_FAILED, "copy: OpenSSL has no sha256");
 		goto out;
+	}
+	if (copy_open_source(&c, err) < 0 || copy_open_dest(&c, err) < 0 || copy_stream(&c, err) < 0 ||
+	    copy_finish(&c, err) < 0)
+		goto out;
+	if (c.md) {
+		EVP_DigestFinal_ex(c.md, md, &mdlen);
+		hex(md, mdlen, digest);
+	}
 	ret = (gint64)c.copied;
 out:
+	EVP_MD_CTX_free(c.md);
 	if (c.dh)
 		libssh2_sftp_close_handle(c.dh);
 	if (c.sh)
 		libssh2_sftp_close_handle(c.sh);
 	return ret;
+}
+
+gint64
+sshx_copy(struct sshx *src, const char *src_path, struct sshx *dst, const char *dst_path,
+	  guint64 offset, sshx_progress_fn progress, gpointer ud, GError **err)
+{
+	struct sshx_copy_opts o = { .offset = offset, .progress = progress, .ud = ud };
+
+	return sshx_copy_ranges(src, src_path, dst, dst_path, &o, NULL, err);
 }

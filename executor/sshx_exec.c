@@ -160,3 +160,9 @@ sshx_exec(struct sshx *s, const char *const *argv, char **out, char **errout, in
 		return -1;
 	return sshx_remote_run(s, argv, out, errout, status, err);
 }
+
+int
+sshx_exec_read(struct sshx *s, const char *const *argv, char **out, char **errout, int *status, GError **err)
+{
+	return sshx_remote_run(s, argv, out, errout, status, err);
+}

@@ -5,7 +5,9 @@
  * sshx_connect.c	TCP connect, handshake, host keys, authentication
  * sshx_sftp.c		stat, realpath, read_head, mkdir_p, unlink, rename, ...
  * sshx_exec.c		remote commands (sshx_exec, sshx_remote_run)
- * sshx_copy.c		sshx_copy and sshx_sha256
+ * sshx_copy.c		sshx_copy, sshx_copy_ranges
+ * sshx_tree.c		sshx_owner, sshx_chown, sshx_list
+ * sshx_hash.c		sshx_sha256, sshx_digest, sshx_extents (remote reads)
  *
  * The layers call downwards only: copy -> sftp -> exec -> sshx.c, and
  * connect -> sshx.c.

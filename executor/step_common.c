@@ -197,3 +197,15 @@ step_same_content(struct sshx *ss, const char *sp, struct sshx *ds, const char *
 
 	return step_compare_files(ss, sp, ds, tp, VERIFY_SHA256, &differs, err) == 0 && !differs;
 }
+
+gboolean
+step_disk_is_qcow2(GPtrArray *disks, const struct dom_path *p)
+{
+	for (guint i = 0; i < disks->len; i++) {
+		const struct dom_disk *d = disks->pdata[i];
+
+		if (d->type == DOM_DISK_FILE && !g_strcmp0(d->what, p->what))
+			return !g_strcmp0(d->format, "qcow2");
+	}
+	return FALSE;
+}

@@ -40,6 +40,8 @@ int step_xml_set(struct exec *x, struct unit *u, const char *xml, GError **err);
 /* u->sxml and u->txml from the saved source XML (export-xml's), if not
  * loaded yet: the source domain itself may be gone by now. */
 int step_xml_load(struct exec *x, struct unit *u, GError **err);
+/* @path as the unit's paths rules remap it (a copy if no rule matches). */
+char *step_remap_path(struct exec *x, struct unit *u, const char *path, GError **err);
 
 /* ---- the files the domain references, source and target paired: the
  * remapped document lists the same paths in the same order ---- */
@@ -71,6 +73,13 @@ int step_compare_files(struct sshx *ss, const char *sp, struct sshx *ds, const c
 		       char **differs, GError **err);
 /* TRUE only if the same (sha256); FALSE with *err set if it cannot tell */
 gboolean step_same_content(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, GError **err);
+/* Is the disk @p (a DOM_PATH_DISK of the source) a qcow2 image, as its
+ * <driver type> in @disks (domxml_disks()) says? */
+gboolean step_disk_is_qcow2(GPtrArray *disks, const struct dom_path *p);
+/* Give the copy @tp on the target the owner the target's qemu expects:
+ * the source file's owner, by name, if the target knows that name, else
+ * the user and group of the target's qemu.conf; kept if neither says. */
+int step_copy_owner(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, struct unit *u, GError **err);
 /* Set autostart on the target's @t if the source had it. */
 int step_carry_autostart(struct exec *x, struct unit *u, virDomainPtr t, GError **err);
 
@@ -84,8 +93,16 @@ struct unit *claims_other_user(struct exec *x, struct unit *u, const char *path)
 /* Another unit of the run (not rolled back) that copied @path to @u's
  * target host, or NULL. */
 struct unit *claims_copied_by_other(struct exec *x, struct unit *u, const char *path);
+/* Another unit of the run (not rolled back) that copied @tp to @u's
+ * target host from @sp on @u's source host: the same file, brought (and
+ * rebased) already.  NULL if none. */
+struct unit *claims_copied_from_same(struct exec *x, struct unit *u, const char *sp, const char *tp);
 /* Another unit of the run whose journal lists the part file @path. */
 struct unit *claims_other_part(struct exec *x, struct unit *u, const char *path);
+/* The run's lock of @path on @hc, locked: one migration at a time writes
+ * (or finds) a target file.  The caller unlocks it; it lives as long as
+ * the run. */
+GMutex *claims_file_lock(struct exec *x, struct hostconn *hc, const char *path);
 /* Refuse the part file @part on @u's target unless this unit's journal
  * says it created it. */
 int claims_refuse_foreign_part(struct exec *x, struct unit *u, const char *part, GError **err);
@@ -93,8 +110,10 @@ int claims_refuse_foreign_part(struct exec *x, struct unit *u, const char *part,
 /* ---- storage.c: what the disks really are ---- */
 /* Problems with the disks of @u for its mode: unprovable shared storage,
  * disk types or chains the mode cannot move.  @ss/@ds: SSH sessions
- * (locked by the caller), NULL where there is none. */
-void storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GPtrArray *problems);
+ * (locked by the caller), NULL where there is none.  The backing files
+ * offline-with-scp-disk copies join @facts' target and source files. */
+void storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, JsonObject *facts,
+		       GPtrArray *problems);
 /* A problem unless vmshift may write @path on @u's target: below one of
  * its storage pools' directories or the plan's image_dirs (@logs: or
  * /var/log/libvirt), and not led elsewhere by a symlinked directory.
@@ -103,7 +122,33 @@ void storage_check_write(struct unit *u, struct sshx *ds, const char *what, cons
 			 GPtrArray *problems);
 /* A probe file made beside @src_path on @ss: does it show up beside
  * @dst_path on @ds?  *shared stays TRUE when it cannot tell (-1). */
+/* Every layer under the qcow2 image @path as its headers name them
+ * (relative names resolved), top first, @path itself not included; at
+ * most 16.  NULL with @err set on failure. */
+GPtrArray *storage_backing_chain(struct sshx *s, const char *path, GError **err);
 int storage_probe(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
 		  GError **err);
+
+/* ---- chain.c: a disk and the images below it ---- */
+struct layer {
+	char *src;	/* on the source */
+	char *dst;	/* remapped: on the target */
+	char *format;	/* "qcow2" or "raw" */
+};
+/* @path (on the source) and every backing file below it, top first, as
+ * `qemu-img info --backing-chain` sees them there and the qcow2 headers
+ * agree; each remapped by the unit's paths rules.  Refused (NULL, @err):
+ * a format other than qcow2 and raw, a backing file that is not a plain
+ * absolute path, a raw backing file whose format the overlay does not
+ * record (qemu would probe it), and qemu-img and the headers disagreeing.
+ * Of struct layer *, free function set. */
+GPtrArray *chain_of(struct exec *x, struct unit *u, struct sshx *ss, const char *path, GError **err);
+/* Make the copied layer @l on the target name @below (its remapped
+ * backing file) with its format, unless it does already: `qemu-img
+ * rebase -u`.  @path: where @l is now (its part file or its place). */
+int chain_rebase(struct sshx *ds, const char *path, const struct layer *below, GError **err);
+/* `qemu-img info --backing-chain` of the top on the target must list
+ * exactly the layers' target paths and formats. */
+int chain_check_target(struct sshx *ds, GPtrArray *layers, GError **err);
 
 #endif

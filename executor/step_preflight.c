@@ -252,7 +252,7 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 	}
 	if (offline && p.ds)
 		pf_space(&p, facts);
-	storage_preflight(x, u, p.ss, p.ds, problems);
+	storage_preflight(x, u, p.ss, p.ds, facts, problems);
 	g_hash_table_unref(p.dirs_for_space);
 	host_unlock(&lk);
 }

@@ -93,6 +93,27 @@ unit_remap_sets(struct exec *x, struct unit *u, const struct remap **sets)
 	return 3;
 }
 
+char *
+step_remap_path(struct exec *x, struct unit *u, const char *path, GError **err)
+{
+	const struct remap *sets[3];
+	guint n = unit_remap_sets(x, u, sets);
+	g_autoptr(GError) e = NULL;
+	char *r = remap_apply(sets, n, REMAP_PATHS, path, &e);
+
+	if (e) {
+		g_propagate_error(err, g_steal_pointer(&e));
+		return NULL;
+	}
+	if (r && !g_path_is_absolute(r)) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "the paths rules turn '%s' into '%s', which is not an absolute path",
+			    path, r);
+		g_free(r);
+		return NULL;
+	}
+	return r ? r : g_strdup(path);
+}
+
 /* u->sxml and u->txml from @xml: parse, then remap a second copy. */
 int
 step_xml_set(struct exec *x, struct unit *u, const char *xml, GError **err)

@@ -81,9 +81,8 @@ qcow2_backing(struct sshx *s, const char *path, GError **err)
 	return g_build_filename(dir, name, NULL);
 }
 
-/* Every layer under @path, top first (the path itself not included). */
-static GPtrArray *
-backing_chain(struct sshx *s, const char *path, GError **err)
+GPtrArray *
+storage_backing_chain(struct sshx *s, const char *path, GError **err)
 {
 	g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func(g_free);
 	const char *cur = path;
@@ -145,9 +144,65 @@ prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 		step_note(u, "%s: %s is the same file on %s and %s (probe)", what, tp, u->src->h->name, u->dst->h->name);
 }
 
+/* What the target has of @l already: a line for the dry-run. */
+static const char *
+layer_on_target(struct sshx *ss, struct sshx *ds, const struct layer *l, GError **err)
+{
+	gboolean exists = FALSE;
+
+	if (!ds)
+		return "not looked at (no SSH access to the target)";
+	if (sshx_stat(ds, l->dst, &exists, NULL, NULL, err) < 0)
+		return NULL;
+	if (!exists)
+		return "missing there: copied";
+	if (step_same_content(ss, l->src, ds, l->dst, err))
+		return "there, identical (sha256): not copied";
+	return err && *err ? NULL : "there and different: set aside if disks.overwrite, else refused";
+}
+
+/* offline-with-scp-disk: the disk and its backing chain are copied, each
+ * layer once per target and run; the layers count among the files the
+ * unit claims.  A shareable disk is in use by another VM. */
+static void
+offline_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const struct dom_disk *s,
+	     const struct dom_disk *t, JsonObject *facts, GPtrArray *problems)
+{
+	g_autoptr(GPtrArray) layers = NULL;
+	g_autoptr(GError) e = NULL;
+
+	if (s->shareable) {
+		problem(problems,
+			"%s: '%s' is <shareable/>: other VMs may write it while it is copied, and would not follow it; move it with shared storage and mode cold",
+			t->what, s->source);
+		return;
+	}
+	if (g_strcmp0(s->format, "qcow2"))
+		return;
+	if (!(layers = chain_of(x, u, ss, s->source, &e))) {
+		problem(problems, "%s: %s", t->what, e->message);
+		return;
+	}
+	for (guint i = 1; i < layers->len; i++) {
+		const struct layer *l = layers->pdata[i];
+		const char *there = layer_on_target(ss, ds, l, &e);
+
+		if (!there) {
+			problem(problems, "%s backing file %u: %s", t->what, i, e->message);
+			g_clear_error(&e);
+			continue;
+		}
+		step_note(u, "%s backing file %u (%s): %s -> %s: %s", t->what, i, l->format, l->src, l->dst, there);
+		json_array_add_string_element(json_object_get_array_member(facts, FACT_TARGET_FILES), l->dst);
+		json_array_add_string_element(json_object_get_array_member(facts, FACT_SOURCE_FILES), l->src);
+		if (ds && strcmp(there, "there, identical (sha256): not copied"))
+			storage_check_write(u, ds, t->what, l->dst, FALSE, problems);
+	}
+}
+
 static void
 check_file_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const struct dom_disk *s,
-		const struct dom_disk *t, GPtrArray *problems)
+		const struct dom_disk *t, JsonObject *facts, GPtrArray *problems)
 {
 	gboolean offline = u->m->set.mode == MODE_OFFLINE_SCP;
 	g_autoptr(GError) e = NULL;
@@ -158,20 +213,16 @@ check_file_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds
 			t->what, u->src->h->name, s->source);
 		return;
 	}
-	if (!(chain = backing_chain(ss, s->source, &e))) {
+	if (!(chain = storage_backing_chain(ss, s->source, &e))) {
 		gboolean missing = g_error_matches(e, SSHX_ERROR, SSHX_ERROR_NOT_FOUND);
 
 		problem(problems, "%s: %s%s", t->what, missing ? "it does not exist on the source: " : "", e->message);
 		return;
 	}
-	if (offline && (chain->len || s->backing_store)) {
-		problem(problems,
-			"%s: '%s' is a qcow2 overlay on '%s': offline-with-scp-disk copies no backing chains (the VM would run on whatever base the target has at that path); flatten it first (qemu-img convert, or virsh blockpull) or use shared storage and mode cold",
-			t->what, s->source, chain->len ? (char *)chain->pdata[0] : "a backing file libvirt lists");
+	if (offline) {
+		offline_disk(x, u, ss, ds, s, t, facts, problems);
 		return;
 	}
-	if (offline)
-		return;
 	if (!ds) {
 		problem(problems, "%s: no SSH access to %s, so vmshift cannot prove '%s' is the same storage there: give the host an ssh: block",
 			t->what, u->dst->h->name, t->source);
@@ -186,7 +237,8 @@ check_file_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds
 }
 
 void
-storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GPtrArray *problems)
+storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, JsonObject *facts,
+		  GPtrArray *problems)
 {
 	g_autoptr(GPtrArray) sd = domxml_disks(u->sxml);
 	g_autoptr(GPtrArray) td = domxml_disks(u->txml);
@@ -203,7 +255,7 @@ storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *
 			continue;	/* an empty cdrom drive */
 		if (s->type == DOM_DISK_FILE) {
 			if (!libvirt_copies)
-				check_file_disk(x, u, ss, ds, s, t, problems);
+				check_file_disk(x, u, ss, ds, s, t, facts, problems);
 			continue;
 		}
 		if (offline)

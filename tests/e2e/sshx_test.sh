@@ -32,10 +32,11 @@ if [ -z "$bin" ]; then
   if ! ${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
       -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
       -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-      $(pkg-config --cflags libssh2 glib-2.0) -o "$bin" \
+      $(pkg-config --cflags libssh2 libcrypto json-glib-1.0 glib-2.0) -o "$bin" \
       "$TOP/tests/e2e/test_sshx.c" "$TOP/executor/sshx.c" "$TOP/executor/sshx_connect.c" \
       "$TOP/executor/sshx_sftp.c" "$TOP/executor/sshx_exec.c" "$TOP/executor/sshx_copy.c" \
-      $(pkg-config --libs libssh2 glib-2.0) >"$TMP/cc.log" 2>&1; then
+      "$TOP/executor/sshx_hash.c" "$TOP/executor/sshx_tree.c" "$TOP/executor/extents.c" \
+      $(pkg-config --libs libssh2 libcrypto json-glib-1.0 glib-2.0) >"$TMP/cc.log" 2>&1; then
     echo "not ok 1 - build test_sshx"
     sed 's/^/# /' "$TMP/cc.log"
     echo "1..1"
