@@ -35,7 +35,8 @@ EXECUTOR_SRC = executor/executor.c \
                executor/step_live.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
                executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
-               executor/domxml.c executor/domxml_splice.c executor/domxml_paths.c executor/domxml_remap.c executor/domxml_tpm.c \
+               executor/domxml.c executor/domxml_splice.c executor/domxml_refs.c executor/domxml_paths.c \
+               executor/domxml_remap.c executor/domxml_tpm.c \
                executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c \
                executor/sshx_hash.c executor/sshx_tree.c executor/extents.c
 # Two programs: vmshift (the planner's commands; no libvirt, no libssh2)
@@ -105,7 +106,8 @@ $(BUILD)/tests/test_udiff: tests/unit/test_udiff.c $(BUILD)/executor/udiff.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(BUILD)/tests/test_domxml: tests/unit/test_domxml.c $(BUILD)/executor/domxml.o $(BUILD)/executor/domxml_splice.o \
-                           $(BUILD)/executor/domxml_paths.o $(BUILD)/executor/domxml_remap.o $(PLANNER_OBJ)
+                           $(BUILD)/executor/domxml_refs.o $(BUILD)/executor/domxml_paths.o \
+                           $(BUILD)/executor/domxml_remap.o $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 

@@ -11,8 +11,9 @@
  * out falls back to serialising the tree, which is always kept up to date.
  *
  * This file: parsing, the accessors and the output.  The scanner and the
- * value checks are in domxml_splice.c, the sites and what is listed from
- * them in domxml_paths.c, remapping in domxml_remap.c (domxml_priv.h).
+ * value checks are in domxml_splice.c, the sites in domxml_refs.c, what
+ * is listed from them in domxml_paths.c, remapping in domxml_remap.c
+ * (domxml_priv.h).
  */
 #include <string.h>
 
@@ -32,6 +33,7 @@ site_free(gpointer p)
 	g_free(s->what);
 	g_free(s->value);
 	g_free(s->orig);
+	g_free(s->format);
 	g_free(s);
 }
 

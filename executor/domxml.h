@@ -40,15 +40,64 @@ enum dom_path_kind {
 	DOM_PATH_INITRD,
 	DOM_PATH_SERIAL_LOG,
 	DOM_PATH_CONSOLE_LOG,
+	DOM_PATH_LOADER,	/* <os><loader> */
+	DOM_PATH_NVRAM_TEMPLATE,	/* <os><nvram template=...> */
+	DOM_PATH_DTB,		/* <os><dtb> */
+	DOM_PATH_ACPI_TABLE,	/* <os><acpi><table> */
+	DOM_PATH_FILESYSTEM,	/* <filesystem> <source dir> or <source file> */
+	DOM_PATH_NVDIMM,	/* <memory model='nvdimm'|'virtio-pmem'> <source><path> */
+	DOM_PATH_DISK_DIR,	/* <disk type='dir'> <source dir> */
+	DOM_PATH_BACKING,	/* <backingStore type='file'> <source file> of a listed disk */
 };
 
-/* One file path the domain references.  Listed: <disk type='file'> with
- * device disk, cdrom or floppy and a <source file>; <os><nvram> (its text,
- * or <source file> in the typed form); <os><kernel>; <os><initrd>; for
- * <serial> and <console>, <source path> when type='file' and <log file>
- * of any type.  Not listed: block/network/volume disks, <loader>, the
- * nvram template, backing stores, channels, parallel ports.
- * (domxml_disks() lists every disk, whatever its type.)
+/* One file (or directory) the domain references; every value the paths
+ * remap rules rewrite is one of these, and nothing else is.
+ *
+ * Listed, with kind, what, and flags (c = copy, s = system, d = dir,
+ * b = backing, l = log, r = readonly where the XML says so):
+ *
+ *   LOADER          <os><loader> text                        "loader"             s r
+ *   NVRAM_TEMPLATE  <os><nvram template=...>                 "nvram template"     s
+ *   NVRAM           <os><nvram> text, or its <source file>   "nvram"              c
+ *                   in the typed form (libvirt >= 8.5)
+ *   KERNEL          <os><kernel>                             "kernel"             s
+ *   INITRD          <os><initrd>                             "initrd"             s
+ *   DTB             <os><dtb>                                "dtb"                s
+ *   ACPI_TABLE      <os><acpi><table type=T>                 "acpi table T"       s
+ *   DISK            <disk type='file'> (or no type) with     "disk vda",          c r
+ *                   device disk, cdrom or floppy: <source     "disk hdc (cdrom)",
+ *                   file>                                    "disk #2"
+ *   BACKING         each <backingStore type='file'> (or no   "disk vda backing N" b
+ *                   type) below such a disk, at any depth:
+ *                   its <source file>
+ *   DISK_DIR        <disk type='dir'>, device disk, cdrom or "disk fda (floppy)"  d r
+ *                   floppy: <source dir>
+ *   FILESYSTEM      <filesystem type='mount'> (or no type)    "filesystem TAG",    d r
+ *                   or 'bind': <source dir>; type='file':     "filesystem #N"      r
+ *                   <source file> (TAG: <target dir>)
+ *   NVDIMM          <memory model='nvdimm'|'virtio-pmem'>     "memory #N (nvdimm)" c r
+ *                   <source><path>
+ *   SERIAL_LOG,     <serial>/<console type='file'> <source    "serial 0 file",     l
+ *   CONSOLE_LOG     path>; <log file> of any type            "serial 0 log", ...
+ *
+ * N in "#N" counts every element of that name under <devices> from 0
+ * (listed or not); N of "backing N" is the depth.  Absent and empty
+ * values are not listed.
+ *
+ * Not listed (not remapped): block, network, volume, nvme disks and
+ * filesystems of type block, ram, volume or template (domxml_disks()
+ * lists every disk, whatever its type); backing layers of another type
+ * than file (a file layer below one is listed, its depth counting it);
+ * virtiofs <source socket> and <binary path>; <emulator>; channels,
+ * parallel ports, TPM state, sockets.
+ *
+ * Order: <os> first, in the order libvirt writes it (loader, nvram
+ * template, nvram, kernel, initrd, dtb, acpi tables), then <devices> in
+ * document order, each disk followed by its backing layers, top down.
+ * The entries depend only on the document's structure, never on the
+ * values: domxml_paths() of a document and of its remapped copy list
+ * the same entries, with the same kind, what and flags, in the same
+ * order, and callers pair them by index.
  *
  * In libvirt's inactive XML the console aliasing serial 0 repeats that
  * serial's <source path> and <log file>: the same path then appears once
@@ -56,14 +105,35 @@ enum dom_path_kind {
  * it matters (creating the same empty log twice does not). */
 struct dom_path {
 	enum dom_path_kind kind;
-	char *what;		/* for people: "disk vda", "disk hdc (cdrom)", "nvram",
-				 * "serial 0 file" (type='file' source), "serial 0 log"
-				 * (<log file>), "console 0 file", "console 0 log", "kernel" */
+	char *what;		/* for people, as in the table above */
 	char *path;		/* current value (remapped, after domxml_remap()) */
-	gboolean copy;		/* offline mode copies it: file disks and cdroms, nvram */
-	gboolean readonly;	/* the disk has <readonly/> */
+	gboolean copy;		/* offline mode copies it: file disks and cdroms,
+				 * nvram, nvdimm/virtio-pmem backing files; FALSE for
+				 * every other kind */
+	gboolean readonly;	/* the XML marks it read-only: the disk's <readonly/>,
+				 * <loader readonly='yes'>, the filesystem's
+				 * <readonly/>, the memory device's <target><readonly/> */
 	gboolean log;		/* serial/console output: create it empty on the target */
+	gboolean system;	/* a file of the host (firmware, boot files): remapped,
+				 * never copied, and must exist on the target: loader,
+				 * nvram template, kernel, initrd, dtb, acpi table */
+	gboolean dir;		/* a directory, not a file: DISK_DIR, FILESYSTEM of
+				 * <source dir>; never copied, must exist on the
+				 * target (shared data) */
+	gboolean backing;	/* a BACKING layer: remapped so that the target's XML
+				 * names the right file, never copied or checked from
+				 * this entry (storage.c follows chains itself) */
+	guint depth;		/* BACKING: N for the Nth <backingStore> below the
+				 * disk (1 = the disk's own backing file); 0 otherwise */
+	char *format;		/* BACKING: the layer's <format type>; DISK: its
+				 * <driver type>; NULL if absent and for other kinds */
+	int disk_index;		/* BACKING: index, in the same domxml_paths() array,
+				 * of the DISK entry it belongs to; -1 otherwise */
 };
+
+/* Entries that are neither copy, log nor backing are to be found on the
+ * target at their (remapped) path: the system files, the directories,
+ * and a FILESYSTEM of type file (shared data). */
 
 /* One value domxml_remap() changed. */
 struct dom_change {
@@ -130,8 +200,7 @@ const char *domxml_uuid(const struct domxml *d);
 /* <memory> in KiB, rounded up; 0 if the element is absent. */
 guint64 domxml_memory_kib(const struct domxml *d);
 
-/* Of struct dom_path *, in document order (disks and chardevs as they
- * appear under <devices>, after nvram, kernel and initrd). */
+/* Of struct dom_path *, in the order described at struct dom_path. */
 GPtrArray *domxml_paths(const struct domxml *d);
 /* Of struct dom_disk *: every <devices><disk>, in document order. */
 GPtrArray *domxml_disks(const struct domxml *d);

@@ -1,6 +1,5 @@
-/* domxml_paths.c: the sites of a domain XML (the values remap rules may
- * change), collected while parsing, and what is listed from the document:
- * paths, disks, bridges, networks. */
+/* domxml_paths.c: what is listed from a parsed domain XML: paths (from
+ * the sites domxml_refs.c collects), disks, bridges, networks. */
 #include <string.h>
 
 #include "domxml_priv.h"
@@ -14,6 +13,7 @@ dom_path_free(gpointer p)
 		return;
 	g_free(dp->what);
 	g_free(dp->path);
+	g_free(dp->format);
 	g_free(dp);
 }
 
@@ -33,185 +33,44 @@ dom_disk_free(gpointer p)
 	g_free(dd);
 }
 
-/* "disk vda", "disk hdc (cdrom)"; "disk #@index" without <target dev>,
- * @index counting every <disk> of <devices> from 0.  domxml_paths() and
- * domxml_disks() both name disks with it, so their texts match. */
-static char *
-disk_what(xmlNodePtr disk, guint index)
-{
-	g_autofree char *device = prop(disk, "device");
-	g_autofree char *dev = prop(child(disk, "target"), "dev");
-	g_autofree char *what = dev ? g_strdup_printf("disk %s", dev) :
-				g_strdup_printf("disk #%u", index);
-
-	if (device && strcmp(device, "disk"))
-		return g_strdup_printf("%s (%s)", what, device);
-	return g_steal_pointer(&what);
-}
-
-/* ---- collecting the sites ---- */
-
-/* Record the value of @elem's @attr (or its text) as a site; takes
- * @what.  Absent and empty values are not sites. */
-static struct site *
-add_site(struct collect *c, enum remap_kind rkind, enum dom_path_kind pkind, char *what,
-	 xmlNodePtr elem, const char *attr)
-{
-	struct site *s;
-	char *value = attr ? prop(elem, attr) : text_of(elem);
-	gpointer off;
-
-	if (!value || !*value) {
-		g_free(value);
-		g_free(what);
-		return NULL;
-	}
-	s = g_new0(struct site, 1);
-	s->rkind = rkind;
-	s->pkind = pkind;
-	s->what = what;
-	s->elem = elem;
-	s->attr = attr;
-	s->value = value;
-	s->orig = g_strdup(value);
-	if (c->offsets && g_hash_table_lookup_extended(c->offsets, elem, NULL, &off))
-		domxml_site_locate(s, c->d->text, GPOINTER_TO_SIZE(off));
-	g_ptr_array_add(c->d->sites, s);
-	return s;
-}
-
-static void
-add_path(struct collect *c, enum dom_path_kind kind, char *what, xmlNodePtr elem,
-	 const char *attr, gboolean copy, gboolean readonly, gboolean log)
-{
-	struct site *s = add_site(c, REMAP_PATHS, kind, what, elem, attr);
-
-	if (!s)
-		return;
-	s->copy = copy;
-	s->readonly = readonly;
-	s->log = log;
-}
-
-static void
-collect_os(struct collect *c, xmlNodePtr os)
-{
-	xmlNodePtr nvram = child(os, "nvram");
-	xmlNodePtr src = child(nvram, "source");
-
-	/* libvirt >= 8.5 also writes <nvram type='file'><source file=.../>. */
-	if (src)
-		add_path(c, DOM_PATH_NVRAM, g_strdup("nvram"), src, "file", TRUE, FALSE, FALSE);
-	else if (nvram)
-		add_path(c, DOM_PATH_NVRAM, g_strdup("nvram"), nvram, NULL, TRUE, FALSE, FALSE);
-	if (child(os, "kernel"))
-		add_path(c, DOM_PATH_KERNEL, g_strdup("kernel"), child(os, "kernel"), NULL,
-			 FALSE, FALSE, FALSE);
-	if (child(os, "initrd"))
-		add_path(c, DOM_PATH_INITRD, g_strdup("initrd"), child(os, "initrd"), NULL,
-			 FALSE, FALSE, FALSE);
-}
-
-static void
-collect_disk(struct collect *c, xmlNodePtr disk, guint index)
-{
-	g_autofree char *type = prop(disk, "type");
-	g_autofree char *device = prop(disk, "device");
-	xmlNodePtr src = child(disk, "source");
-
-	if (type && strcmp(type, "file"))	/* libvirt's default type is file */
-		return;
-	if (device && strcmp(device, "disk") && strcmp(device, "cdrom") && strcmp(device, "floppy"))
-		return;
-	if (!src)
-		return;			/* an empty cdrom drive */
-	add_path(c, DOM_PATH_DISK, disk_what(disk, index), src, "file", TRUE,
-		 child(disk, "readonly") != NULL, FALSE);
-}
-
-static void
-collect_chardev(struct collect *c, xmlNodePtr chr, guint index)
-{
-	gboolean serial = is_element(chr, "serial");
-	enum dom_path_kind kind = serial ? DOM_PATH_SERIAL_LOG : DOM_PATH_CONSOLE_LOG;
-	g_autofree char *type = prop(chr, "type");
-	g_autofree char *port = prop(child(chr, "target"), "port");
-	const char *elem = (const char *)chr->name;
-	g_autofree char *name = port ? g_strdup_printf("%s %s", elem, port) :
-				g_strdup_printf("%s %u", elem, index);
-
-	if (type && !strcmp(type, "file"))
-		add_path(c, kind, g_strdup_printf("%s file", name), child(chr, "source"), "path",
-			 FALSE, FALSE, TRUE);
-	if (child(chr, "log"))
-		add_path(c, kind, g_strdup_printf("%s log", name), child(chr, "log"), "file",
-			 FALSE, FALSE, TRUE);
-}
-
-static void
-collect_interface(struct collect *c, xmlNodePtr ifc, guint index)
-{
-	g_autofree char *type = prop(ifc, "type");
-	g_autofree char *mac = prop(child(ifc, "mac"), "address");
-	xmlNodePtr src = child(ifc, "source");
-	enum remap_kind kind;
-	const char *attr;
-
-	if (!type || !src)
-		return;
-	if (!strcmp(type, "bridge")) {
-		kind = REMAP_BRIDGES;
-		attr = "bridge";
-	} else if (!strcmp(type, "network")) {
-		kind = REMAP_NETWORKS;
-		attr = "network";
-	} else {
-		return;
-	}
-	add_site(c, kind, 0, mac ? g_strdup_printf("interface %s", mac) :
-		 g_strdup_printf("interface %u", index), src, attr);
-}
-
-void
-domxml_collect_sites(struct collect *c, xmlNodePtr root)
-{
-	guint n_disks = 0, n_serials = 0, n_consoles = 0, n_ifcs = 0;
-	xmlNodePtr devices = child(root, "devices");
-
-	collect_os(c, child(root, "os"));
-	for (xmlNodePtr n = devices ? devices->children : NULL; n; n = n->next) {
-		if (is_element(n, "disk"))
-			collect_disk(c, n, n_disks++);
-		else if (is_element(n, "serial"))
-			collect_chardev(c, n, n_serials++);
-		else if (is_element(n, "console"))
-			collect_chardev(c, n, n_consoles++);
-		else if (is_element(n, "interface"))
-			collect_interface(c, n, n_ifcs++);
-	}
-}
-
 /* ---- listing ---- */
+
+static struct dom_path *
+path_of_site(const struct site *s, int disk_index)
+{
+	struct dom_path *p = g_new0(struct dom_path, 1);
+
+	p->kind = s->pkind;
+	p->what = g_strdup(s->what);
+	p->path = g_strdup(s->value);
+	p->copy = (s->flags & SITE_COPY) != 0;
+	p->readonly = (s->flags & SITE_READONLY) != 0;
+	p->log = (s->flags & SITE_LOG) != 0;
+	p->system = (s->flags & SITE_SYSTEM) != 0;
+	p->dir = (s->flags & SITE_DIR) != 0;
+	p->backing = (s->flags & SITE_BACKING) != 0;
+	p->depth = s->depth;
+	p->format = g_strdup(s->format);
+	p->disk_index = disk_index;
+	return p;
+}
 
 GPtrArray *
 domxml_paths(const struct domxml *d)
 {
 	GPtrArray *out = g_ptr_array_new_with_free_func(dom_path_free);
+	/* site index -> index in @out (-1: not a path); a disk's site comes
+	 * before those of its backing layers */
+	g_autofree int *index_of = g_new(int, d->sites->len + 1);
 
 	for (guint i = 0; i < d->sites->len; i++) {
 		const struct site *s = d->sites->pdata[i];
-		struct dom_path *p;
 
+		index_of[i] = -1;
 		if (s->rkind != REMAP_PATHS)
 			continue;
-		p = g_new0(struct dom_path, 1);
-		p->kind = s->pkind;
-		p->what = g_strdup(s->what);
-		p->path = g_strdup(s->value);
-		p->copy = s->copy;
-		p->readonly = s->readonly;
-		p->log = s->log;
-		g_ptr_array_add(out, p);
+		index_of[i] = (int)out->len;
+		g_ptr_array_add(out, path_of_site(s, s->disk_site >= 0 ? index_of[s->disk_site] : -1));
 	}
 	return out;
 }
@@ -295,7 +154,7 @@ domxml_disks(const struct domxml *d)
 		if (!(dd->type_name = prop(n, "type")))
 			dd->type_name = g_strdup("file");
 		dd->type = disk_type_of(dd->type_name);
-		dd->what = disk_what(n, index++);
+		dd->what = domxml_disk_what(n, index++);
 		dd->target = prop(child(n, "target"), "dev");
 		if (!(dd->device = prop(n, "device")))
 			dd->device = g_strdup("disk");

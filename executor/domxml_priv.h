@@ -3,8 +3,9 @@
  *
  * domxml.c	parse, accessors, format (splices or serialises)
  * domxml_splice.c	locating values in the input text, XML escaping
- * domxml_paths.c	collecting the sites while parsing; paths, disks,
- *			bridges, networks listed from them
+ * domxml_refs.c	collecting the sites (every value remap rules may
+ *			change) while parsing
+ * domxml_paths.c	paths, disks, bridges, networks listed from them
  * domxml_remap.c	remap_apply() and domxml_remap()
  */
 #ifndef VMSHIFT_DOMXML_PRIV_H
@@ -16,6 +17,16 @@
 
 #include "domxml.h"
 
+/* What a path site is (struct dom_path's flags). */
+enum site_flag {
+	SITE_COPY = 1 << 0,
+	SITE_READONLY = 1 << 1,
+	SITE_LOG = 1 << 2,
+	SITE_SYSTEM = 1 << 3,
+	SITE_DIR = 1 << 4,
+	SITE_BACKING = 1 << 5,
+};
+
 /* One remappable value of the document. */
 struct site {
 	enum remap_kind rkind;
@@ -25,7 +36,10 @@ struct site {
 	const char *attr;		/* NULL: the element's text */
 	char *value;			/* current */
 	char *orig;			/* as parsed */
-	gboolean copy, readonly, log;
+	guint flags;			/* enum site_flag; REMAP_PATHS only */
+	guint depth;			/* backing layer: its depth below the disk */
+	char *format;			/* <driver type> of a disk, <format type> of a layer */
+	int disk_site;			/* backing layer: index in d->sites of its disk; else -1 */
 	gboolean located;		/* off/len are the value's bytes in the input */
 	gsize off, len;
 };
@@ -104,10 +118,14 @@ void domxml_site_locate(struct site *s, const char *text, gsize tag);
 /* @s escaped for an attribute value (@attr) or element text; caller frees. */
 char *domxml_xml_escape(const char *s, gboolean attr);
 
-/* ---- domxml_paths.c ---- */
+/* ---- domxml_refs.c ---- */
 
 /* Append to c->d->sites every remappable value under @root (the
- * <domain>), in document order. */
+ * <domain>), in the order domxml.h describes at struct dom_path. */
 void domxml_collect_sites(struct collect *c, xmlNodePtr root);
+/* "disk vda", "disk hdc (cdrom)"; "disk #@index" without <target dev>,
+ * @index counting every <disk> of <devices> from 0.  Sites and
+ * domxml_disks() both name disks with it, so their texts match. */
+char *domxml_disk_what(xmlNodePtr disk, guint index);
 
 #endif

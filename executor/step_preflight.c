@@ -24,7 +24,8 @@ pf_problem(struct pf *p, GError **e, const char *what)
 	g_clear_error(e);
 }
 
-/* kernel, initrd: the target's own file at that path */
+/* kernel, initrd, firmware, shared directories: the target's own file
+ * (or directory: sshx_stat() takes either) at that path */
 static void
 pf_system_file(struct pf *p, struct file_pair *fp)
 {
@@ -235,6 +236,8 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 	for (guint i = 0; i < f.s->len; i++) {
 		struct file_pair fp = { f.s->pdata[i], f.t->pdata[i] };
 
+		if (fp.src->backing)
+			continue;	/* backing chains are checked by storage.c (storage_preflight) */
 		if (fp.src->log) {
 			step_note(u, "%s: %s -> %s (created empty on %s if missing)", fp.src->what, fp.src->path,
 				  fp.dst->path, u->dst->h->name);

@@ -272,20 +272,22 @@ test_domxml__paths_listed(void)
 	static const struct {
 		enum dom_path_kind kind;
 		const char *what, *path;
-		gboolean copy, readonly, log;
+		gboolean copy, readonly, log, system;
 	} want[] = {
-		{ DOM_PATH_NVRAM, "nvram", "/var/lib/libvirt/qemu/nvram/web-01_VARS.fd", TRUE, FALSE, FALSE },
-		{ DOM_PATH_KERNEL, "kernel", "/var/lib/libvirt/boot/web-01/vmlinuz", FALSE, FALSE, FALSE },
-		{ DOM_PATH_INITRD, "initrd", "/var/lib/libvirt/boot/web-01/initrd.img", FALSE, FALSE, FALSE },
-		{ DOM_PATH_DISK, "disk vda", "/var/lib/libvirt/images/web-01.qcow2", TRUE, FALSE, FALSE },
-		{ DOM_PATH_DISK, "disk vdb", "/data/web-01/data.raw", TRUE, FALSE, FALSE },
+		{ DOM_PATH_LOADER, "loader", "/usr/share/OVMF/OVMF_CODE_4M.fd", FALSE, TRUE, FALSE, TRUE },
+		{ DOM_PATH_NVRAM_TEMPLATE, "nvram template", "/usr/share/OVMF/OVMF_VARS_4M.fd", FALSE, FALSE, FALSE, TRUE },
+		{ DOM_PATH_NVRAM, "nvram", "/var/lib/libvirt/qemu/nvram/web-01_VARS.fd", TRUE, FALSE, FALSE, FALSE },
+		{ DOM_PATH_KERNEL, "kernel", "/var/lib/libvirt/boot/web-01/vmlinuz", FALSE, FALSE, FALSE, TRUE },
+		{ DOM_PATH_INITRD, "initrd", "/var/lib/libvirt/boot/web-01/initrd.img", FALSE, FALSE, FALSE, TRUE },
+		{ DOM_PATH_DISK, "disk vda", "/var/lib/libvirt/images/web-01.qcow2", TRUE, FALSE, FALSE, FALSE },
+		{ DOM_PATH_DISK, "disk vdb", "/data/web-01/data.raw", TRUE, FALSE, FALSE, FALSE },
 		{ DOM_PATH_DISK, "disk sda (cdrom)", "/var/lib/libvirt/images/debian-12.7.0-amd64-netinst.iso",
-		  TRUE, TRUE, FALSE },
-		{ DOM_PATH_SERIAL_LOG, "serial 0 file", "/var/log/libvirt/qemu/web-01-serial0.log", FALSE, FALSE, TRUE },
-		{ DOM_PATH_SERIAL_LOG, "serial 0 log", "/var/log/libvirt/qemu/web-01-serial0.ring", FALSE, FALSE, TRUE },
-		{ DOM_PATH_SERIAL_LOG, "serial 1 log", "/var/log/libvirt/qemu/web-01-serial1.log", FALSE, FALSE, TRUE },
-		{ DOM_PATH_CONSOLE_LOG, "console 0 file", "/var/log/libvirt/qemu/web-01-serial0.log", FALSE, FALSE, TRUE },
-		{ DOM_PATH_CONSOLE_LOG, "console 0 log", "/var/log/libvirt/qemu/web-01-serial0.ring", FALSE, FALSE, TRUE },
+		  TRUE, TRUE, FALSE, FALSE },
+		{ DOM_PATH_SERIAL_LOG, "serial 0 file", "/var/log/libvirt/qemu/web-01-serial0.log", FALSE, FALSE, TRUE, FALSE },
+		{ DOM_PATH_SERIAL_LOG, "serial 0 log", "/var/log/libvirt/qemu/web-01-serial0.ring", FALSE, FALSE, TRUE, FALSE },
+		{ DOM_PATH_SERIAL_LOG, "serial 1 log", "/var/log/libvirt/qemu/web-01-serial1.log", FALSE, FALSE, TRUE, FALSE },
+		{ DOM_PATH_CONSOLE_LOG, "console 0 file", "/var/log/libvirt/qemu/web-01-serial0.log", FALSE, FALSE, TRUE, FALSE },
+		{ DOM_PATH_CONSOLE_LOG, "console 0 log", "/var/log/libvirt/qemu/web-01-serial0.ring", FALSE, FALSE, TRUE, FALSE },
 	};
 	g_autoptr(GError) err = NULL;
 	g_autoptr(DomXml) d = domxml_parse(DOMAIN, &err);
@@ -307,13 +309,17 @@ test_domxml__paths_listed(void)
 		g_assert_cmpint(dp->copy, ==, want[i].copy);
 		g_assert_cmpint(dp->readonly, ==, want[i].readonly);
 		g_assert_cmpint(dp->log, ==, want[i].log);
+		g_assert_cmpint(dp->system, ==, want[i].system);
+		g_assert_false(dp->dir);
+		g_assert_false(dp->backing);
+		g_assert_cmpuint(dp->depth, ==, 0);
+		g_assert_cmpint(dp->disk_index, ==, -1);
 	}
-	/* Not files vmshift handles: the block disk, firmware, the template. */
+	/* Not a file vmshift handles: the block disk. */
 	for (guint i = 0; i < paths->len; i++) {
 		const struct dom_path *dp = paths->pdata[i];
 
 		g_assert_null(strstr(dp->path, "swap"));
-		g_assert_null(strstr(dp->path, "OVMF"));
 		g_assert_null(strstr(dp->what, "vdc"));
 	}
 }
@@ -824,8 +830,9 @@ test_domxml__disks_listed(void)
 static void
 test_domxml__disks_follow_remap(void)
 {
-	/* The rule matches every source, but only file disks are remapped;
-	 * "&" checks that the value is read back literally. */
+	/* The rule matches every source, but only file and directory disks
+	 * (and the backing file) are remapped; "&" checks that the value is
+	 * read back literally. */
 	struct plan *p = plan_with("", "  paths: [{from: '^/(var/lib/libvirt|dev|srv)/', to: '/new/a&b/'}]\n");
 	const struct remap *set = p ? &p->remap : NULL;
 	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
@@ -842,7 +849,9 @@ test_domxml__disks_follow_remap(void)
 	}
 	g_assert_cmpint(domxml_remap(d, &set, 1, changes, &err), ==, 0);
 	g_assert_no_error(err);
-	g_assert_cmpuint(changes->len, ==, 3);
+	/* vda, its backing file, the ISO, the directory, the disk without type */
+	g_assert_cmpuint(changes->len, ==, 5);
+	g_assert_nonnull(find_change(changes, "disk vda backing 1"));
 	disks = domxml_disks(d);
 	g_assert_cmpuint(disks->len, ==, 9);
 	dd = find_disk(disks, "disk vda");
@@ -854,7 +863,7 @@ test_domxml__disks_follow_remap(void)
 	dd = find_disk(disks, "disk vdb");
 	g_assert_cmpstr(dd ? dd->source : "(not listed)", ==, "/dev/sdb");
 	dd = find_disk(disks, "disk fda (floppy)");
-	g_assert_cmpstr(dd ? dd->source : "(not listed)", ==, "/srv/floppy");
+	g_assert_cmpstr(dd ? dd->source : "(not listed)", ==, "/new/a&b/floppy");
 	dd = find_disk(disks, "disk hdc (cdrom)");
 	g_assert_nonnull(dd);
 	if (dd)
@@ -862,9 +871,9 @@ test_domxml__disks_follow_remap(void)
 	plan_free(p);
 }
 
-/* Every disk domxml_paths() lists is a file disk of domxml_disks() with
- * the same what and source, before and after a remap; the others are
- * the disks it leaves out. */
+/* Every disk domxml_paths() lists is a file (or dir) disk of
+ * domxml_disks() with the same what and source, before and after a
+ * remap; the others are the disks it leaves out. */
 static void
 check_disks_match_paths(const struct domxml *d, guint n_file_paths)
 {
@@ -876,14 +885,14 @@ check_disks_match_paths(const struct domxml *d, guint n_file_paths)
 		const struct dom_path *dp = paths->pdata[i];
 		const struct dom_disk *dd;
 
-		if (dp->kind != DOM_PATH_DISK)
+		if (dp->kind != DOM_PATH_DISK && dp->kind != DOM_PATH_DISK_DIR)
 			continue;
 		dd = find_disk(disks, dp->what);
 		g_test_message("path %s -> disk %s", dp->what, dd ? dd->source : "(not listed)");
 		g_assert_nonnull(dd);
 		if (!dd)
 			continue;
-		g_assert_cmpint(dd->type, ==, DOM_DISK_FILE);
+		g_assert_cmpint(dd->type, ==, dp->kind == DOM_PATH_DISK ? DOM_DISK_FILE : DOM_DISK_DIR);
 		g_assert_cmpstr(dd->source, ==, dp->path);
 		g_assert_cmpint(dd->readonly, ==, dp->readonly);
 		matched++;
@@ -895,7 +904,7 @@ static void
 test_domxml__disks_match_paths(void)
 {
 	static const char *const xmls[] = { DOMAIN, ALL_DISKS };
-	static const guint n_file_paths[] = { 3, 3 };
+	static const guint n_file_paths[] = { 3, 4 };	/* ALL_DISKS: and the floppy dir */
 	static const char *const block_what[] = { "disk vdc", "disk vdb" };
 	static const char *const block_source[] = { "/data/web-01/swap", "/dev/sdb" };
 	struct plan *p = plan_with("", "  paths: [{from: '^/(var/lib/libvirt|data|dev)/', to: '/moved/'}]\n");
@@ -1130,6 +1139,280 @@ test_domxml__remap_errors_change_nothing(void)
 	pcre2_code_free(bad.re);
 }
 
+/* ---- a corpus of real-world domain XMLs, in tests/unit/domxml/ ---- */
+
+struct want_path {
+	enum dom_path_kind kind;
+	const char *what;
+	const char *flags;	/* those set, in the order flags_of() writes them */
+	const char *path;
+	const char *remapped;	/* NULL: the case's rules leave it */
+	guint depth;
+	const char *format;
+	int disk_index;
+};
+
+/* a path that is not a backing layer, one that is, a file disk */
+#define P(kind, what, flags, path, to) { kind, what, flags, path, to, 0, NULL, -1 }
+#define B(what, path, to, depth, format, disk) \
+	{ DOM_PATH_BACKING, what, "backing", path, to, depth, format, disk }
+#define D(what, flags, path, to, format) { DOM_PATH_DISK, what, flags, path, to, 0, format, -1 }
+
+struct corpus_case {
+	const char *file;
+	const char *rules;	/* plan-wide paths rules, a YAML flow list */
+	guint changed_lines;	/* lines of the output that differ from the input */
+	struct want_path paths[10];	/* up to the first without what */
+};
+
+#define NOVA "/var/lib/nova/instances/8f2b6c1d-4e3a-49f7-b2d8-0c5e9a7f1b34"
+#define NOVA_BASE "_base/3c9d1f4a7e2b8c6d0a5f9e1b3d7c2a8f4e6b0d19"
+#define IMG "/var/lib/libvirt/images/"
+
+static const struct corpus_case corpus[] = {
+	{ "ovmf.xml", "[{from: '^/usr/share/OVMF/', to: '/usr/share/edk2/ovmf/'},"
+		      " {from: '^/var/lib/libvirt/qemu/nvram/', to: '/srv/nvram/'}]", 2, {
+		P(DOM_PATH_LOADER, "loader", "readonly system", "/usr/share/OVMF/OVMF_CODE_4M.ms.fd",
+		  "/usr/share/edk2/ovmf/OVMF_CODE_4M.ms.fd"),
+		P(DOM_PATH_NVRAM_TEMPLATE, "nvram template", "system", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+		  "/usr/share/edk2/ovmf/OVMF_VARS_4M.ms.fd"),
+		P(DOM_PATH_NVRAM, "nvram", "copy", "/var/lib/libvirt/qemu/nvram/uefi-01_VARS.fd",
+		  "/srv/nvram/uefi-01_VARS.fd"),
+		D("disk vda", "copy", IMG "uefi-01.qcow2", NULL, "qcow2"),
+	} },
+	/* libvirt 9's typed nvram; the TPM has no path of ours */
+	{ "tpm.xml", "[{from: '^/usr/share/OVMF/OVMF_(CODE|VARS)_4M\\.ms\\.fd$',"
+		     " to: '/usr/share/edk2/ovmf/OVMF_$1.secboot.fd'},"
+		     " {from: '^/var/lib/libvirt/', to: '/srv/libvirt/'}]", 4, {
+		P(DOM_PATH_LOADER, "loader", "readonly system", "/usr/share/OVMF/OVMF_CODE_4M.ms.fd",
+		  "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd"),
+		P(DOM_PATH_NVRAM_TEMPLATE, "nvram template", "system", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+		  "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd"),
+		P(DOM_PATH_NVRAM, "nvram", "copy", "/var/lib/libvirt/qemu/nvram/win11_VARS.fd",
+		  "/srv/libvirt/qemu/nvram/win11_VARS.fd"),
+		D("disk sda", "copy", IMG "win11.raw", "/srv/libvirt/images/win11.raw", "raw"),
+	} },
+	{ "nova.xml", "[{from: '^/var/lib/nova/instances/', to: '/srv/vms/'}]", 5, {
+		D("disk vda", "copy", NOVA "/disk", "/srv/vms/8f2b6c1d-4e3a-49f7-b2d8-0c5e9a7f1b34/disk", "qcow2"),
+		B("disk vda backing 1", "/var/lib/nova/instances/" NOVA_BASE, "/srv/vms/" NOVA_BASE, 1, "raw", 0),
+		D("disk sda (cdrom)", "copy readonly", NOVA "/disk.config",
+		  "/srv/vms/8f2b6c1d-4e3a-49f7-b2d8-0c5e9a7f1b34/disk.config", "raw"),
+		P(DOM_PATH_SERIAL_LOG, "serial 0 log", "log", NOVA "/console.log",
+		  "/srv/vms/8f2b6c1d-4e3a-49f7-b2d8-0c5e9a7f1b34/console.log"),
+		P(DOM_PATH_CONSOLE_LOG, "console 0 log", "log", NOVA "/console.log",
+		  "/srv/vms/8f2b6c1d-4e3a-49f7-b2d8-0c5e9a7f1b34/console.log"),
+	} },
+	/* three layers below vda; below vdb a block layer (not listed) and a
+	 * file at depth 2; vdc is a block disk: neither it nor its chain */
+	{ "chain.xml", "[{from: '^/var/lib/libvirt/images/', to: '/srv/images/'}]", 6, {
+		D("disk vda", "copy", IMG "app-01.snap2.qcow2", "/srv/images/app-01.snap2.qcow2", "qcow2"),
+		B("disk vda backing 1", IMG "app-01.snap1.qcow2", "/srv/images/app-01.snap1.qcow2", 1, "qcow2", 0),
+		B("disk vda backing 2", IMG "app-01.qcow2", "/srv/images/app-01.qcow2", 2, "qcow2", 0),
+		B("disk vda backing 3", IMG "base/debian-12-genericcloud.raw",
+		  "/srv/images/base/debian-12-genericcloud.raw", 3, "raw", 0),
+		D("disk vdb", "copy", IMG "app-01-data.qcow2", "/srv/images/app-01-data.qcow2", "qcow2"),
+		B("disk vdb backing 2", IMG "base/app-data-seed.img", "/srv/images/base/app-data-seed.img", 2, NULL, 4),
+		P(DOM_PATH_SERIAL_LOG, "serial 0 file", "log", "/var/log/libvirt/qemu/app-01-serial.log", NULL),
+	} },
+	/* virtiofs, 9p, a default-typed share; not the external daemon's socket */
+	{ "virtiofs.xml", "[{from: '^/srv/shares/', to: '/export/shares/'},"
+			  " {from: '^/var/lib/libvirt/images/', to: '/srv/images/'}]", 4, {
+		D("disk vda", "copy", IMG "dev-box.qcow2", "/srv/images/dev-box.qcow2", "qcow2"),
+		P(DOM_PATH_FILESYSTEM, "filesystem projects", "dir", "/srv/shares/projects", "/export/shares/projects"),
+		P(DOM_PATH_FILESYSTEM, "filesystem isos", "readonly dir", "/srv/shares/isos", "/export/shares/isos"),
+		P(DOM_PATH_FILESYSTEM, "filesystem home", "dir", "/srv/shares/home", "/export/shares/home"),
+	} },
+	/* mount, bind and a loop-mounted file; not block or ram */
+	{ "lxc.xml", "[{from: '^/srv/', to: '/data/'}]", 3, {
+		P(DOM_PATH_FILESYSTEM, "filesystem /", "dir", "/srv/containers/ct-web/rootfs",
+		  "/data/containers/ct-web/rootfs"),
+		P(DOM_PATH_FILESYSTEM, "filesystem /var/www", "readonly dir", "/srv/www", "/data/www"),
+		P(DOM_PATH_FILESYSTEM, "filesystem /scratch", "", "/srv/containers/ct-web/scratch.img",
+		  "/data/containers/ct-web/scratch.img"),
+	} },
+	{ "nvdimm.xml", "[{from: '^/var/lib/libvirt/nvdimm/', to: '/srv/pmem/'}]", 2, {
+		D("disk vda", "copy", IMG "pmem-01.qcow2", NULL, "qcow2"),
+		P(DOM_PATH_NVDIMM, "memory #1 (nvdimm)", "copy", "/var/lib/libvirt/nvdimm/pmem-01-nvdimm0.img",
+		  "/srv/pmem/pmem-01-nvdimm0.img"),
+		P(DOM_PATH_NVDIMM, "memory #2 (virtio-pmem)", "copy readonly", "/var/lib/libvirt/nvdimm/pmem-01-virtio.img",
+		  "/srv/pmem/pmem-01-virtio.img"),
+	} },
+	{ "arm-dtb.xml", "[{from: '^/var/lib/libvirt/boot/arm-01/', to: '/boot/guests/arm-01/'}]", 3, {
+		P(DOM_PATH_KERNEL, "kernel", "system", "/var/lib/libvirt/boot/arm-01/Image", "/boot/guests/arm-01/Image"),
+		P(DOM_PATH_INITRD, "initrd", "system", "/var/lib/libvirt/boot/arm-01/initrd.img",
+		  "/boot/guests/arm-01/initrd.img"),
+		P(DOM_PATH_DTB, "dtb", "system", "/var/lib/libvirt/boot/arm-01/virt-gicv3.dtb",
+		  "/boot/guests/arm-01/virt-gicv3.dtb"),
+		D("disk vda", "copy", IMG "arm-01.qcow2", NULL, "qcow2"),
+	} },
+	{ "slic.xml", "[{from: '^/var/lib/libvirt/acpi/', to: '/etc/libvirt/acpi/'}]", 1, {
+		P(DOM_PATH_ACPI_TABLE, "acpi table slic", "system", "/var/lib/libvirt/acpi/win2019-slic.dat",
+		  "/etc/libvirt/acpi/win2019-slic.dat"),
+		D("disk hda", "copy", IMG "win2019.qcow2", NULL, "qcow2"),
+	} },
+	{ "disk-dir.xml", "[{from: '^/srv/legacy/', to: '/srv/vms/legacy/'}]", 3, {
+		P(DOM_PATH_DISK_DIR, "disk fda (floppy)", "dir", "/srv/legacy/floppy-tools", "/srv/vms/legacy/floppy-tools"),
+		D("disk hda", "copy", "/srv/legacy/legacy-01.img", "/srv/vms/legacy/legacy-01.img", "raw"),
+		P(DOM_PATH_DISK_DIR, "disk hdb", "readonly dir", "/srv/legacy/drivers", "/srv/vms/legacy/drivers"),
+	} },
+};
+
+static char *
+flags_of(const struct dom_path *dp)
+{
+	const struct { gboolean on; const char *name; } f[] = {
+		{ dp->copy, "copy" }, { dp->readonly, "readonly" }, { dp->log, "log" },
+		{ dp->system, "system" }, { dp->dir, "dir" }, { dp->backing, "backing" },
+	};
+	GString *out = g_string_new(NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(f); i++)
+		if (f[i].on)
+			g_string_append_printf(out, "%s%s", out->len ? " " : "", f[i].name);
+	return g_string_free(out, FALSE);
+}
+
+static guint
+corpus_len(const struct corpus_case *c)
+{
+	guint n = 0;
+
+	while (n < G_N_ELEMENTS(c->paths) && c->paths[n].what)
+		n++;
+	return n;
+}
+
+/* @paths is exactly what @c lists: before the remap, or after it. */
+static void
+check_corpus_paths(GPtrArray *paths, const struct corpus_case *c, gboolean remapped)
+{
+	guint n = corpus_len(c);
+
+	g_assert_cmpuint(paths->len, ==, n);
+	for (guint i = 0; i < MIN(paths->len, n); i++) {
+		const struct dom_path *dp = paths->pdata[i];
+		const struct want_path *w = &c->paths[i];
+		g_autofree char *flags = flags_of(dp);
+
+		g_test_message("%s path %u: %s [%s] %s", c->file, i, dp->what, flags, dp->path);
+		g_assert_cmpint(dp->kind, ==, w->kind);
+		g_assert_cmpstr(dp->what, ==, w->what);
+		g_assert_cmpstr(flags, ==, w->flags);
+		g_assert_cmpstr(dp->path, ==, remapped && w->remapped ? w->remapped : w->path);
+		g_assert_cmpuint(dp->depth, ==, w->depth);
+		g_assert_cmpstr(dp->format, ==, w->format);
+		g_assert_cmpint(dp->disk_index, ==, w->disk_index);
+	}
+}
+
+/* The source's and the target's listings pair by index. */
+static void
+check_corpus_pairs(GPtrArray *s, GPtrArray *t)
+{
+	g_assert_cmpuint(s->len, ==, t->len);
+	for (guint i = 0; i < MIN(s->len, t->len); i++) {
+		const struct dom_path *a = s->pdata[i], *b = t->pdata[i];
+		g_autofree char *fa = flags_of(a), *fb = flags_of(b);
+
+		g_assert_cmpint(a->kind, ==, b->kind);
+		g_assert_cmpstr(a->what, ==, b->what);
+		g_assert_cmpstr(fa, ==, fb);
+		g_assert_cmpuint(a->depth, ==, b->depth);
+		g_assert_cmpstr(a->format, ==, b->format);
+		g_assert_cmpint(a->disk_index, ==, b->disk_index);
+	}
+}
+
+/* @out is @in with each changed value replaced where it stands (an
+ * attribute in single quotes or an element's text), and nothing else:
+ * @n_lines of its lines differ. */
+static void
+check_only_values_changed(const char *in, const char *out, GPtrArray *changes, guint n_lines)
+{
+	g_auto(GStrv) li = g_strsplit(in, "\n", -1);
+	g_auto(GStrv) lo = g_strsplit(out, "\n", -1);
+	guint ni = g_strv_length(li), no = g_strv_length(lo), differ = 0;
+
+	g_assert_cmpuint(ni, ==, no);
+	for (guint i = 0; i < MIN(ni, no); i++) {
+		g_autoptr(GString) want = g_string_new(li[i]);
+
+		for (guint k = 0; k < changes->len; k++) {
+			const struct dom_change *ch = changes->pdata[k];
+			g_autofree char *fa = g_strdup_printf("'%s'", ch->from), *ta = g_strdup_printf("'%s'", ch->to);
+			g_autofree char *ft = g_strdup_printf(">%s<", ch->from), *tt = g_strdup_printf(">%s<", ch->to);
+
+			g_string_replace(want, fa, ta, 0);
+			g_string_replace(want, ft, tt, 0);
+		}
+		g_assert_cmpstr(lo[i], ==, want->str);
+		differ += strcmp(li[i], lo[i]) != 0;
+	}
+	g_assert_cmpuint(differ, ==, n_lines);
+}
+
+static char *
+corpus_text(const char *file)
+{
+	const char *srcdir = g_getenv("G_TEST_SRCDIR");
+	g_autofree char *dir = srcdir ? g_strdup(srcdir) : g_path_get_dirname(__FILE__);
+	g_autofree char *path = g_build_filename(dir, "domxml", file, NULL);
+	g_autoptr(GError) err = NULL;
+	char *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, &err))
+		g_test_message("cannot read the fixture (run from the top of the tree, or set G_TEST_SRCDIR "
+			       "to tests/unit): %s", err->message);
+	g_assert_no_error(err);
+	return text;
+}
+
+static void
+test_domxml__corpus(gconstpointer data)
+{
+	const struct corpus_case *c = data;
+	g_autofree char *text = corpus_text(c->file);
+	g_autofree char *rules = g_strdup_printf("  paths: %s\n", c->rules);
+	struct plan *p = plan_with("", rules);
+	const struct remap *set = p ? &p->remap : NULL;
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(dom_change_free);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(DomXml) s = text ? domxml_parse(text, &err) : NULL;
+	g_autoptr(DomXml) t = text ? domxml_parse(text, &err) : NULL;
+	g_autoptr(DomXml) again = NULL;
+	g_autoptr(GPtrArray) sp = NULL, tp = NULL, ap = NULL;
+	g_autofree char *same = NULL, *out = NULL;
+	guint n_remapped = 0;
+
+	g_assert_no_error(err);
+	if (!s || !t || !p) {
+		plan_free(p);
+		return;
+	}
+	same = domxml_format(s);
+	g_assert_cmpstr(same, ==, text);
+	sp = domxml_paths(s);
+	check_corpus_paths(sp, c, FALSE);
+	g_assert_cmpint(domxml_remap(t, &set, 1, changes, &err), ==, 0);
+	g_assert_no_error(err);
+	for (guint i = 0; i < corpus_len(c); i++)
+		n_remapped += c->paths[i].remapped != NULL;
+	g_assert_cmpuint(changes->len, ==, n_remapped);
+	tp = domxml_paths(t);
+	check_corpus_paths(tp, c, TRUE);
+	check_corpus_pairs(sp, tp);
+	out = domxml_format(t);
+	check_only_values_changed(text, out, changes, c->changed_lines);
+	/* what the target gets reads back as the remapped listing */
+	again = domxml_parse(out, &err);
+	g_assert_no_error(err);
+	if (again) {
+		ap = domxml_paths(again);
+		check_corpus_paths(ap, c, TRUE);
+	}
+	plan_free(p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1157,5 +1440,10 @@ main(int argc, char **argv)
 	g_test_add_func("/domxml/name_and_uuid_required", test_domxml__name_and_uuid_required);
 	g_test_add_func("/domxml/malformed_names_line", test_domxml__malformed_names_line);
 	g_test_add_func("/domxml/remap_errors_change_nothing", test_domxml__remap_errors_change_nothing);
+	for (gsize i = 0; i < G_N_ELEMENTS(corpus); i++) {
+		g_autofree char *name = g_strdup_printf("/domxml/corpus/%s", corpus[i].file);
+
+		g_test_add_data_func(name, &corpus[i], test_domxml__corpus);
+	}
 	return g_test_run();
 }
