@@ -49,15 +49,19 @@ extents_from_qemu_map(const char *json, guint64 size, GError **err)
 		guint64 start, len;
 
 		if (!o || !member_u64(o, "start", &start) || !member_u64(o, "length", &len) || start != at ||
-		    len > size - at)
+		    len > G_MAXUINT64 - at)
+			goto bad;
+		/* qemu-img counts in 512-byte sectors: the last extent may pass
+		 * the end of a file whose size is no multiple of 512 */
+		if (start + len > size && start + len - size >= 512)
 			goto bad;
 		/* "data": false is a hole (reads as zeros); anything else, even
 		 * allocated zeros, is copied */
 		if (!json_object_has_member(o, "data") || json_object_get_boolean_member(o, "data"))
-			add(e, start, len);
+			add(e, start, start < size ? MIN(len, size - start) : 0);
 		at = start + len;
 	}
-	if (at != size)
+	if (at < size || at - size >= 512)
 		goto bad;
 	return g_steal_pointer(&e);
 bad:

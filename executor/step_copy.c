@@ -28,7 +28,44 @@ struct copy_meter {
 	const char *path;
 	gint64 last, t0;
 	gboolean kill_half;
+	gboolean meet;		/* VMSHIFT_FAULT meet: wait at half for another copy */
+	gboolean met;
 };
+
+/* Test only (VMSHIFT_FAULT=copy-disks:meet): at half of its data, a copy
+ * leaves a mark in the state directory and waits until another copy has
+ * left one too.  Two copies meet only if both are halfway at once: the
+ * proof that they run side by side, whatever the timing.  Gives up after
+ * ten minutes (then FALSE: the copy stops). */
+static gboolean
+copy_meet(struct copy_meter *p)
+{
+	struct exec *x = p->c->x;
+	g_autofree char *tag = g_compute_checksum_for_string(G_CHECKSUM_SHA1, p->c->u->id, -1);
+	g_autofree char *name = g_strdup_printf("meet.%s", tag);
+	g_autofree char *mark = g_build_filename(x->state_dir, name, NULL);
+	gint64 until = g_get_monotonic_time() + 600 * G_USEC_PER_SEC;
+
+	p->met = TRUE;
+	if (!g_file_set_contents(mark, p->path, -1, NULL))
+		return FALSE;
+	sink_log(&x->sink, "VMSHIFT_FAULT: %s is halfway through %s: waiting for another copy", p->c->u->id, p->path);
+	while (g_get_monotonic_time() < until) {
+		g_autoptr(GDir) d = g_dir_open(x->state_dir, 0, NULL);
+		const char *e;
+		guint n = 0;
+
+		while (d && (e = g_dir_read_name(d)))
+			n += g_str_has_prefix(e, "meet.");
+		if (n >= 2) {
+			sink_log(&x->sink, "VMSHIFT_FAULT: %s met another copy halfway", p->c->u->id);
+			return TRUE;
+		}
+		g_usleep(G_USEC_PER_SEC / 20);
+	}
+	sink_log(&x->sink, "VMSHIFT_FAULT: %s met no other copy", p->c->u->id);
+	return FALSE;
+}
 
 /* FALSE on a signal (Ctrl-C): the copy stops after this chunk, its part
  * file kept for resume.  @done and @total count data, not holes. */
@@ -43,6 +80,8 @@ copy_progress(guint64 done, guint64 total, gpointer ud)
 		sink_log(&x->sink, "VMSHIFT_FAULT: killing vmshift in the middle of copying %s", p->path);
 		raise(SIGKILL);
 	}
+	if (p->meet && !p->met && done * 2 >= total && done < total && !copy_meet(p))
+		return FALSE;
 	if (x->o->interrupted && *x->o->interrupted)
 		return FALSE;
 	if (now - p->last < (x->o->progress ? G_USEC_PER_SEC / 4 : 2 * G_USEC_PER_SEC) && done < total)
@@ -200,7 +239,8 @@ copy_transfer(struct copier *c, const char *sp, const char *tp, const struct lay
 	struct exec *x = c->x;
 	struct unit *u = c->u;
 	g_autofree char *part = g_strconcat(tp, PART_SUFFIX, NULL);
-	struct copy_meter p = { c, sp, 0, 0, fault_due(x, u, STEP_COPY_DISKS, "kill") };
+	struct copy_meter p = { c, sp, 0, 0, fault_due(x, u, STEP_COPY_DISKS, "kill"),
+				fault_due(x, u, STEP_COPY_DISKS, "meet"), FALSE };
 	g_autoptr(GArray) ranges = NULL;
 	struct sshx_copy_opts o = { .progress = copy_progress, .ud = &p };
 	gboolean exists = FALSE;

@@ -518,6 +518,19 @@ preflight_room(struct exec *x, struct unit *u, gboolean running, GPtrArray *prob
 	}
 }
 
+/* A paused guest cannot answer the shutdown request the offline modes
+ * send: only a forced power-off stops it. */
+static void
+preflight_paused(struct unit *u, virDomainPtr src, GPtrArray *problems)
+{
+	int state = 0;
+
+	if (u->m->set.mode != MODE_LIVE && !u->m->set.shutdown.force && virDomainGetState(src, &state, NULL, 0) == 0 &&
+	    state == VIR_DOMAIN_PAUSED)
+		g_ptr_array_add(problems, g_strdup_printf("'%s' on %s is paused: it cannot answer the shutdown request; resume it (virsh resume), or set shutdown.force: true to power it off",
+							  u->vm, u->src->h->name));
+}
+
 int
 step_preflight(struct exec *x, struct unit *u, GError **err)
 {
@@ -543,6 +556,7 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 		g_ptr_array_add(problems, g_strdup_printf("'%s' on %s is transient (not defined); vmshift moves persistent domains",
 							  u->vm, u->src->h->name));
 	preflight_carried(u, src, problems, facts);
+	preflight_paused(u, src, problems);
 	if (preflight_target(x, u, uuid, running, problems, facts, err) < 0)
 		return -1;
 	if (u->m->set.mode == MODE_LIVE)

@@ -11,66 +11,6 @@ set -uo pipefail
 # shellcheck source=harness.bash
 . "$(dirname "$(readlink -f "$0")")/harness.bash"
 
-A=qemu+ssh://root@127.0.0.2/system
-B=qemu+ssh://root@127.0.0.3/system
-C=qemu+ssh://root@127.0.0.4/system
-
-plan_head() {	# plan_head NAME: the hosts part of a plan
-	cat <<PLAN
-version: 1
-name: $1
-hosts:
-  host-a: {uri: "$A"}
-  host-b: {uri: "$B"}
-  host-c: {uri: "$C"}
-defaults:
-  shutdown: {timeout_s: 20, force: true}
-migrations:
-PLAN
-}
-faulty() {	# faulty SPEC ARGS...: vmshift ARGS with VMSHIFT_FAULT=SPEC
-	VMSHIFT_FAULT="$1" vmshift "${@:2}"
-}
-unchanged() {	# unchanged: every host as the lab left it
-	snapshot >"$W/now"
-	diff -u "$W/s0" "$W/now" || die "the hosts changed"
-}
-refused() {	# refused CODE LOG PATTERN CMD...: CMD exits CODE and says PATTERN
-	local code=$1 log=$2 pat=$3 rc
-	shift 3
-	"$@" >"$W/$log" 2>&1
-	rc=$?
-	[ "$rc" = "$code" ] || die "exit $rc, not $code: $(tail -5 "$W/$log")"
-	grep -q -- "$pat" "$W/$log" || die "no '$pat' in: $(tail -5 "$W/$log")"
-}
-
-# clone_of NAME DISK [FMT [EXTRA_DEVICE_XML]]: define on host-a a shut-off copy
-# of vm-local's definition named NAME on DISK (its own uuid, mac, serial log)
-clone_of() {
-	vsh host-a dumpxml --inactive vm-local | sed -e "s|<name>vm-local</name>|<name>$1</name>|" -e '/<uuid>/d' \
-		-e '/<mac address/d' -e "s|/var/lib/libvirt/images/vm-local.qcow2|$2|" -e "s|type='qcow2'|type='${3:-qcow2}'|" \
-		-e "s|vm-local-serial|$1-serial|" -e "s|</devices>|${4:-}</devices>|" >"$W/$1.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/$1.xml" >/dev/null || die "cannot define $1"
-}
-# clone_local NAME [EXTRA_DEVICE_XML]: the same with its own copy of vm-local's disk
-clone_local() {
-	"$LAB/lab-host" host-a cp /var/lib/libvirt/images/vm-local.qcow2 "/var/lib/libvirt/images/$1.qcow2" || return 1
-	clone_of "$1" "/var/lib/libvirt/images/$1.qcow2" qcow2 "${2:-}"
-}
-drop_local() {	# drop_local NAME...: undefine them wherever they are, remove their disks
-	local n h
-	for n in "$@"; do
-		for h in host-a host-b; do vsh "$h" undefine "$n" >/dev/null 2>&1; done
-		"$LAB/lab-host" host-a rm -f "/var/lib/libvirt/images/$n.qcow2"
-	done
-}
-# offline_entry VM [TARGET_DIR [KEYS]]: a plan item moving VM from host-a to
-# host-b with its disks copied, /var/lib/libvirt/images/ remapped to TARGET_DIR
-offline_entry() {
-	printf '  - {vm: %s, from: host-a, to: host-b, mode: offline-with-scp-disk%s, remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "%s"}]}}\n' \
-		"$1" "${3:+, $3}" "${2:-/srv/vms/}"
-}
-
 lab_reset
 snapshot >"$W/s0"
 

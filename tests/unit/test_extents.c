@@ -47,6 +47,29 @@ test_extents__from_qemu_map(void)
 	g_assert_cmpstr(db, ==, "0+196616");
 }
 
+/* qemu-img map counts 512-byte sectors: a file of 196,616 bytes is
+ * described up to 197,120; the range is cut at the end of the file. */
+static void
+test_extents__sector_rounded_end(void)
+{
+	const char *m = "[{ \"start\": 0, \"length\": 196616, \"data\": true},{ \"start\": 196616, \"length\": 504, \"data\": false}]";
+	const char *m2 = "[{ \"start\": 0, \"length\": 197120, \"data\": true}]";
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GArray) a = extents_from_qemu_map(m, 196616, &e);
+	g_autofree char *d = NULL;
+
+	g_assert_no_error(e);
+	d = dump(a);
+	g_assert_cmpstr(d, ==, "0+196616");
+	g_clear_pointer(&d, g_free);
+	g_clear_pointer(&a, g_array_unref);
+	a = extents_from_qemu_map(m2, 196616, &e);
+	g_assert_no_error(e);
+	d = dump(a);
+	g_assert_cmpstr(d, ==, "0+196616");
+	g_assert_null(extents_from_qemu_map(m2, 196608 - 512, NULL));	/* a whole sector past the end */
+}
+
 static void
 test_extents__refuses_what_is_not_a_whole_map(void)
 {
@@ -55,7 +78,7 @@ test_extents__refuses_what_is_not_a_whole_map(void)
 		"[{\"start\": 0, \"length\": 10, \"data\": true}]",						/* ends short */
 		"[{\"start\": 0, \"length\": 10, \"data\": true},{\"start\": 20, \"length\": 80, \"data\": true}]",	/* a gap */
 		"[{\"start\": 0, \"length\": 60, \"data\": true},{\"start\": 50, \"length\": 50, \"data\": true}]",	/* overlap */
-		"[{\"start\": 0, \"length\": 200, \"data\": true}]",						/* past the end */
+		"[{\"start\": 0, \"length\": 700, \"data\": true}]",						/* a sector past the end */
 		"[{\"start\": -1, \"length\": 101, \"data\": true}]",
 		"[{\"start\": \"0\", \"length\": 100, \"data\": true}]",
 		"not json",
@@ -106,6 +129,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/extents/from_qemu_map", test_extents__from_qemu_map);
+	g_test_add_func("/extents/sector_rounded_end", test_extents__sector_rounded_end);
 	g_test_add_func("/extents/refuses_what_is_not_a_whole_map", test_extents__refuses_what_is_not_a_whole_map);
 	g_test_add_func("/extents/coalesce_smallest_gaps_first", test_extents__coalesce_smallest_gaps_first);
 	g_test_add_func("/extents/dense", test_extents__dense);
