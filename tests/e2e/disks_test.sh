@@ -120,4 +120,129 @@ sparse_images() {
 }
 t "a sparse raw and a sparse qcow2 move only their data; allocation on the target within 10% of the source's" sparse_images
 
+# 4. UEFI NVRAM and TPM state, owners kept by name
+uefi_tpm() {
+	local uuid=1ab0cafe-0000-4000-8000-00000000e0f1 nv=/var/lib/libvirt/qemu/nvram/vm-uefi_VARS.fd st
+	mkdir -p "$LAB_DIR/hosts/host-a/lib/qemu/nvram" "$LAB_DIR/hosts/host-a/lib/swtpm/$uuid/tpm2"
+	on_a cp "$IMG/vm-local.qcow2" "$IMG/sp.uefi.qcow2" || die cp
+	on_a sh -c "cp /usr/share/OVMF/OVMF_VARS_4M.fd $nv && head -c 64 /dev/urandom | dd of=$nv bs=1 seek=4096 conv=notrunc status=none && chown nobody:nogroup $nv" || die nvram
+	head -c 10000 /dev/urandom >"$LAB_DIR/hosts/host-a/lib/swtpm/$uuid/tpm2/tpm2-00.permall"
+	vsh host-a dumpxml --inactive vm-local | sed -e '/<uuid>/d' -e "s|<name>vm-local</name>|<name>vm-uefi</name><uuid>$uuid</uuid>|" \
+		-e '/<mac address/d' -e "s|$IMG/vm-local.qcow2|$IMG/sp.uefi.qcow2|" -e "s|vm-local-serial|vm-uefi-serial|" \
+		-e "s|<os>|<os><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>$nv</nvram>|" \
+		-e "s|</devices>|<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm></devices>|" >"$W/uefi.xml"
+	grep -q "<uuid>$uuid</uuid>" "$W/uefi.xml" || die "no uuid in the XML"
+	on_a virsh -q -c qemu:///system define "$W/uefi.xml" >/dev/null || die "define"
+	{ plan_head uefi | sed "s|^  host-b: {uri: \"\([^\"]*\)\"}|  host-b: {uri: \"\1\", image_dirs: [/var/lib/libvirt/qemu/nvram]}|"
+	  entry vm-uefi "start: never"; } >"$W/uefi.yaml"
+	vmshift apply uefi.yaml >"$W/uefi.log" 2>&1 || die "apply: $(tail -5 "$W/uefi.log")"
+	grep -q "carrying the TPM state /var/lib/libvirt/swtpm/$uuid to host-b" "$W/uefi.log" || die "no TPM line"
+	[ "$(vsh host-b domstate vm-uefi)" = "shut off" ] || die "vm-uefi is not defined on host-b"
+	absent_on host-a vm-uefi
+	cmp "$LAB_DIR/hosts/host-a/lib/qemu/nvram/vm-uefi_VARS.fd" "$LAB_DIR/hosts/host-b/lib/qemu/nvram/vm-uefi_VARS.fd" ||
+		die "the NVRAM differs"
+	st=$(stat -c %U:%G "$LAB_DIR/hosts/host-b/lib/qemu/nvram/vm-uefi_VARS.fd")
+	[ "$st" = nobody:nogroup ] || die "the NVRAM copy is owned by $st"
+	[ -s "$LAB_DIR/hosts/host-b/lib/swtpm/$uuid/tpm2/tpm2-00.permall" ] || die "no TPM state on host-b"
+	vsh host-b dumpxml --inactive vm-uefi | grep -q "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>" ||
+		die "the loader changed"
+	vsh host-b undefine --nvram vm-uefi >/dev/null
+	rm -rf "$LAB_DIR/hosts/host-a/lib/qemu/nvram/vm-uefi_VARS.fd" "$LAB_DIR"/hosts/host-?/lib/swtpm/$uuid "$LAB_DIR/hosts/host-b/lib/qemu/nvram/vm-uefi_VARS.fd"
+	rm -f "$HA/sp.uefi.qcow2" "$HB/sp.uefi.qcow2"
+	rm -rf "$W/.vmshift"
+}
+t "a UEFI guest keeps its NVRAM (owner by name) and its TPM state" uefi_tpm
+
+# 5. two copies from one host run side by side
+side_by_side() {
+	local c
+	for c in c1 c2; do
+		on_a sh -c "head -c 24M /dev/urandom >$IMG/$c.raw" || die "image"
+		clone_of "vm-$c" "$IMG/$c.raw" raw
+	done
+	{ par_head side 2; entry vm-c1 "start: never"; entry vm-c2 "start: never"; } >"$W/side.yaml"
+	faulty copy-disks:meet apply side.yaml >"$W/side.log" 2>&1 || die "apply: $(tail -5 "$W/side.log")"
+	[ "$(grep -c "met another copy halfway" "$W/side.log")" = 2 ] || die "the copies did not meet: $(grep FAULT "$W/side.log")"
+	for c in c1 c2; do cmp "$HA/$c.raw" "$HB/$c.raw" || die "$c differs"; done
+	# the same with one migration at a time: the first copy waits alone
+	vmshift rollback --force --only vm-c1 side.yaml >/dev/null 2>&1 && vmshift rollback --force --only vm-c2 side.yaml >/dev/null 2>&1 ||
+		die "rollback"
+	rm -rf "$W/.vmshift"
+	{ par_head side 1; entry vm-c1 "start: never"; entry vm-c2 "start: never"; } >"$W/one.yaml"
+	VMSHIFT_FAULT_MEET_S=2 faulty copy-disks:meet apply one.yaml >"$W/one.log" 2>&1 && die "one at a time met"
+	grep -q "met no other copy" "$W/one.log" || die "no 'met no other copy': $(tail -5 "$W/one.log")"
+	cleanup vm-c1 vm-c2
+}
+t "two copies from one host are halfway at the same time (max_parallel 2), not with max_parallel 1" side_by_side
+
+# 6. killed in the middle of a layer, resumed
+killed_mid_layer() {
+	mkdir -p "$HA/_base" "$HA/inst/k1"
+	# the guest's boot data, then 24 MiB of noise: the copy is long enough to stop inside
+	cp "$LAB_VM_LOCAL_SEED" "$W/k.raw" && truncate -s 64M "$W/k.raw" &&
+		head -c 24M /dev/urandom | dd of="$W/k.raw" bs=1M seek=36 conv=notrunc status=none || die raw
+	on_a qemu-img convert -O qcow2 "$W/k.raw" "$IMG/_base/k" || die base
+	on_a qemu-img create -q -f qcow2 -F qcow2 -b "$IMG/_base/k" "$IMG/inst/k1/disk" || die overlay
+	clone_of vm-k1 "$IMG/inst/k1/disk"
+	{ plan_head kill; entry vm-k1; } >"$W/kill.yaml"
+	faulty copy-disks:kill apply kill.yaml >"$W/kill.log" 2>&1 && die "the kill did not happen"
+	grep -q "killing vmshift in the middle of copying $IMG/_base/k" "$W/kill.log" || die "not killed in the base: $(tail -3 "$W/kill.log")"
+	[ -e "$HB/_base/k.vmshift-part" ] || die "no part file left"
+	vmshift resume kill.yaml >"$W/resume.log" 2>&1 || die "resume: $(tail -5 "$W/resume.log")"
+	grep -q "resuming the copy of $IMG/_base/k at" "$W/resume.log" || die "the copy started again"
+	[ "$(chain_on_b /srv/vms/inst/k1/disk | tr '\n' ' ')" = "/srv/vms/inst/k1/disk /srv/vms/_base/k " ] || die "chain"
+	[ "$(disk_sha host-b /srv/vms/inst/k1/disk)" = "$(disk_sha host-a "$IMG/inst/k1/disk")" ] || die "guest data differs"
+	running_on host-b vm-k1
+	cleanup vm-k1
+}
+t "killed in the middle of a base, resume finishes that layer from where it stopped" killed_mid_layer
+
+# 7. a failure right after a rebase rolls everything back
+fail_after_rebase() {
+	mkdir -p "$HA/_base" "$HA/inst/f1"
+	on_a cp "$IMG/vm-local.qcow2" "$IMG/_base/f" || die cp
+	on_a qemu-img create -q -f qcow2 -F qcow2 -b "$IMG/_base/f" "$IMG/inst/f1/disk" || die overlay
+	clone_of vm-f1 "$IMG/inst/f1/disk"
+	snapshot >"$W/s1"
+	{ plan_head rebase; entry vm-f1; } >"$W/rb.yaml"
+	faulty copy-disks:fail-after-rebase apply rb.yaml >"$W/rb.log" 2>&1 && die "the fault did not fire"
+	grep -q "failing copy-disks after rebasing /srv/vms/inst/f1/disk" "$W/rb.log" || die "$(tail -3 "$W/rb.log")"
+	snapshot >"$W/now"
+	diff -u "$W/s1" "$W/now" || die "the hosts changed"
+	[ ! -e "$HB/_base" ] && [ ! -e "$HB/inst" ] || die "files left on host-b: $(find "$HB")"
+	cleanup vm-f1
+}
+t "a failure after the rebase of a layer rolls back: no layer left on the target, the source as it was" fail_after_rebase
+
+# 8. what offline-with-scp-disk refuses
+refusals() {
+	mkdir -p "$HA/_base"
+	on_a qemu-img create -q -f vmdk "$IMG/_base/v.vmdk" 32M || die vmdk
+	on_a qemu-img create -q -f qcow2 -F vmdk -b "$IMG/_base/v.vmdk" "$IMG/sp.vm.qcow2" || die overlay
+	clone_of vm-vmdk "$IMG/sp.vm.qcow2"
+	{ plan_head fmt; entry vm-vmdk; } >"$W/fmt.yaml"
+	refused 1 fmt-dry.log "names its backing file's format as vmdk: vmshift moves qcow2 and raw only" vmshift apply --dry-run fmt.yaml
+	refused 1 fmt.log "format as vmdk" vmshift apply fmt.yaml
+	[ ! -e "$HB/_base" ] && [ ! -e "$HB/sp.vm.qcow2" ] || die "something was copied"
+	cp "$LAB_VM_LOCAL_SEED" "$HA/sp.sh.raw" || die cp
+	clone_of vm-shr "$IMG/sp.sh.raw" raw
+	vsh host-a dumpxml --inactive vm-shr | sed "s|</disk>|<shareable/></disk>|" >"$W/shr.xml"
+	on_a virsh -q -c qemu:///system define "$W/shr.xml" >/dev/null || die define
+	{ plan_head shr; entry vm-shr; } >"$W/shr.yaml"
+	refused 1 shr.log "is <shareable/>" vmshift apply --dry-run shr.yaml
+	on_a cp "$IMG/vm-local.qcow2" "$IMG/sp.p.qcow2" || die cp
+	clone_of vm-p "$IMG/sp.p.qcow2"
+	vsh host-a start --paused vm-p >/dev/null || die "start --paused"
+	{ plan_head paused; entry vm-p "start: always, shutdown: {force: false}"; } >"$W/p.yaml"
+	refused 1 p.log "is paused: it cannot answer the shutdown request" vmshift apply p.yaml
+	[ "$(vsh host-a domstate vm-p)" = paused ] || die "vm-p was changed"
+	absent_on host-b vm-p
+	vsh host-a destroy vm-p >/dev/null
+	rm -f "$LAB_DIR/hosts/host-a/log/qemu/vm-p-serial.log" "$LAB_DIR/hosts/host-a/log/qemu/vm-p.log"
+	cleanup vm-vmdk vm-shr vm-p
+	rm -f "$HA/sp.vm.qcow2" "$HA/sp.sh.raw" "$HA/sp.p.qcow2"
+	unchanged
+}
+t "refused before any downtime: a vmdk layer, a shareable disk, a paused source without shutdown.force" refusals
+
 tap_end

@@ -194,23 +194,6 @@ t "cold mode refuses a disk that is a different file on the target (host-private
 t "live with unsafe: true refuses a host-private disk (another file at that path on the target)" \
 	private_disk_refused liveunsafe "mode: live, live: {unsafe: true}"
 
-# 7. a qcow2 overlay: offline-with-scp-disk would copy the top layer only
-overlay_refused() {
-	rm -rf "$W/.vmshift"
-	"$LAB/lab-host" host-a qemu-img create -q -f qcow2 -F qcow2 -b /var/lib/libvirt/images/vm-local.qcow2 \
-		/var/lib/libvirt/images/vm-top.qcow2 || die "qemu-img create failed"
-	clone_of vm-top /var/lib/libvirt/images/vm-top.qcow2
-	{ plan_head overlay
-	  offline_entry vm-top
-	} >"$W/overlay.yaml"
-	refused 1 ov-dry.log "is a qcow2 overlay on '/var/lib/libvirt/images/vm-local.qcow2'" vmshift apply --dry-run overlay.yaml
-	refused 1 ov.log "copies no backing chains" vmshift apply overlay.yaml
-	absent_on host-b vm-top
-	[ ! -e "$LAB_DIR/hosts/host-b/srv/vms/vm-top.qcow2" ] || die "the overlay was copied"
-	drop_local vm-top
-	unchanged
-}
-t "offline-with-scp-disk refuses a qcow2 overlay (listed in the dry-run), copies nothing" overlay_refused
 
 # 8. a block-device disk in offline-with-scp-disk
 block_disk_refused() {
