@@ -31,14 +31,14 @@ PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c p
 # and hosts, and the leaves.
 EXECUTOR_SRC = executor/executor.c \
                executor/engine.c executor/sched.c executor/report.c \
-               executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_files.c executor/step_copy.c executor/step_owner.c \
+               executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_files.c executor/step_copy.c executor/step_direct.c executor/step_owner.c \
                executor/step_live.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
                executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_refs.c executor/domxml_paths.c \
                executor/domxml_remap.c executor/domxml_tpm.c \
                executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c \
-               executor/sshx_hash.c executor/sshx_tree.c executor/extents.c
+               executor/sshx_hash.c executor/sshx_tree.c executor/sshx_direct.c executor/extents.c
 # Two programs: vmshift (the planner's commands; no libvirt, no libssh2)
 # and vmshift-executor (apply, resume, rollback, status), which vmshift
 # runs for those; see cmd/main.c.

@@ -132,6 +132,8 @@ hosts_close(GPtrArray *hosts)
 		sshx_free(hc->ssh);
 		if (hc->spare)
 			g_ptr_array_unref(hc->spare);
+		if (hc->reach)
+			g_hash_table_unref(hc->reach);
 		g_free(hc->ssh_error);
 		g_free(hc->uuid);
 		if (hc->image_dirs)

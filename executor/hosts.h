@@ -19,6 +19,9 @@ struct hostconn {
 	struct sshx *ssh;	/* not thread-safe: hold ->mu while using it */
 	GMutex mu;
 	GPtrArray *spare;	/* struct sshx *: idle sessions for copies (under ->mu) */
+	GHashTable *reach;	/* target host name -> "" if this host's own ssh reaches
+				 * it (direct copies), else why not; under the run's
+				 * mutex (exec.mu): preflight holds ->mu when it asks */
 	char *ssh_error;	/* why ->ssh could not be had, once tried */
 	gboolean ssh_tried;
 	char *uuid;		/* the libvirt host's UUID (capabilities): who it is */

@@ -182,4 +182,31 @@ struct sshx_copy_opts {
 gint64 sshx_copy_ranges(struct sshx *src, const char *src_path, struct sshx *dst, const char *dst_path,
 			const struct sshx_copy_opts *o, char digest[65], GError **err);
 
+/* ---- direct transfers: the source host sends (sshx_direct.c) ---- */
+
+/* The target as the source host's ssh reaches it. */
+struct sshx_peer {
+	const char *host;
+	int port;		/* <= 0: 22 */
+	const char *user;	/* NULL: the source's ssh default */
+};
+/* From @src's host, run `ssh PEER test -f MARKER` (BatchMode, host key
+ * checked against the source's known_hosts): with a marker the caller
+ * made on the target through its own verified session, success proves
+ * that the source reaches that very machine.  0 with *why NULL if it
+ * does, 0 with *why saying why not (caller frees), -1 if @src failed. */
+int sshx_direct_probe(struct sshx *src, const struct sshx_peer *peer, const char *marker, char **why, GError **err);
+/* The source host sends the bytes of @ranges of @src_path at or past
+ * @offset to @dst_path on @peer, written in place (the file must exist;
+ * blocks of zeros are holes).  @digest gets the sha256 of the bytes read
+ * on the source, in order.  The destination's size is not set: see
+ * sshx_finish_file().  Returns the bytes sent, or -1. */
+gint64 sshx_direct_copy(struct sshx *src, const char *src_path, const struct sshx_peer *peer, const char *dst_path,
+			const GArray *ranges, guint64 offset, char digest[65], GError **err);
+/* Open @path on @s, set its size to @size, fsync it (where the server
+ * can), close it: what a copy ends with. */
+int sshx_finish_file(struct sshx *s, const char *path, guint64 size, GError **err);
+/* Create @path empty (or truncate it) with @mode, for a copy to fill. */
+int sshx_create_truncated(struct sshx *s, const char *path, long mode, GError **err);
+
 #endif

@@ -195,39 +195,88 @@ copy_stream(struct copy *c, GError **err)
 	return 0;
 }
 
-/* Size the destination as the source (holes at the end, a stale tail
- * cut), fsync (where the server can) and close it. */
+/* Size @dh as the source (holes at the end, a stale tail cut), fsync
+ * (where the server can) and close it (also on failure). */
 static int
-copy_finish(struct copy *c, GError **err)
+finish_handle(struct sshx *dst, LIBSSH2_SFTP_HANDLE *dh, const char *path, guint64 size, GError **err)
 {
-	struct sshx *dst = c->dst;
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = libssh2_sftp_fstat(c->dh, &a);
-	if (rc != 0)
-		return sshx_fail(dst, rc, err, "copy: fstat '%s'", c->dst_path);
-	if (a.filesize != c->total) {
+	rc = libssh2_sftp_fstat(dh, &a);
+	if (rc != 0) {
+		sshx_fail(dst, rc, err, "copy: fstat '%s'", path);
+		goto fail;
+	}
+	if (a.filesize != size) {
 		memset(&a, 0, sizeof(a));
 		a.flags = LIBSSH2_SFTP_ATTR_SIZE;
-		a.filesize = c->total;
-		rc = libssh2_sftp_fsetstat(c->dh, &a);
-		if (rc != 0)
-			return sshx_fail(dst, rc, err, "copy: set the size of '%s'", c->dst_path);
+		a.filesize = size;
+		rc = libssh2_sftp_fsetstat(dh, &a);
+		if (rc != 0) {
+			sshx_fail(dst, rc, err, "copy: set the size of '%s'", path);
+			goto fail;
+		}
 	}
 	/* the server flushes the whole file first: gigabytes of dirty pages
 	 * can take far longer than one ordinary blocking call */
 	libssh2_session_set_timeout(dst->session, SSHX_FSYNC_TIMEOUT_S * 1000);
-	rc = libssh2_sftp_fsync(c->dh);
+	rc = libssh2_sftp_fsync(dh);
 	libssh2_session_set_timeout(dst->session, dst->timeout_ms);
-	if (rc != 0 && sshx_fx_of(dst, rc) != (long)LIBSSH2_FX_OP_UNSUPPORTED)
-		return sshx_fail(dst, rc, err, "copy: fsync '%s'", c->dst_path);
-	rc = libssh2_sftp_close_handle(c->dh);
-	c->dh = NULL;
+	if (rc != 0 && sshx_fx_of(dst, rc) != (long)LIBSSH2_FX_OP_UNSUPPORTED) {
+		sshx_fail(dst, rc, err, "copy: fsync '%s'", path);
+		goto fail;
+	}
+	rc = libssh2_sftp_close_handle(dh);
 	if (rc != 0)
-		return sshx_fail(dst, rc, err, "copy: close '%s'", c->dst_path);
+		return sshx_fail(dst, rc, err, "copy: close '%s'", path);
 	return 0;
+fail:
+	libssh2_sftp_close_handle(dh);
+	return -1;
+}
+
+static int
+copy_finish(struct copy *c, GError **err)
+{
+	LIBSSH2_SFTP_HANDLE *dh = c->dh;
+
+	c->dh = NULL;
+	return finish_handle(c->dst, dh, c->dst_path, c->total, err);
+}
+
+static LIBSSH2_SFTP_HANDLE *
+open_write(struct sshx *s, const char *path, unsigned long flags, long mode, GError **err)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+
+	if (sshx_refuse_read_only(s, err, "write", path) < 0 || !sshx_get_sftp(s, err))
+		return NULL;
+	h = libssh2_sftp_open_ex(s->sftp, path, (unsigned int)strlen(path), flags, mode, LIBSSH2_SFTP_OPENFILE);
+	if (!h)
+		sshx_fail(s, libssh2_session_last_errno(s->session), err, "open '%s' to write", path);
+	return h;
+}
+
+int
+sshx_finish_file(struct sshx *s, const char *path, guint64 size, GError **err)
+{
+	LIBSSH2_SFTP_HANDLE *h = open_write(s, path, LIBSSH2_FXF_WRITE, 0, err);
+
+	return h ? finish_handle(s, h, path, size, err) : -1;
+}
+
+int
+sshx_create_truncated(struct sshx *s, const char *path, long mode, GError **err)
+{
+	LIBSSH2_SFTP_HANDLE *h = open_write(s, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, mode, err);
+	int rc;
+
+	if (!h)
+		return -1;
+	rc = libssh2_sftp_close_handle(h);
+	return rc ? sshx_fail(s, rc, err, "close '%s'", path) : 0;
 }
 
 static void

@@ -7,6 +7,7 @@
  * sshx_exec.c		remote commands (sshx_exec, sshx_remote_run)
  * sshx_copy.c		sshx_copy, sshx_copy_ranges
  * sshx_tree.c		sshx_owner, sshx_chown, sshx_list
+ * sshx_direct.c		sshx_direct_probe, sshx_direct_copy (the source sends)
  * sshx_hash.c		sshx_sha256, sshx_digest, sshx_extents (remote reads)
  *
  * The layers call downwards only: copy -> sftp -> exec -> sshx.c, and

@@ -129,6 +129,29 @@ GPtrArray *storage_backing_chain(struct sshx *s, const char *path, GError **err)
 int storage_probe(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
 		  GError **err);
 
+/* ---- step_direct.c: the source host sends the bytes itself ---- */
+/* Should @u's copies go straight from its source host to its target
+ * (disks.transfer, and for auto a probe, once per pair of hosts and run,
+ * that the source's own ssh reaches the target machine: a marker made
+ * in /var/lib/libvirt there must be there for it)?  FALSE with @err set
+ * if it must and cannot.  Not in a dry-run: the probe writes. */
+gboolean step_direct_wanted(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GError **err);
+/* preflight's part: what the dry-run says, or (applying) the probe, a
+ * problem if transfer is direct and the source cannot reach the target. */
+void step_direct_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GPtrArray *problems);
+struct direct_copy {
+	const GArray *ranges;	/* struct extent: the source's data */
+	guint64 have;		/* the part file's size: resume there */
+	guint64 size;		/* the source's size: the copy's in the end */
+	long mode;		/* a new part file's permission bits */
+	gboolean check;		/* verify each batch by sha256 as it lands */
+	sshx_progress_fn progress;
+	gpointer ud;
+};
+/* Copy @sp to the part file @part on the target, the source host sending. */
+int step_direct_copy(struct unit *u, struct sshx *ss, struct sshx *ds, const char *sp, const char *part,
+		     const struct direct_copy *d, GError **err);
+
 /* ---- chain.c: a disk and the images below it ---- */
 struct layer {
 	char *src;	/* on the source */

@@ -124,8 +124,9 @@ source_ranges(struct copier *c, const char *sp, guint64 size, GError **err)
 }
 
 /* As disks.verify asks.  A fresh copy: the target's ranges hashed once
- * against what the stream hashed; a resumed one always by sha256 of both
- * whole files: its first part was written by another process. */
+ * against what the stream hashed (@digest; NULL if the direct copy
+ * checked that already); a resumed one always by sha256 of both whole
+ * files: its first part was written by another process. */
 static int
 verify_copy(struct copier *c, const char *sp, const char *part, const GArray *ranges, gboolean resumed,
 	    const char *digest, GError **err)
@@ -140,6 +141,9 @@ verify_copy(struct copier *c, const char *sp, const char *part, const GArray *ra
 	} else {
 		if (step_compare_files(c->ss, sp, c->ds, part, VERIFY_SIZE, &differs, err) < 0)
 			return -1;
+		/* NULL: checked batch by batch as it landed (step_direct.c) */
+		if (!digest)
+			return differs ? step_fail(err, "the copy of '%s' differs from the source: %s", sp, differs) : 0;
 		if (!differs && sshx_digest(c->ds, part, ranges, got, err) < 0)
 			return -1;
 		if (!differs && strcmp(got, digest))
@@ -245,12 +249,16 @@ copy_transfer(struct copier *c, const char *sp, const char *tp, const struct lay
 				fault_due(x, u, STEP_COPY_DISKS, "meet"), FALSE };
 	g_autoptr(GArray) ranges = NULL;
 	struct sshx_copy_opts o = { .progress = copy_progress, .ud = &p };
-	gboolean exists = FALSE;
+	gboolean exists = FALSE, direct;
 	guint64 have = 0, size = 0;
+	guint32 mode = 0;
 	char digest[65] = "";
+	int rc;
 
-	if (copy_part(c, tp, part, &have, err) < 0 || sshx_stat(c->ss, sp, &exists, &size, NULL, err) < 0 ||
+	if (copy_part(c, tp, part, &have, err) < 0 || sshx_stat(c->ss, sp, &exists, &size, &mode, err) < 0 ||
 	    !(ranges = source_ranges(c, sp, size, err)))
+		return -1;
+	if (!(direct = step_direct_wanted(x, u, c->ss, c->ds, err)) && err && *err)
 		return -1;
 	o.offset = have;
 	o.ranges = ranges;
@@ -258,11 +266,19 @@ copy_transfer(struct copier *c, const char *sp, const char *tp, const struct lay
 	if (have)
 		sink_log(&x->sink, "%s: resuming the copy of %s at %" G_GUINT64_FORMAT " MiB (verified by sha256 at the end)",
 			 u->id, sp, have >> 20);
-	sink_log(&x->sink, "%s: copying %s:%s to %s:%s (%" G_GUINT64_FORMAT " MiB of data in %" G_GUINT64_FORMAT " MiB)",
-		 u->id, u->src->h->name, sp, u->dst->h->name, tp, extents_bytes(ranges) >> 20, size >> 20);
-	if (sshx_copy_ranges(c->ss, sp, c->ds, part, &o, digest, err) < 0)
+	sink_log(&x->sink, "%s: copying %s:%s to %s:%s (%" G_GUINT64_FORMAT " MiB of data in %" G_GUINT64_FORMAT " MiB, %s)",
+		 u->id, u->src->h->name, sp, u->dst->h->name, tp, extents_bytes(ranges) >> 20, size >> 20,
+		 direct ? "sent by the source" : "relayed by the controller");
+	if (direct) {
+		struct direct_copy d = { ranges, have, size, (long)(mode & 0777), o.hash, copy_progress, &p };
+
+		rc = step_direct_copy(u, c->ss, c->ds, sp, part, &d, err);
+	} else {
+		rc = sshx_copy_ranges(c->ss, sp, c->ds, part, &o, digest, err) < 0 ? -1 : 0;
+	}
+	if (rc < 0)
 		return -1;
-	if (verify_copy(c, sp, part, ranges, have > 0, digest, err) < 0) {
+	if (verify_copy(c, sp, part, ranges, have > 0, direct ? NULL : digest, err) < 0) {
 		g_autoptr(GError) e = NULL;
 
 		sshx_unlink(c->ds, part, &e);	/* a bad copy is worth nothing */

@@ -255,6 +255,8 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 	}
 	if (offline && p.ds)
 		pf_space(&p, facts);
+	if (offline)
+		step_direct_preflight(x, u, p.ss, p.ds, problems);
 	storage_preflight(x, u, p.ss, p.ds, facts, problems);
 	g_hash_table_unref(p.dirs_for_space);
 	host_unlock(&lk);

@@ -16,6 +16,7 @@ static const char *const start_names[] = { "keep", "always", "never", NULL };
 static const char *const copy_storage_names[] = { "none", "all", "inc", NULL };
 static const char *const on_timeout_names[] = { "abort", "suspend", "postcopy", NULL };
 static const char *const verify_names[] = { "sha256", "size", "none", NULL };
+static const char *const transfer_names[] = { "auto", "direct", "relay", NULL };
 
 /* The first keys of struct settings; the order is the bit in ->given. */
 static const struct field settings_fields[] = {
@@ -50,6 +51,7 @@ static const struct field disk_fields[] = {
 	FENUM("verify", struct disk_opts, verify, verify_names),
 	FBOOL("delete_source", struct disk_opts, delete_source),
 	FBOOL("overwrite", struct disk_opts, overwrite),
+	{ "transfer", F_ENUM, offsetof(struct disk_opts, transfer), 0, 0, transfer_names, FIELD_HOW },
 };
 
 static const struct field host_fields[] = {
@@ -180,7 +182,8 @@ fp_string(GString *s, const char *v)
 	g_string_append_c(s, '"');
 }
 
-/* "PREFIX.KEY=VALUE;" for every row of @t not marked FIELD_CONCURRENCY. */
+/* "PREFIX.KEY=VALUE;" for every row of @t not marked FIELD_CONCURRENCY
+ * or FIELD_HOW. */
 static void
 fp_fields(GString *s, const char *prefix, const struct ftable *t, const void *base)
 {
@@ -189,7 +192,7 @@ fp_fields(GString *s, const char *prefix, const struct ftable *t, const void *ba
 		const char *p = (const char *)base + fd->off;
 		int e;
 
-		if (fd->flags & FIELD_CONCURRENCY)
+		if (fd->flags & (FIELD_CONCURRENCY | FIELD_HOW))
 			continue;
 		g_string_append_printf(s, "%s%s%s%s=", prefix, t->name ? t->name : "", t->name ? "." : "",
 				       fd->key);

@@ -21,6 +21,9 @@ enum {
 	/* how many run at once, not what a migration does: left out of
 	 * plan_migration_fingerprint() */
 	FIELD_CONCURRENCY = 1u << 0,
+	/* how a step moves the bytes, not what it does: left out too, so
+	 * that a resume may change it */
+	FIELD_HOW = 1u << 1,
 };
 
 /* One scalar key of a mapping and where its value goes. */

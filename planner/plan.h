@@ -30,6 +30,8 @@ enum start_policy { START_KEEP, START_ALWAYS, START_NEVER };
 enum copy_storage { COPY_STORAGE_NONE, COPY_STORAGE_ALL, COPY_STORAGE_INC };
 enum on_timeout { ON_TIMEOUT_ABORT, ON_TIMEOUT_SUSPEND, ON_TIMEOUT_POSTCOPY };
 enum verify { VERIFY_SHA256, VERIFY_SIZE, VERIFY_NONE };
+/* disks.transfer: auto = direct when the source reaches the target */
+enum transfer { TRANSFER_AUTO, TRANSFER_DIRECT, TRANSFER_RELAY };
 
 /* The steps of a migration, in the order each mode runs them.  Their
  * names are part of the plan format: the journal and JSON use them. */
@@ -102,7 +104,7 @@ struct remap {
 #define SETTINGS_KEYS 3		/* mode, undefine_source, start */
 #define SHUTDOWN_KEYS 2
 #define LIVE_KEYS 13
-#define DISK_KEYS 4		/* the scalar keys, then shared */
+#define DISK_KEYS 5		/* the scalar keys, then shared */
 
 struct shutdown_opts {
 	gint64 timeout_s;
@@ -140,6 +142,7 @@ struct disk_opts {
 	int verify;		/* enum verify */
 	gboolean delete_source;
 	gboolean overwrite;
+	int transfer;		/* enum transfer */
 	/* disks.shared: of struct shared_pattern *, in plan order; empty
 	 * when unset, never NULL.  Not merged key by key: a migration that
 	 * writes disks.shared has its own list, one that does not holds a

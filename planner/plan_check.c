@@ -147,6 +147,7 @@ check_disks_mode(struct pctx *c, const struct settings *s)
 {
 	static const char *const copy_keys[] = {
 		[DF_VERIFY] = "verify", [DF_DELETE_SOURCE] = "delete_source", [DF_OVERWRITE] = "overwrite",
+		[DF_TRANSFER] = "transfer",
 	};
 	g_autoptr(GString) keys = g_string_new(NULL);
 	guint n = 0;

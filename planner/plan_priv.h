@@ -65,7 +65,7 @@ enum {
 };
 /* disk_opts.given: the scalar keys of the field table, then shared (read
  * apart: a list, inherited as a whole). */
-enum { DF_VERIFY, DF_DELETE_SOURCE, DF_OVERWRITE, DF_SHARED };
+enum { DF_VERIFY, DF_DELETE_SOURCE, DF_OVERWRITE, DF_TRANSFER, DF_SHARED };
 
 /* order.c: dependency graph, cycles, execution order and waves. */
 int plan_order(struct plan *plan, struct diags *dg);

@@ -103,10 +103,13 @@ sparse_images() {
 	on_a qemu-img resize -q --preallocation=metadata "$IMG/sp.qcow2" 1G || die resize
 	clone_of vm-spr "$IMG/sp.raw" raw
 	clone_of vm-spq "$IMG/sp.qcow2"
-	{ plan_head sparse; entry vm-spr; entry vm-spq; } >"$W/sp.yaml"
+	# one sent by host-a itself (auto: its ssh reaches host-b), one relayed
+	{ plan_head sparse; entry vm-spr; entry vm-spq "start: always, disks: {transfer: relay}"; } >"$W/sp.yaml"
 	vmshift apply sp.yaml >"$W/sp.log" 2>&1 || die "apply: $(tail -5 "$W/sp.log")"
-	grep -q "copying host-a:$IMG/sp.raw to host-b:/srv/vms/sp.raw ([0-9]* MiB of data in 1024 MiB)" "$W/sp.log" ||
-		die "no data/size line: $(grep copying "$W/sp.log")"
+	grep -q "copying host-a:$IMG/sp.raw to host-b:/srv/vms/sp.raw ([0-9]* MiB of data in 1024 MiB, sent by the source)" "$W/sp.log" ||
+		die "no direct data/size line: $(grep copying "$W/sp.log")"
+	grep -q "copying host-a:$IMG/sp.qcow2 to host-b:/srv/vms/sp.qcow2 ([0-9]* MiB of data in 1024 MiB, relayed by the controller)" "$W/sp.log" ||
+		die "no relayed data/size line: $(grep copying "$W/sp.log")"
 	for f in sp.raw sp.qcow2; do
 		local s t
 		s=$(allocated "$HA/$f") t=$(allocated "$HB/$f")
@@ -118,7 +121,33 @@ sparse_images() {
 	running_on host-b vm-spq
 	cleanup vm-spr vm-spq
 }
-t "a sparse raw and a sparse qcow2 move only their data; allocation on the target within 10% of the source's" sparse_images
+t "a sparse raw (sent by the source) and a sparse qcow2 (relayed) move only their data; allocation on the target within 10% of the source's" sparse_images
+
+# 3b. a source whose own ssh cannot verify the target: auto relays, direct refuses
+no_direct_path() {
+	local kh=$LAB_DIR/hosts/host-a/root/.ssh/known_hosts
+	on_a sh -c "head -c 12M /dev/urandom >$IMG/sp.nd.raw" || die image
+	clone_of vm-nd "$IMG/sp.nd.raw" raw
+	mv "$kh" "$kh.away" || die "known_hosts"
+	{ plan_head nd; entry vm-nd "start: never, disks: {transfer: direct}"; } >"$W/nd.yaml"
+	vmshift apply nd.yaml >"$W/nd.log" 2>&1
+	local rc=$?
+	mv "$kh.away" "$kh"
+	[ $rc = 1 ] || die "exit $rc, not 1"
+	grep -q "FAILED at preflight: .*disks.transfer is direct, but root@127.0.0.2 cannot ssh to root@127.0.0.3" "$W/nd.log" || die "$(grep -i direct "$W/nd.log")"
+	[ "$(vsh host-a domstate vm-nd)" = "shut off" ] && absent_on host-b vm-nd || die "vm-nd moved"
+	rm -rf "$W/.vmshift"
+	mv "$kh" "$kh.away"
+	{ plan_head nd; entry vm-nd "start: never"; } >"$W/nd2.yaml"
+	vmshift apply nd2.yaml >"$W/nd2.log" 2>&1
+	rc=$?
+	mv "$kh.away" "$kh"
+	[ $rc = 0 ] || die "auto: exit $rc: $(tail -5 "$W/nd2.log")"
+	grep -q "relayed by the controller" "$W/nd2.log" || die "not relayed: $(grep copying "$W/nd2.log")"
+	cmp "$HA/sp.nd.raw" "$HB/sp.nd.raw" || die "bytes differ"
+	cleanup vm-nd
+}
+t "a source host that cannot verify the target's key: transfer auto relays, transfer direct refuses" no_direct_path
 
 # 4. UEFI NVRAM and TPM state, owners kept by name
 uefi_tpm() {

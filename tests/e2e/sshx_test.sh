@@ -35,7 +35,7 @@ if [ -z "$bin" ]; then
       $(pkg-config --cflags libssh2 libcrypto json-glib-1.0 glib-2.0) -o "$bin" \
       "$TOP/tests/e2e/test_sshx.c" "$TOP/executor/sshx.c" "$TOP/executor/sshx_connect.c" \
       "$TOP/executor/sshx_sftp.c" "$TOP/executor/sshx_exec.c" "$TOP/executor/sshx_copy.c" \
-      "$TOP/executor/sshx_hash.c" "$TOP/executor/sshx_tree.c" "$TOP/executor/extents.c" \
+      "$TOP/executor/sshx_hash.c" "$TOP/executor/sshx_tree.c" "$TOP/executor/sshx_direct.c" "$TOP/executor/extents.c" \
       $(pkg-config --libs libssh2 libcrypto json-glib-1.0 glib-2.0) >"$TMP/cc.log" 2>&1; then
     echo "not ok 1 - build test_sshx"
     sed 's/^/# /' "$TMP/cc.log"

@@ -1,0 +1,175 @@
+/* step_direct.c: copies the source host sends to the target itself
+ * (disks.transfer direct, or auto when a probe succeeds): the bytes cross
+ * the network once, not twice through the controller.  In batches, each
+ * verified on the target as soon as it has landed, so that progress,
+ * Ctrl-C and resume work as they do for a relayed copy. */
+#include <string.h>
+
+#include "extents.h"
+#include "step_common.h"
+
+/* A batch is at least this much data, and at least a quarter of it. */
+#define BATCH_MIN (16ull << 20)
+
+static struct sshx_peer
+peer_of(struct hostconn *dst)
+{
+	const struct ssh_access *a = &dst->h->ssh;
+
+	return (struct sshx_peer){ a->host, (int)a->port, a->user };
+}
+
+/* Does the source's own ssh reach the target machine?  A marker made in
+ * libvirt's state directory through the controller's verified session
+ * must be there for it. */
+static char *
+probe(struct unit *u, struct sshx *ss, struct sshx *ds, GError **err)
+{
+	const char *dir = "/var/lib/libvirt";
+	g_autofree char *name = g_strdup_printf(".vmshift-probe-%08x%08x", g_random_int(), g_random_int());
+	g_autofree char *marker = g_build_filename(dir, name, NULL);
+	struct sshx_peer peer = peer_of(u->dst);
+	g_autoptr(GError) e = NULL;
+	gboolean created = FALSE;
+	char *why = NULL;
+	int rc;
+
+	if (sshx_create_empty(ds, marker, 0600, &created, err) < 0)
+		return NULL;
+	rc = sshx_direct_probe(ss, &peer, marker, &why, err);
+	if (created)
+		sshx_unlink(ds, marker, &e);
+	if (rc < 0)
+		return NULL;
+	return why ? why : g_strdup("");
+}
+
+gboolean
+step_direct_wanted(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GError **err)
+{
+	enum transfer t = u->m->set.disks.transfer;
+	struct hostconn *hc = u->src;
+	const char *known;
+	g_autofree char *why = NULL;
+
+	if (t == TRANSFER_RELAY)
+		return FALSE;
+	if (!u->dst->h->ssh.host)
+		why = g_strdup_printf("%s has no ssh: block to reach it by", u->dst->h->name);
+	g_mutex_lock(&x->mu);
+	known = hc->reach ? g_hash_table_lookup(hc->reach, u->dst->h->name) : NULL;
+	if (known && !why)
+		why = g_strdup(known);
+	g_mutex_unlock(&x->mu);
+	if (!why) {
+		if (!(why = probe(u, ss, ds, err)))
+			return FALSE;
+		g_mutex_lock(&x->mu);
+		if (!hc->reach)
+			hc->reach = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+		if (!g_hash_table_contains(hc->reach, u->dst->h->name)) {
+			g_hash_table_insert(hc->reach, g_strdup(u->dst->h->name), g_strdup(why));
+			sink_log(&x->sink, "%s: %s", u->src->h->name,
+				 *why ? why : "its own ssh reaches the target: copies go straight there");
+		}
+		g_mutex_unlock(&x->mu);
+	}
+	if (!*why)
+		return TRUE;
+	if (t == TRANSFER_DIRECT)
+		step_fail(err, "disks.transfer is direct, but %s; use transfer: auto or relay, or let %s reach %s",
+			  why, u->src->h->name, u->dst->h->name);
+	return FALSE;
+}
+
+void
+step_direct_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, GPtrArray *problems)
+{
+	enum transfer t = u->m->set.disks.transfer;
+	g_autoptr(GError) e = NULL;
+	gboolean direct;
+
+	if (t == TRANSFER_RELAY || !ss || !ds) {
+		step_note(u, "copies relayed by the controller (SFTP from %s, SFTP to %s)", u->src->h->name, u->dst->h->name);
+		return;
+	}
+	if (x->o->dry_run) {
+		step_note(u, "copies sent by %s itself over its own ssh to %s%s (its reach is probed when the plan is applied)",
+			  u->src->h->name, u->dst->h->name, t == TRANSFER_AUTO ? " if it reaches it, else relayed by the controller" : "");
+		return;
+	}
+	direct = step_direct_wanted(x, u, ss, ds, &e);
+	if (e)
+		g_ptr_array_add(problems, g_strdup(e->message));
+	else
+		step_note(u, "copies %s", direct ? "sent by the source host itself" : "relayed by the controller");
+}
+
+/* The ranges from @from on, cut into batches of about @batch bytes of
+ * data: of GArray * of struct extent. */
+static GPtrArray *
+batches(const GArray *ranges, guint64 from, guint64 batch)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	GArray *cur = NULL;
+	guint64 in_cur = 0;
+
+	for (guint i = 0; i < ranges->len; i++) {
+		struct extent x = g_array_index(ranges, struct extent, i);
+
+		if (x.off + x.len <= from)
+			continue;
+		if (x.off < from) {
+			x.len -= from - x.off;
+			x.off = from;
+		}
+		while (x.len) {
+			guint64 take = MIN(x.len, batch - in_cur);
+
+			if (!cur) {
+				cur = g_array_new(FALSE, FALSE, sizeof(struct extent));
+				g_ptr_array_add(out, cur);
+			}
+			g_array_append_vals(cur, &(struct extent){ x.off, take }, 1);
+			x.off += take;
+			x.len -= take;
+			if ((in_cur += take) == batch) {
+				cur = NULL;
+				in_cur = 0;
+			}
+		}
+	}
+	return out;
+}
+
+int
+step_direct_copy(struct unit *u, struct sshx *ss, struct sshx *ds, const char *sp, const char *part,
+		 const struct direct_copy *d, GError **err)
+{
+	struct sshx_peer peer = peer_of(u->dst);
+	guint64 total = extents_bytes(d->ranges), done = extents_bytes_below(d->ranges, d->have);
+	g_autoptr(GPtrArray) b = batches(d->ranges, d->have, MAX(BATCH_MIN, total / 4 + 1));
+
+	if (!d->have && sshx_create_truncated(ds, part, d->mode, err) < 0)
+		return -1;
+	for (guint i = 0; i < b->len; i++) {
+		GArray *r = b->pdata[i];
+		char sent[65], got[65];
+
+		if (sshx_direct_copy(ss, sp, &peer, part, r, 0, sent, err) < 0)
+			return -1;
+		/* checked while its bytes are fresh on the target: each read once */
+		if (d->check) {
+			if (sshx_digest(ds, part, r, got, err) < 0)
+				return -1;
+			if (strcmp(sent, got))
+				return step_fail(err, "the copy of '%s' differs from the source: sha256 of a batch of data %s on the target, %s as read on the source",
+						 sp, got, sent);
+		}
+		done += extents_bytes(r);
+		if (d->progress && !d->progress(done, total, d->ud))
+			return step_fail(err, "copy '%s' to '%s': stopped at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes of data",
+					 sp, part, done, total);
+	}
+	return sshx_finish_file(ds, part, d->size, err);
+}
