@@ -64,7 +64,7 @@ DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_LAB)
 # `make bench` only: instruction counts and peak RSS.
 DEB_BENCH = valgrind time
 
-.PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale lint
+.PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale bench-disks lint
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vmshift $(BUILD)/vmshift-executor
@@ -156,6 +156,12 @@ bench: all
 # binary; BENCH_SCALE_ARGS passes options (bench/bench-scale --help).
 bench-scale: all
 	bench/bench-scale --vmshift $(or $(VMSHIFT),$(BUILD)/vmshift) $(BENCH_SCALE_ARGS)
+
+# copy-disks against scp on the lab (bench/bench-disks); never a test.
+bench-disks: all
+	$(MAKE) deps DEB_ALL="$(DEB_LAB) bc"
+	tests/lab/lab-up
+	bench/bench-disks --vmshift $(or $(VMSHIFT),$(BUILD)/vmshift) $(BENCH_DISKS_ARGS); rc=$$?; tests/lab/lab-down; exit $$rc
 
 $(BUILD)/bench/bench-plan: bench/bench-plan.c $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)

@@ -4,6 +4,67 @@
 
 #include "step_common.h"
 
+#define QCOW2_MAGIC "QFI\xfb"
+#define QCOW2_HEAD_MAX 65536	/* the backing file name lies in the first cluster */
+#define CHAIN_MAX 16
+
+/* The backing file a qcow2 image at @path names in its header (resolved
+ * against the image's directory), or NULL with *err unset if it has none
+ * or is no qcow2 image. */
+static char *
+qcow2_backing(struct sshx *s, const char *path, GError **err)
+{
+	g_autofree guint8 *h = g_malloc(QCOW2_HEAD_MAX);
+	gsize got = 0;
+	guint64 off;
+	guint32 len;
+	g_autofree char *name = NULL, *dir = NULL;
+
+	if (sshx_read_head(s, path, h, QCOW2_HEAD_MAX, &got, err) < 0)
+		return NULL;
+	if (got < 20 || memcmp(h, QCOW2_MAGIC, 4))
+		return NULL;
+	memcpy(&off, h + 8, sizeof(off));
+	memcpy(&len, h + 16, sizeof(len));
+	off = GUINT64_FROM_BE(off);
+	len = GUINT32_FROM_BE(len);
+	if (!off)
+		return NULL;
+	if (len == 0 || len > 1023 || off + len > got) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "'%s' is a qcow2 image whose backing file name vmshift cannot read (offset %" G_GUINT64_FORMAT ", %u bytes)",
+			    path, off, len);
+		return NULL;
+	}
+	name = g_strndup((const char *)h + off, len);
+	if (g_path_is_absolute(name))
+		return g_steal_pointer(&name);
+	dir = g_path_get_dirname(path);
+	return g_build_filename(dir, name, NULL);
+}
+
+GPtrArray *
+chain_headers(struct sshx *s, const char *path, GError **err)
+{
+	g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func(g_free);
+	const char *cur = path;
+
+	for (;;) {
+		char *b = qcow2_backing(s, cur, err);
+
+		if (!b)
+			return err && *err ? NULL : g_steal_pointer(&chain);
+		if (chain->len >= CHAIN_MAX) {
+			g_free(b);
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%s' has a backing chain deeper than %d", path,
+				    CHAIN_MAX);
+			return NULL;
+		}
+		g_ptr_array_add(chain, b);
+		cur = b;
+	}
+}
+
 static void
 layer_free(gpointer p)
 {
@@ -87,7 +148,7 @@ chain_of(struct exec *x, struct unit *u, struct sshx *ss, const char *path, GErr
 	JsonArray *a;
 	const char *want = path, *prev_bfmt = NULL;
 
-	if (!(heads = storage_backing_chain(ss, path, err)) || !(root = qemu_img_chain(ss, u->src->h->name, path, err)))
+	if (!(heads = chain_headers(ss, path, err)) || !(root = qemu_img_chain(ss, u->src->h->name, path, err)))
 		return NULL;
 	a = json_node_get_array(root);
 	/* trust neither alone: the headers vmshift reads itself, and

@@ -122,10 +122,6 @@ void storage_check_write(struct unit *u, struct sshx *ds, const char *what, cons
 			 GPtrArray *problems);
 /* A probe file made beside @src_path on @ss: does it show up beside
  * @dst_path on @ds?  *shared stays TRUE when it cannot tell (-1). */
-/* Every layer under the qcow2 image @path as its headers name them
- * (relative names resolved), top first, @path itself not included; at
- * most 16.  NULL with @err set on failure. */
-GPtrArray *storage_backing_chain(struct sshx *s, const char *path, GError **err);
 int storage_probe(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
 		  GError **err);
 
@@ -165,6 +161,10 @@ struct layer {
  * absolute path, a raw backing file whose format the overlay does not
  * record (qemu would probe it), and qemu-img and the headers disagreeing.
  * Of struct layer *, free function set. */
+/* Every layer under the qcow2 image @path as its headers name them
+ * (read over SFTP, relative names resolved), top first, @path itself not
+ * included; at most 16.  NULL with @err set on failure. */
+GPtrArray *chain_headers(struct sshx *s, const char *path, GError **err);
 GPtrArray *chain_of(struct exec *x, struct unit *u, struct sshx *ss, const char *path, GError **err);
 /* Make the copied layer @l on the target name @below (its remapped
  * backing file) with its format, unless it does already: `qemu-img

@@ -8,16 +8,14 @@
  *   beside the target's file (and the same for every backing file);
  * - block, network, volume disks: the plan must say they are shared
  *   (disks.shared), since no probe reaches them;
- * - offline-with-scp-disk: only file disks without a backing chain.
+ * - offline-with-scp-disk: only file disks that nothing else shares, with
+ *   a backing chain chain.c can read and move (qcow2 and raw layers).
  */
 #include <string.h>
 
 #include "step_common.h"
 
-#define QCOW2_MAGIC "QFI\xfb"
-#define CHAIN_MAX 16
 #define LIBVIRT_LOG_DIR "/var/log/libvirt"	/* serial and console logs may be made there too */
-#define QCOW2_HEAD_MAX 65536	/* the backing file name lies in the first cluster */
 
 int
 storage_probe(struct sshx *ss, const char *src_path, struct sshx *ds, const char *dst_path, gboolean *shared,
@@ -44,63 +42,6 @@ storage_probe(struct sshx *ss, const char *src_path, struct sshx *ds, const char
 		sshx_unlink(ss, probe, &e);
 	}
 	return rc;
-}
-
-/* The backing file a qcow2 image at @path names in its header (resolved
- * against the image's directory), or NULL with *err unset if it has none
- * or is no qcow2 image. */
-static char *
-qcow2_backing(struct sshx *s, const char *path, GError **err)
-{
-	g_autofree guint8 *h = g_malloc(QCOW2_HEAD_MAX);
-	gsize got = 0;
-	guint64 off;
-	guint32 len;
-	g_autofree char *name = NULL, *dir = NULL;
-
-	if (sshx_read_head(s, path, h, QCOW2_HEAD_MAX, &got, err) < 0)
-		return NULL;
-	if (got < 20 || memcmp(h, QCOW2_MAGIC, 4))
-		return NULL;
-	memcpy(&off, h + 8, sizeof(off));
-	memcpy(&len, h + 16, sizeof(len));
-	off = GUINT64_FROM_BE(off);
-	len = GUINT32_FROM_BE(len);
-	if (!off)
-		return NULL;
-	if (len == 0 || len > 1023 || off + len > got) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "'%s' is a qcow2 image whose backing file name vmshift cannot read (offset %" G_GUINT64_FORMAT ", %u bytes)",
-			    path, off, len);
-		return NULL;
-	}
-	name = g_strndup((const char *)h + off, len);
-	if (g_path_is_absolute(name))
-		return g_steal_pointer(&name);
-	dir = g_path_get_dirname(path);
-	return g_build_filename(dir, name, NULL);
-}
-
-GPtrArray *
-storage_backing_chain(struct sshx *s, const char *path, GError **err)
-{
-	g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func(g_free);
-	const char *cur = path;
-
-	for (;;) {
-		char *b = qcow2_backing(s, cur, err);
-
-		if (!b)
-			return err && *err ? NULL : g_steal_pointer(&chain);
-		if (chain->len >= CHAIN_MAX) {
-			g_free(b);
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%s' has a backing chain deeper than %d", path,
-				    CHAIN_MAX);
-			return NULL;
-		}
-		g_ptr_array_add(chain, b);
-		cur = b;
-	}
 }
 
 static void
@@ -213,7 +154,7 @@ check_file_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds
 			t->what, u->src->h->name, s->source);
 		return;
 	}
-	if (!(chain = storage_backing_chain(ss, s->source, &e))) {
+	if (!(chain = chain_headers(ss, s->source, &e))) {
 		gboolean missing = g_error_matches(e, SSHX_ERROR, SSHX_ERROR_NOT_FOUND);
 
 		problem(problems, "%s: %s%s", t->what, missing ? "it does not exist on the source: " : "", e->message);
