@@ -353,6 +353,8 @@ exec_release(struct exec *x)
 	g_hash_table_unref(x->by_id);
 	if (x->file_locks)
 		g_hash_table_unref(x->file_locks);
+	if (x->same_files)
+		g_hash_table_unref(x->same_files);
 	hosts_close(x->hosts);
 	journal_close(x->j);
 	g_free(x->state_dir);

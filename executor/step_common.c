@@ -199,6 +199,46 @@ step_same_content(struct sshx *ss, const char *sp, struct sshx *ds, const char *
 }
 
 gboolean
+step_same_in_run(struct exec *x, struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds, const char *tp,
+		 GError **err)
+{
+	g_autofree char *key = g_strdup_printf("%s\n%s\n%s\n%s", u->src->uuid ? u->src->uuid : u->src->h->name, sp,
+					       u->dst->uuid ? u->dst->uuid : u->dst->h->name, tp);
+	gboolean known, same;
+
+	g_mutex_lock(&x->mu);
+	known = x->same_files && g_hash_table_contains(x->same_files, key);
+	g_mutex_unlock(&x->mu);
+	if (known)
+		return TRUE;
+	if (!(same = step_same_content(ss, sp, ds, tp, err)))
+		return FALSE;
+	g_mutex_lock(&x->mu);
+	if (!x->same_files)
+		x->same_files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_hash_table_add(x->same_files, g_steal_pointer(&key));
+	g_mutex_unlock(&x->mu);
+	return TRUE;
+}
+
+void
+step_same_forget(struct exec *x, struct unit *u, const char *tp)
+{
+	g_autofree char *tail = g_strdup_printf("\n%s\n%s", u->dst->uuid ? u->dst->uuid : u->dst->h->name, tp);
+	GHashTableIter it;
+	gpointer k;
+
+	g_mutex_lock(&x->mu);
+	if (x->same_files) {
+		g_hash_table_iter_init(&it, x->same_files);
+		while (g_hash_table_iter_next(&it, &k, NULL))
+			if (g_str_has_suffix(k, tail))
+				g_hash_table_iter_remove(&it);
+	}
+	g_mutex_unlock(&x->mu);
+}
+
+gboolean
 step_disk_is_qcow2(GPtrArray *disks, const struct dom_path *p)
 {
 	for (guint i = 0; i < disks->len; i++) {

@@ -80,6 +80,14 @@ gboolean step_disk_is_qcow2(GPtrArray *disks, const struct dom_path *p);
  * the source file's owner, by name, if the target knows that name, else
  * the user and group of the target's qemu.conf; kept if neither says. */
 int step_copy_owner(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, struct unit *u, GError **err);
+/* step_same_content() of @u's source file @sp and target file @tp, asked
+ * once per run: a base that fifty VMs share is hashed once, not fifty
+ * times.  Only "the same" is remembered: a file found different may be
+ * copied over by then; one found the same is left alone by every copy. */
+gboolean step_same_in_run(struct exec *x, struct unit *u, struct sshx *ss, const char *sp, struct sshx *ds,
+			  const char *tp, GError **err);
+/* @tp on @u's target is gone (an undo removed it): forget it was the same. */
+void step_same_forget(struct exec *x, struct unit *u, const char *tp);
 /* Set autostart on the target's @t if the source had it. */
 int step_carry_autostart(struct exec *x, struct unit *u, virDomainPtr t, GError **err);
 

@@ -177,7 +177,7 @@ copy_already_there(struct copier *c, const char *sp, const char *tp, GError **er
 	/* a layer another migration of this run brought (and rebased) from
 	 * the same source file: the bytes are known */
 	if (!(o = claims_copied_from_same(x, u, sp, tp))) {
-		same = step_same_content(c->ss, sp, c->ds, tp, err);
+		same = step_same_in_run(x, u, c->ss, sp, c->ds, tp, err);
 		if (err && *err)
 			return -1;
 		if (!same)

@@ -9,7 +9,7 @@
 #include "step_common.h"
 
 /* A batch is at least this much data, and at least a quarter of it. */
-#define BATCH_MIN (16ull << 20)
+#define BATCH_MIN (4ull << 20)
 
 static struct sshx_peer
 peer_of(struct hostconn *dst)

@@ -60,6 +60,7 @@ step_copy_disks_undo(struct exec *x, struct unit *u, GError **err)
 			sink_log(&x->sink, "%s: %s on %s is kept: %s uses it too", u->id, tp, u->dst->h->name, other->id);
 			continue;
 		}
+		step_same_forget(x, u, tp);
 		if (sshx_unlink(ds, tp, err) < 0)
 			goto out;
 	}

@@ -87,7 +87,7 @@ prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 
 /* What the target has of @l already: a line for the dry-run. */
 static const char *
-layer_on_target(struct sshx *ss, struct sshx *ds, const struct layer *l, GError **err)
+layer_on_target(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const struct layer *l, GError **err)
 {
 	gboolean exists = FALSE;
 
@@ -97,7 +97,7 @@ layer_on_target(struct sshx *ss, struct sshx *ds, const struct layer *l, GError 
 		return NULL;
 	if (!exists)
 		return "missing there: copied";
-	if (step_same_content(ss, l->src, ds, l->dst, err))
+	if (step_same_in_run(x, u, ss, l->src, ds, l->dst, err))
 		return "there, identical (sha256): not copied";
 	return err && *err ? NULL : "there and different: set aside if disks.overwrite, else refused";
 }
@@ -126,7 +126,7 @@ offline_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 	}
 	for (guint i = 1; i < layers->len; i++) {
 		const struct layer *l = layers->pdata[i];
-		const char *there = layer_on_target(ss, ds, l, &e);
+		const char *there = layer_on_target(x, u, ss, ds, l, &e);
 
 		if (!there) {
 			problem(problems, "%s backing file %u: %s", t->what, i, e->message);
@@ -177,6 +177,30 @@ check_file_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds
 	}
 }
 
+/* An emulated TPM keeps its state beside the definition, on the host:
+ * copy-disks carries it (offline-with-scp-disk), libvirt's migration does
+ * (live); a cold move would start the guest with an empty TPM, its sealed
+ * keys lost. */
+static void
+check_tpm(struct unit *u, struct sshx *ss, GPtrArray *problems)
+{
+	g_autofree char *dir = NULL;
+	g_autoptr(GError) e = NULL;
+	gboolean exists = FALSE;
+
+	if (u->m->set.mode != MODE_COLD || !domxml_tpm_emulator(u->sxml))
+		return;
+	dir = g_build_filename("/var/lib/libvirt/swtpm", domxml_uuid(u->sxml), NULL);
+	if (!ss)
+		problem(problems, "'%s' has an emulated TPM whose state vmshift cannot look for without SSH access to %s; mode cold does not carry it: use offline-with-scp-disk or live",
+			u->vm, u->src->h->name);
+	else if (sshx_stat(ss, dir, &exists, NULL, NULL, &e) < 0)
+		problem(problems, "TPM state: %s", e->message);
+	else if (exists)
+		problem(problems, "'%s' has TPM state in %s on %s, which mode cold does not carry (the guest would start with an empty TPM): use offline-with-scp-disk or live",
+			u->vm, dir, u->src->h->name);
+}
+
 void
 storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, JsonObject *facts,
 		  GPtrArray *problems)
@@ -187,6 +211,7 @@ storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *
 	gboolean libvirt_copies = u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE;
 
 	g_assert(sd->len == td->len);
+	check_tpm(u, ss, problems);
 	for (guint i = 0; i < sd->len; i++) {
 		const struct dom_disk *s = sd->pdata[i], *t = td->pdata[i];
 

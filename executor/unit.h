@@ -63,6 +63,7 @@ struct exec {
 	GPtrArray *units;	/* struct unit *, plan order */
 	GHashTable *by_id;	/* unit id -> struct unit * */
 	GMutex mu;		/* guards what units read of each other while threads run */
+	GHashTable *same_files;	/* "src uuid\npath\ndst uuid\npath": found identical (under mu) */
 	GHashTable *file_locks;	/* "host uuid\npath" -> GMutex *: one writer per target file (under mu) */
 	gint journal_failed;	/* a journal write failed (atomic) */
 	GPtrArray *faults;	/* VMSHIFT_FAULT (test only): char *[3] step, action, unit or NULL */

@@ -71,16 +71,18 @@ virt_dom_free(virDomainPtr d)
 
 /* Undefine @d with the flags it needs and no more: KEEP_NVRAM when it has
  * an NVRAM file (libvirt refuses to undefine it otherwise, and the file is
- * not ours to delete here), nothing for one without (drivers that have no
- * NVRAM, such as test:///, refuse the flag).  When its XML cannot be read
- * the flag is passed: keeping a file is the safe side.  -1 with libvirt's
- * error set on failure. */
+ * not ours to delete here), KEEP_TPM when it has an emulated TPM (libvirt
+ * would delete its state, which a rollback that defines the domain again
+ * needs), nothing for one without (drivers that have neither, such as
+ * test:///, refuse the flags).  When its XML cannot be read both are
+ * passed: keeping a file is the safe side.  -1 with libvirt's error set
+ * on failure. */
 int
 virt_dom_undefine(virDomainPtr d)
 {
 	g_autofree char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
 	g_autoptr(DomXml) dx = xml ? domxml_parse(xml, NULL) : NULL;
-	gboolean nvram = dx == NULL;
+	gboolean nvram = dx == NULL, tpm = dx == NULL || domxml_tpm_emulator(dx);
 
 	if (dx) {
 		g_autoptr(GPtrArray) paths = domxml_paths(dx);
@@ -88,5 +90,6 @@ virt_dom_undefine(virDomainPtr d)
 		for (guint i = 0; i < paths->len && !nvram; i++)
 			nvram = ((struct dom_path *)paths->pdata[i])->kind == DOM_PATH_NVRAM;
 	}
-	return virDomainUndefineFlags(d, nvram ? VIR_DOMAIN_UNDEFINE_KEEP_NVRAM : 0);
+	return virDomainUndefineFlags(d, (nvram ? VIR_DOMAIN_UNDEFINE_KEEP_NVRAM : 0) |
+					 (tpm ? VIR_DOMAIN_UNDEFINE_KEEP_TPM : 0));
 }

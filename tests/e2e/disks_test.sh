@@ -30,6 +30,11 @@ chain_on_b() {	# chain_on_b PATH: the files of PATH's chain on host-b, one a lin
 }
 allocated() { echo $(($(stat -c %b "$1") * 512)); }	# bytes on disk
 cleanup() {	# cleanup VM... and the files of this test on both hosts
+	local v
+	for v in "$@"; do
+		vsh host-b destroy "$v" >/dev/null 2>&1
+		rm -f "$LAB_DIR"/hosts/host-?/log/qemu/"$v"-serial.log "$LAB_DIR"/hosts/host-?/log/qemu/"$v".log
+	done
 	drop_local "$@"
 	rm -rf "$HA/_base" "$HA/inst" "$HA/deep" "$HA"/sp.* "$HB/_base" "$HB/inst" "$HB/deep" "$HB"/sp.* \
 		"$HA"/c?.raw "$HB"/c?.raw "$W/.vmshift"
@@ -162,6 +167,10 @@ uefi_tpm() {
 		-e "s|</devices>|<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm></devices>|" >"$W/uefi.xml"
 	grep -q "<uuid>$uuid</uuid>" "$W/uefi.xml" || die "no uuid in the XML"
 	on_a virsh -q -c qemu:///system define "$W/uefi.xml" >/dev/null || die "define"
+	{ plan_head uefic; echo "  - {vm: vm-uefi, from: host-a, to: host-c, mode: cold}"; } >"$W/uefic.yaml"
+	refused 1 uefic.log "has TPM state in /var/lib/libvirt/swtpm/$uuid on host-a, which mode cold does not carry" \
+		vmshift apply uefic.yaml
+	rm -rf "$W/.vmshift"
 	{ plan_head uefi | sed "s|^  host-b: {uri: \"\([^\"]*\)\"}|  host-b: {uri: \"\1\", image_dirs: [/var/lib/libvirt/qemu/nvram]}|"
 	  entry vm-uefi "start: never"; } >"$W/uefi.yaml"
 	vmshift apply uefi.yaml >"$W/uefi.log" 2>&1 || die "apply: $(tail -5 "$W/uefi.log")"
@@ -175,12 +184,22 @@ uefi_tpm() {
 	[ -s "$LAB_DIR/hosts/host-b/lib/swtpm/$uuid/tpm2/tpm2-00.permall" ] || die "no TPM state on host-b"
 	vsh host-b dumpxml --inactive vm-uefi | grep -q "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>" ||
 		die "the loader changed"
-	vsh host-b undefine --nvram vm-uefi >/dev/null
+	# the source keeps its TPM state (KEEP_TPM): a rollback finds it there
+	cmp "$LAB_DIR/hosts/host-a/lib/swtpm/$uuid/tpm2/tpm2-00.permall" "$LAB_DIR/hosts/host-b/lib/swtpm/$uuid/tpm2/tpm2-00.permall" ||
+		die "the source's TPM state is gone or differs"
+	st=$(sha256sum <"$LAB_DIR/hosts/host-a/lib/swtpm/$uuid/tpm2/tpm2-00.permall")
+	vmshift rollback --force --only vm-uefi uefi.yaml >"$W/uefi-rb.log" 2>&1 || die "rollback: $(tail -5 "$W/uefi-rb.log")"
+	[ "$(vsh host-a domstate vm-uefi)" = "shut off" ] || die "vm-uefi is not back on host-a"
+	absent_on host-b vm-uefi
+	[ "$(sha256sum <"$LAB_DIR/hosts/host-a/lib/swtpm/$uuid/tpm2/tpm2-00.permall")" = "$st" ] || die "the TPM state changed"
+	[ ! -e "$LAB_DIR/hosts/host-b/lib/swtpm/$uuid" ] || die "the TPM copy stayed on host-b"
+	[ ! -e "$LAB_DIR/hosts/host-b/lib/qemu/nvram/vm-uefi_VARS.fd" ] || die "the NVRAM copy stayed on host-b"
+	vsh host-a undefine --nvram --keep-tpm vm-uefi >/dev/null
 	rm -rf "$LAB_DIR/hosts/host-a/lib/qemu/nvram/vm-uefi_VARS.fd" "$LAB_DIR"/hosts/host-?/lib/swtpm/$uuid "$LAB_DIR/hosts/host-b/lib/qemu/nvram/vm-uefi_VARS.fd"
 	rm -f "$HA/sp.uefi.qcow2" "$HB/sp.uefi.qcow2"
 	rm -rf "$W/.vmshift"
 }
-t "a UEFI guest keeps its NVRAM (owner by name) and its TPM state" uefi_tpm
+t "a UEFI guest keeps its NVRAM (owner by name) and its TPM state; the source keeps its own for a rollback, which restores it" uefi_tpm
 
 # 5. two copies from one host run side by side
 side_by_side() {
