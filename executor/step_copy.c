@@ -29,6 +29,7 @@ struct copy_meter {
 	gint64 last, t0;
 	gboolean kill_half;
 	gboolean meet;		/* VMSHIFT_FAULT meet: wait at half for another copy */
+	gboolean hold;		/* VMSHIFT_FAULT hold: wait at half for Ctrl-C */
 	gboolean met;
 };
 
@@ -69,6 +70,21 @@ copy_meet(struct copy_meter *p)
 	return FALSE;
 }
 
+/* Test only (VMSHIFT_FAULT=copy-disks:hold): at half of its data, a copy
+ * waits for Ctrl-C (ten minutes at most), so that a test interrupts it in
+ * the middle however fast the copy would be. */
+static void
+copy_hold(struct copy_meter *p)
+{
+	struct exec *x = p->c->x;
+	gint64 until = g_get_monotonic_time() + 600 * G_USEC_PER_SEC;
+
+	p->met = TRUE;
+	sink_log(&x->sink, "VMSHIFT_FAULT: %s holds halfway through %s", p->c->u->id, p->path);
+	while (g_get_monotonic_time() < until && !(x->o->interrupted && *x->o->interrupted))
+		g_usleep(G_USEC_PER_SEC / 20);
+}
+
 /* FALSE on a signal (Ctrl-C): the copy stops after this chunk, its part
  * file kept for resume.  @done and @total count data, not holes. */
 static gboolean
@@ -84,6 +100,8 @@ copy_progress(guint64 done, guint64 total, gpointer ud)
 	}
 	if (p->meet && !p->met && done * 2 >= total && done < total && !copy_meet(p))
 		return FALSE;
+	if (p->hold && !p->met && done * 2 >= total && done < total)
+		copy_hold(p);
 	if (x->o->interrupted && *x->o->interrupted)
 		return FALSE;
 	if (now - p->last < (x->o->progress ? G_USEC_PER_SEC / 4 : 2 * G_USEC_PER_SEC) && done < total)
@@ -213,21 +231,24 @@ copy_set_aside(struct copier *c, const char *tp, GError **err)
 }
 
 /* The part file: journaled before it is made, so that only this copy
- * resumes it; *@have: its size, where a resumed copy starts. */
+ * resumes it; *@have: its size, where a resumed copy starts.  The
+ * directories made for it get the owner of @sp's directory. */
 static int
-copy_part(struct copier *c, const char *tp, const char *part, guint64 *have, GError **err)
+copy_part(struct copier *c, const char *sp, const char *tp, const char *part, guint64 *have, GError **err)
 {
 	struct exec *x = c->x;
 	struct unit *u = c->u;
 	g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
-	g_autofree char *dir = g_path_get_dirname(tp);
+	g_autofree char *dir = g_path_get_dirname(tp), *sdir = g_path_get_dirname(sp);
 	gboolean exists = FALSE;
 
 	*have = 0;
 	if (sshx_mkdir_p(c->ds, dir, 0755, made, err) < 0)
 		return -1;
+	/* a directory vmshift makes is owned as the source file's is */
 	for (guint i = 0; i < made->len; i++)
-		if (unit_record_append(x, u, STEP_COPY_DISKS, FACT_DIRS, made->pdata[i], err) < 0)
+		if (unit_record_append(x, u, STEP_COPY_DISKS, FACT_DIRS, made->pdata[i], err) < 0 ||
+		    step_copy_owner(c->ss, sdir, c->ds, made->pdata[i], u, err) < 0)
 			return -1;
 	if (step_refuse_link(c->ds, part, u->dst, &exists, err) < 0 ||
 	    (exists && claims_refuse_foreign_part(x, u, part, err) < 0))
@@ -246,7 +267,7 @@ copy_transfer(struct copier *c, const char *sp, const char *tp, const struct lay
 	struct unit *u = c->u;
 	g_autofree char *part = g_strconcat(tp, PART_SUFFIX, NULL);
 	struct copy_meter p = { c, sp, 0, 0, fault_due(x, u, STEP_COPY_DISKS, "kill"),
-				fault_due(x, u, STEP_COPY_DISKS, "meet"), FALSE };
+				fault_due(x, u, STEP_COPY_DISKS, "meet"), fault_due(x, u, STEP_COPY_DISKS, "hold"), FALSE };
 	g_autoptr(GArray) ranges = NULL;
 	struct sshx_copy_opts o = { .progress = copy_progress, .ud = &p };
 	gboolean exists = FALSE, direct;
@@ -255,7 +276,7 @@ copy_transfer(struct copier *c, const char *sp, const char *tp, const struct lay
 	char digest[65] = "";
 	int rc;
 
-	if (copy_part(c, tp, part, &have, err) < 0 || sshx_stat(c->ss, sp, &exists, &size, &mode, err) < 0 ||
+	if (copy_part(c, sp, tp, part, &have, err) < 0 || sshx_stat(c->ss, sp, &exists, &size, &mode, err) < 0 ||
 	    !(ranges = source_ranges(c, sp, size, err)))
 		return -1;
 	if (!(direct = step_direct_wanted(x, u, c->ss, c->ds, err)) && err && *err)

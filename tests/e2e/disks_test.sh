@@ -161,6 +161,7 @@ uefi_tpm() {
 	on_a cp "$IMG/vm-local.qcow2" "$IMG/sp.uefi.qcow2" || die cp
 	on_a sh -c "cp /usr/share/OVMF/OVMF_VARS_4M.fd $nv && head -c 64 /dev/urandom | dd of=$nv bs=1 seek=4096 conv=notrunc status=none && chown nobody:nogroup $nv" || die nvram
 	head -c 10000 /dev/urandom >"$LAB_DIR/hosts/host-a/lib/swtpm/$uuid/tpm2/tpm2-00.permall"
+	chown -R nobody:nogroup "$LAB_DIR/hosts/host-a/lib/swtpm/$uuid"	# as swtpm's own user would own it
 	vsh host-a dumpxml --inactive vm-local | sed -e '/<uuid>/d' -e "s|<name>vm-local</name>|<name>vm-uefi</name><uuid>$uuid</uuid>|" \
 		-e '/<mac address/d' -e "s|$IMG/vm-local.qcow2|$IMG/sp.uefi.qcow2|" -e "s|vm-local-serial|vm-uefi-serial|" \
 		-e "s|<os>|<os><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>$nv</nvram>|" \
@@ -182,6 +183,10 @@ uefi_tpm() {
 	st=$(stat -c %U:%G "$LAB_DIR/hosts/host-b/lib/qemu/nvram/vm-uefi_VARS.fd")
 	[ "$st" = nobody:nogroup ] || die "the NVRAM copy is owned by $st"
 	[ -s "$LAB_DIR/hosts/host-b/lib/swtpm/$uuid/tpm2/tpm2-00.permall" ] || die "no TPM state on host-b"
+	for f in "" /tpm2 /tpm2/tpm2-00.permall; do
+		st=$(stat -c %U:%G "$LAB_DIR/hosts/host-b/lib/swtpm/$uuid$f")
+		[ "$st" = nobody:nogroup ] || die "swtpm/$uuid$f on host-b is owned by $st"
+	done
 	vsh host-b dumpxml --inactive vm-uefi | grep -q "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>" ||
 		die "the loader changed"
 	# the source keeps its TPM state (KEEP_TPM): a rollback finds it there
@@ -196,7 +201,7 @@ uefi_tpm() {
 	[ ! -e "$LAB_DIR/hosts/host-b/lib/qemu/nvram/vm-uefi_VARS.fd" ] || die "the NVRAM copy stayed on host-b"
 	vsh host-a undefine --nvram --keep-tpm vm-uefi >/dev/null
 	rm -rf "$LAB_DIR/hosts/host-a/lib/qemu/nvram/vm-uefi_VARS.fd" "$LAB_DIR"/hosts/host-?/lib/swtpm/$uuid "$LAB_DIR/hosts/host-b/lib/qemu/nvram/vm-uefi_VARS.fd"
-	rm -f "$HA/sp.uefi.qcow2" "$HB/sp.uefi.qcow2"
+	rm -f "$HA/sp.uefi.qcow2" "$HB/sp.uefi.qcow2" "$LAB_DIR"/hosts/host-?/log/qemu/vm-uefi*
 	rm -rf "$W/.vmshift"
 }
 t "a UEFI guest keeps its NVRAM (owner by name) and its TPM state; the source keeps its own for a rollback, which restores it" uefi_tpm
