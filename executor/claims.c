@@ -250,6 +250,26 @@ claims_copied_from_same(struct exec *x, struct unit *u, const char *sp, const ch
 	return found;
 }
 
+GPtrArray *
+claims_dirs_left(struct exec *x, struct unit *u)
+{
+	GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
+
+	g_mutex_lock(&x->mu);
+	for (guint i = 0; i < x->units->len; i++) {
+		struct unit *o = x->units->pdata[i];
+		JsonArray *a;
+
+		if (o == u || o->status != U_ROLLED_BACK || !o->dst || !o->dst->uuid || !u->dst->uuid ||
+		    strcmp(o->dst->uuid, u->dst->uuid) || !(a = fact_array(o, FACT_DIRS)))
+			continue;
+		for (guint k = json_array_get_length(a); k-- > 0;)
+			g_ptr_array_add(dirs, g_strdup(json_array_get_string_element(a, k)));
+	}
+	g_mutex_unlock(&x->mu);
+	return dirs;
+}
+
 int
 claims_refuse_foreign_part(struct exec *x, struct unit *u, const char *part, GError **err)
 {

@@ -142,6 +142,31 @@ extents_bytes(const GArray *e)
 	return n;
 }
 
+GArray *
+extents_split(const GArray *e, guint64 from, guint64 max)
+{
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct extent));
+
+	for (guint i = 0; i < e->len; i++) {
+		struct extent x = g_array_index(e, struct extent, i);
+
+		if (x.off + x.len <= from)
+			continue;
+		if (x.off < from) {
+			x.len -= from - x.off;
+			x.off = from;
+		}
+		while (x.len) {
+			guint64 take = MIN(x.len, max);
+
+			g_array_append_vals(out, &(struct extent){ x.off, take }, 1);
+			x.off += take;
+			x.len -= take;
+		}
+	}
+	return out;
+}
+
 guint64
 extents_bytes_below(const GArray *e, guint64 offset)
 {

@@ -33,5 +33,7 @@ void extents_coalesce(GArray *e, guint max);
 guint64 extents_bytes(const GArray *e);
 /* Bytes of the ranges below @offset: a copy resumed at @offset has them. */
 guint64 extents_bytes_below(const GArray *e, guint64 offset);
+/* The ranges at or past @from, cut into pieces of at most @max bytes. */
+GArray *extents_split(const GArray *e, guint64 from, guint64 max);
 
 #endif

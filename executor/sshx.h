@@ -196,13 +196,18 @@ struct sshx_peer {
  * that the source reaches that very machine.  0 with *why NULL if it
  * does, 0 with *why saying why not (caller frees), -1 if @src failed. */
 int sshx_direct_probe(struct sshx *src, const struct sshx_peer *peer, const char *marker, char **why, GError **err);
-/* The source host sends the bytes of @ranges of @src_path at or past
- * @offset to @dst_path on @peer, written in place (the file must exist;
- * blocks of zeros are holes).  @digest gets the sha256 of the bytes read
- * on the source, in order.  The destination's size is not set: see
- * sshx_finish_file().  Returns the bytes sent, or -1. */
+/* A chunk [@off, @off + @len) is written on the target; @sha: the
+ * source's sha256 of it (NULL without hashing).  FALSE stops the copy. */
+typedef gboolean (*sshx_chunk_fn)(guint64 off, guint64 len, const char *sha, gpointer ud);
+/* The source host sends @chunks (struct extent) of @src_path to
+ * @dst_path on @peer over one ssh connection of its own, written in place
+ * (the file must exist; blocks of zeros are holes); with @hash it hashes
+ * each chunk beside the stream.  @fn hears of each chunk once it is
+ * written (and hashed): while later ones are still on their way, so that
+ * the caller can check it on the target.  The destination's size is not
+ * set: see sshx_finish_file().  Returns the bytes sent, or -1. */
 gint64 sshx_direct_copy(struct sshx *src, const char *src_path, const struct sshx_peer *peer, const char *dst_path,
-			const GArray *ranges, guint64 offset, char digest[65], GError **err);
+			const GArray *chunks, gboolean hash, sshx_chunk_fn fn, gpointer ud, GError **err);
 /* Open @path on @s, set its size to @size, fsync it (where the server
  * can), close it: what a copy ends with. */
 int sshx_finish_file(struct sshx *s, const char *path, guint64 size, GError **err);

@@ -11,27 +11,31 @@
 #define SSH_OPTS "-o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=20 -o ServerAliveInterval=15"
 
 /* On the target: read "OFFSET LENGTH" lines, each followed by that many
- * bytes, written at OFFSET (blocks of zeros skipped: holes), until "end". */
+ * bytes, written at OFFSET (blocks of zeros skipped: holes), saying
+ * "dst OFFSET LENGTH" once each is written, until "end". */
 static const char recv_script[] =
 	"p=$1; "
 	"while read off len; do "
 	"[ \"$off\" = end ] && exit 0; "
 	"dd of=\"$p\" bs=1M iflag=fullblock,count_bytes count=\"$len\" oflag=seek_bytes seek=\"$off\" "
 	"conv=notrunc,sparse status=none || exit 1; "
+	"echo \"dst $off $len\"; "
 	"done; echo 'vmshift: the stream from the source ended early' >&2; exit 1";
 
-/* On the source: hash the ranges of $f as they are read, send them to the
- * target's receiver, print the hash. */
+/* On the source: send the chunks of $f to the target's receiver; with
+ * hash=1, hash each chunk beside the stream (a second read, from the page
+ * cache) and say "src OFFSET LENGTH SHA256".  The receiver's lines come
+ * back through ssh on the same stdout. */
 static const char send_script[] =
-	"f=$1 port=$2 dest=$3 recv=$4; shift 4; "
-	"d=$(mktemp -d) || exit 1; trap 'rm -rf \"$d\"' EXIT; mkfifo \"$d/h\" || exit 1; "
+	"f=$1 port=$2 dest=$3 recv=$4 hash=$5; shift 5; "
 	"if command -v openssl >/dev/null 2>&1; then h='openssl dgst -sha256 -r'; else h=sha256sum; fi; "
-	"$h <\"$d/h\" >\"$d/sum\" & hp=$!; "
-	"exec 3>\"$d/h\"; "
+	"if [ \"$hash\" = 1 ]; then ( while [ $# -gt 1 ]; do "
+	"s=$(dd if=\"$f\" bs=1M iflag=skip_bytes,count_bytes skip=\"$1\" count=\"$2\" status=none | $h) || exit 1; "
+	"echo \"src $1 $2 ${s%% *}\"; shift 2; done ) & fi; "
 	"{ while [ $# -gt 1 ]; do printf '%s %s\\n' \"$1\" \"$2\"; "
-	"dd if=\"$f\" bs=1M iflag=skip_bytes,count_bytes skip=\"$1\" count=\"$2\" status=none | tee /dev/fd/3 || exit 1; "
+	"dd if=\"$f\" bs=1M iflag=skip_bytes,count_bytes skip=\"$1\" count=\"$2\" status=none || exit 1; "
 	"shift 2; done; printf 'end\\n'; } | ssh " SSH_OPTS " -p \"$port\" -- \"$dest\" \"$recv\" || exit 1; "
-	"exec 3>&-; wait $hp; cat \"$d/sum\"";
+	"wait";
 
 static const char probe_script[] =
 	"port=$1 dest=$2 cmd=$3; ssh " SSH_OPTS " -p \"$port\" -- \"$dest\" \"$cmd\" </dev/null";
@@ -77,43 +81,93 @@ sshx_direct_probe(struct sshx *src, const struct sshx_peer *peer, const char *ma
 	return 0;
 }
 
+/* What the source and the target said of one chunk. */
+struct chunk {
+	guint64 len;
+	char sha[65];		/* the source's, once said */
+	gboolean landed;	/* the target wrote it */
+	gboolean told;
+};
+
+struct stream {
+	GHashTable *chunks;	/* offset -> struct chunk */
+	gboolean hash;
+	sshx_chunk_fn fn;
+	gpointer ud;
+	gboolean bad_line;
+};
+
+static gboolean
+on_line(const char *line, gpointer ud)
+{
+	struct stream *st = ud;
+	g_auto(GStrv) w = g_strsplit(line, " ", 4);
+	guint64 off, len;
+	struct chunk *c;
+
+	if (g_strv_length(w) < 3 || (strcmp(w[0], "src") && strcmp(w[0], "dst")))
+		return TRUE;	/* not ours (a login banner, say) */
+	off = g_ascii_strtoull(w[1], NULL, 10);
+	len = g_ascii_strtoull(w[2], NULL, 10);
+	if (!(c = g_hash_table_lookup(st->chunks, &off)) || c->len != len) {
+		st->bad_line = TRUE;
+		return FALSE;
+	}
+	if (!strcmp(w[0], "dst"))
+		c->landed = TRUE;
+	else if (w[3] && strlen(w[3]) == 64)
+		g_strlcpy(c->sha, w[3], sizeof(c->sha));
+	if (c->told || !c->landed || (st->hash && !c->sha[0]))
+		return TRUE;
+	c->told = TRUE;
+	return st->fn(off, len, st->hash ? c->sha : NULL, st->ud);
+}
+
 gint64
 sshx_direct_copy(struct sshx *src, const char *src_path, const struct sshx_peer *peer, const char *dst_path,
-		 const GArray *ranges, guint64 offset, char digest[65], GError **err)
+		 const GArray *chunks, gboolean hash, sshx_chunk_fn fn, gpointer ud, GError **err)
 {
 	const char *recv[] = { "sh", "-c", recv_script, "sh", dst_path, NULL };
 	g_autofree char *line = remote_line(recv), *dest = dest_of(peer), *port = g_strdup_printf("%d", peer->port > 0 ? peer->port : 22);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GHashTable) table = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	struct stream st = { table, hash, fn, ud, FALSE };
 	g_autofree char *o = NULL, *e = NULL;
+	GHashTableIter it;
+	gpointer v;
 	guint64 sent = 0;
 	int status = 0;
 
-	for (const char *a0[] = { "sh", "-c", send_script, "sh", src_path, port, dest, line }, **a = a0; a < a0 + 8; a++)
+	for (const char *a0[] = { "sh", "-c", send_script, "sh", src_path, port, dest, line, hash ? "1" : "0" }, **a = a0;
+	     a < a0 + 9; a++)
 		g_ptr_array_add(argv, g_strdup(*a));
-	for (guint i = 0; i < ranges->len; i++) {
-		const struct extent *x = &g_array_index(ranges, struct extent, i);
-		guint64 from = MAX(x->off, offset);
+	for (guint i = 0; i < chunks->len; i++) {
+		const struct extent *x = &g_array_index(chunks, struct extent, i);
+		struct chunk *c = g_new0(struct chunk, 1);
 
-		if (x->off + x->len <= offset)
-			continue;
-		g_ptr_array_add(argv, g_strdup_printf("%" G_GUINT64_FORMAT, from));
-		g_ptr_array_add(argv, g_strdup_printf("%" G_GUINT64_FORMAT, x->off + x->len - from));
-		sent += x->off + x->len - from;
+		c->len = x->len;
+		g_hash_table_insert(table, g_memdup2(&x->off, sizeof(x->off)), c);
+		g_ptr_array_add(argv, g_strdup_printf("%" G_GUINT64_FORMAT, x->off));
+		g_ptr_array_add(argv, g_strdup_printf("%" G_GUINT64_FORMAT, x->len));
+		sent += x->len;
 	}
 	g_ptr_array_add(argv, NULL);
-	if (sshx_remote_run(src, (const char *const *)argv->pdata, &o, &e, &status, err) < 0)
+	if (sshx_remote_lines(src, (const char *const *)argv->pdata, on_line, &st, &o, &e, &status, err) < 0) {
+		if (st.bad_line)
+			g_prefix_error(err, "a line about no chunk it was sent: ");
 		return -1;
+	}
 	if (status != 0 || *g_strstrip(e)) {
 		g_set_error(err, SSHX_ERROR, SSHX_ERROR_COMMAND, "%s: sending '%s' to %s:%s failed (exit status %d): %s",
 			    src->label, src_path, dest, dst_path, status, *e ? e : "no message");
 		return -1;
 	}
-	if (strlen(g_strstrip(o)) < 65 || o[64] != ' ') {
-		g_set_error(err, SSHX_ERROR, SSHX_ERROR_COMMAND, "%s: sending '%s': unexpected output '%.100s'", src->label,
-			    src_path, o);
-		return -1;
-	}
-	memcpy(digest, o, 64);
-	digest[64] = '\0';
+	g_hash_table_iter_init(&it, table);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (!((struct chunk *)v)->told) {
+			g_set_error(err, SSHX_ERROR, SSHX_ERROR_COMMAND, "%s: sending '%s' to %s:%s: a chunk was never %s",
+				    src->label, src_path, dest, dst_path, ((struct chunk *)v)->landed ? "hashed" : "written");
+			return -1;
+		}
 	return (gint64)sent;
 }

@@ -27,13 +27,33 @@ wait_socket(struct sshx *s, int timeout_ms)
 	return rc < 0 && errno == EINTR ? 0 : rc;
 }
 
+/* Hand the complete lines of @o past *@at to @fn; FALSE if it said stop. */
+static gboolean
+feed_lines(GString *o, gsize *at, sshx_line_fn fn, gpointer ud)
+{
+	char *nl;
+
+	while ((nl = memchr(o->str + *at, '\n', o->len - *at))) {
+		*nl = '\0';
+		if (!fn(o->str + *at, ud)) {
+			*nl = '\n';
+			return FALSE;
+		}
+		*nl = '\n';
+		*at = (gsize)(nl - o->str) + 1;
+	}
+	return TRUE;
+}
+
 /* Read stdout and stderr together: reading one stream to its end in
- * blocking mode while the other fills the channel window would hang. */
+ * blocking mode while the other fills the channel window would hang.
+ * @fn (may be NULL) gets each line of stdout as it comes. */
 static int
 remote_drain(struct sshx *s, LIBSSH2_CHANNEL *ch, const char *cmd, GString *o, GString *e,
-	   GError **err)
+	     sshx_line_fn fn, gpointer ud, GError **err)
 {
 	char buf[32768];
+	gsize at = 0;
 	int rc = -1;
 
 	libssh2_session_set_blocking(s->session, 0);
@@ -53,6 +73,11 @@ remote_drain(struct sshx *s, LIBSSH2_CHANNEL *ch, const char *cmd, GString *o, G
 					goto out;
 				}
 				g_string_append_len(dst[i], buf, n[i]);
+				if (i == 0 && fn && !feed_lines(o, &at, fn, ud)) {
+					g_set_error(err, SSHX_ERROR, SSHX_ERROR_CANCELLED, "%s: command '%.60s...' stopped",
+						    s->label, cmd);
+					goto out;
+				}
 			} else if (n[i] < 0 && n[i] != LIBSSH2_ERROR_EAGAIN) {
 				sshx_fail(s, (int)n[i], err, "command '%s': read", cmd);
 				goto out;
@@ -79,6 +104,13 @@ out:
 int
 sshx_remote_run(struct sshx *s, const char *const *argv, char **out, char **errout, int *status,
 		GError **err)
+{
+	return sshx_remote_lines(s, argv, NULL, NULL, out, errout, status, err);
+}
+
+int
+sshx_remote_lines(struct sshx *s, const char *const *argv, sshx_line_fn fn, gpointer ud, char **out,
+		  char **errout, int *status, GError **err)
 {
 	g_autoptr(GString) cmd = g_string_new(NULL);
 	g_autoptr(GString) o = g_string_new(NULL);
@@ -113,7 +145,7 @@ sshx_remote_run(struct sshx *s, const char *const *argv, char **out, char **erro
 		sshx_fail(s, rc, err, "command '%s': cannot close its stdin", cmd->str);
 		goto out;
 	}
-	if (remote_drain(s, ch, cmd->str, o, e, err) < 0)
+	if (remote_drain(s, ch, cmd->str, o, e, fn, ud, err) < 0)
 		goto out;
 	rc = libssh2_channel_close(ch);
 	if (rc == 0)

@@ -60,5 +60,10 @@ LIBSSH2_SFTP *sshx_get_sftp(struct sshx *s, GError **err);
  * (sha256sum) or that a mutating call has checked already (mv). */
 int sshx_remote_run(struct sshx *s, const char *const *argv, char **out, char **errout,
 		    int *status, GError **err);
+/* The same, handing @fn each line of stdout (without its newline) as it
+ * comes; FALSE from @fn closes the channel (SSHX_ERROR_CANCELLED). */
+typedef gboolean (*sshx_line_fn)(const char *line, gpointer ud);
+int sshx_remote_lines(struct sshx *s, const char *const *argv, sshx_line_fn fn, gpointer ud, char **out,
+		      char **errout, int *status, GError **err);
 
 #endif

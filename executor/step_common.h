@@ -105,6 +105,10 @@ struct unit *claims_copied_by_other(struct exec *x, struct unit *u, const char *
  * target host from @sp on @u's source host: the same file, brought (and
  * rebased) already.  NULL if none. */
 struct unit *claims_copied_from_same(struct exec *x, struct unit *u, const char *sp, const char *tp);
+/* The directories that rolled-back units of the run made on @u's target
+ * and may have left because a file of @u was in them then: newest first,
+ * g_free()'d. */
+GPtrArray *claims_dirs_left(struct exec *x, struct unit *u);
 /* Another unit of the run whose journal lists the part file @path. */
 struct unit *claims_other_part(struct exec *x, struct unit *u, const char *path);
 /* The run's lock of @path on @hc, locked: one migration at a time writes

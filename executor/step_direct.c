@@ -1,15 +1,18 @@
 /* step_direct.c: copies the source host sends to the target itself
  * (disks.transfer direct, or auto when a probe succeeds): the bytes cross
- * the network once, not twice through the controller.  In batches, each
- * verified on the target as soon as it has landed, so that progress,
- * Ctrl-C and resume work as they do for a relayed copy. */
+ * the network once, not twice through the controller.  One ssh
+ * connection per file, in chunks, each checked on the target as soon as
+ * it has landed while the next ones travel, so that progress, Ctrl-C and
+ * resume work as they do for a relayed copy. */
 #include <string.h>
 
 #include "extents.h"
 #include "step_common.h"
 
-/* A batch is at least this much data, and at least a quarter of it. */
-#define BATCH_MIN (4ull << 20)
+/* A chunk (what is checked and reported at once) is an eighth of the
+ * data, within these bounds. */
+#define CHUNK_MIN (1ull << 20)
+#define CHUNK_MAX (64ull << 20)
 
 static struct sshx_peer
 peer_of(struct hostconn *dst)
@@ -105,41 +108,44 @@ step_direct_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct ss
 		step_note(u, "copies %s", direct ? "sent by the source host itself" : "relayed by the controller");
 }
 
-/* The ranges from @from on, cut into batches of about @batch bytes of
- * data: of GArray * of struct extent. */
-static GPtrArray *
-batches(const GArray *ranges, guint64 from, guint64 batch)
+/* What the chunks that landed say to the copy. */
+struct landing {
+	struct sshx *ds;
+	const char *sp, *part;
+	const struct direct_copy *d;
+	guint64 done, total;
+	char *differs;		/* the first chunk that differs */
+	gboolean stopped;
+};
+
+/* A chunk is on the target: check it there while the next ones travel,
+ * then report progress. */
+static gboolean
+landed(guint64 off, guint64 len, const char *sha, gpointer ud)
 {
-	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
-	GArray *cur = NULL;
-	guint64 in_cur = 0;
+	struct landing *l = ud;
+	g_autoptr(GArray) r = g_array_new(FALSE, FALSE, sizeof(struct extent));
+	g_autoptr(GError) e = NULL;
+	char got[65];
 
-	for (guint i = 0; i < ranges->len; i++) {
-		struct extent x = g_array_index(ranges, struct extent, i);
-
-		if (x.off + x.len <= from)
-			continue;
-		if (x.off < from) {
-			x.len -= from - x.off;
-			x.off = from;
+	if (sha) {
+		g_array_append_vals(r, &(struct extent){ off, len }, 1);
+		if (sshx_digest(l->ds, l->part, r, got, &e) < 0) {
+			l->differs = g_strdup(e->message);
+			return FALSE;
 		}
-		while (x.len) {
-			guint64 take = MIN(x.len, batch - in_cur);
-
-			if (!cur) {
-				cur = g_array_new(FALSE, FALSE, sizeof(struct extent));
-				g_ptr_array_add(out, cur);
-			}
-			g_array_append_vals(cur, &(struct extent){ x.off, take }, 1);
-			x.off += take;
-			x.len -= take;
-			if ((in_cur += take) == batch) {
-				cur = NULL;
-				in_cur = 0;
-			}
+		if (strcmp(got, sha)) {
+			l->differs = g_strdup_printf("sha256 of bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT " %s on the target, %s as read on the source",
+						     off, off + len, got, sha);
+			return FALSE;
 		}
 	}
-	return out;
+	l->done += len;
+	if (l->d->progress && !l->d->progress(l->done, l->total, l->d->ud)) {
+		l->stopped = TRUE;
+		return FALSE;
+	}
+	return TRUE;
 }
 
 int
@@ -147,29 +153,24 @@ step_direct_copy(struct unit *u, struct sshx *ss, struct sshx *ds, const char *s
 		 const struct direct_copy *d, GError **err)
 {
 	struct sshx_peer peer = peer_of(u->dst);
-	guint64 total = extents_bytes(d->ranges), done = extents_bytes_below(d->ranges, d->have);
-	g_autoptr(GPtrArray) b = batches(d->ranges, d->have, MAX(BATCH_MIN, total / 4 + 1));
+	guint64 total = extents_bytes(d->ranges);
+	g_autoptr(GArray) chunks = extents_split(d->ranges, d->have, MAX(CHUNK_MIN, MIN(CHUNK_MAX, total / 8 + 1)));
+	struct landing l = { ds, sp, part, d, extents_bytes_below(d->ranges, d->have), total, NULL, FALSE };
+	g_autoptr(GError) e = NULL;
 
 	if (!d->have && sshx_create_truncated(ds, part, d->mode, err) < 0)
 		return -1;
-	for (guint i = 0; i < b->len; i++) {
-		GArray *r = b->pdata[i];
-		char sent[65], got[65];
+	if (sshx_direct_copy(ss, sp, &peer, part, chunks, d->check, landed, &l, &e) < 0) {
+		if (l.differs) {
+			g_autofree char *m = l.differs;
 
-		if (sshx_direct_copy(ss, sp, &peer, part, r, 0, sent, err) < 0)
-			return -1;
-		/* checked while its bytes are fresh on the target: each read once */
-		if (d->check) {
-			if (sshx_digest(ds, part, r, got, err) < 0)
-				return -1;
-			if (strcmp(sent, got))
-				return step_fail(err, "the copy of '%s' differs from the source: sha256 of a batch of data %s on the target, %s as read on the source",
-						 sp, got, sent);
+			return step_fail(err, "the copy of '%s' differs from the source: %s", sp, m);
 		}
-		done += extents_bytes(r);
-		if (d->progress && !d->progress(done, total, d->ud))
+		if (l.stopped)
 			return step_fail(err, "copy '%s' to '%s': stopped at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes of data",
-					 sp, part, done, total);
+					 sp, part, l.done, total);
+		g_propagate_error(err, g_steal_pointer(&e));
+		return -1;
 	}
 	return sshx_finish_file(ds, part, d->size, err);
 }

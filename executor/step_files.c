@@ -75,6 +75,17 @@ step_copy_disks_undo(struct exec *x, struct unit *u, GError **err)
 			goto out;
 	}
 	rc = remove_listed(ds, fact_array(u, FACT_DIRS), TRUE, err);
+	if (rc == 0) {
+		/* a directory another migration made, left while this one's
+		 * files were in it: empty now, unless something else uses it */
+		g_autoptr(GPtrArray) left = claims_dirs_left(x, u);
+
+		for (guint i = 0; i < left->len; i++) {
+			g_autoptr(GError) e = NULL;
+
+			sshx_rmdir(ds, left->pdata[i], &e);
+		}
+	}
 out:
 	host_unlock(&lk);
 	return rc;
