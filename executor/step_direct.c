@@ -9,10 +9,10 @@
 #include "extents.h"
 #include "step_common.h"
 
-/* A chunk (what is checked and reported at once) is an eighth of the
+/* A chunk (what is checked and reported at once) is a quarter of the
  * data, within these bounds. */
 #define CHUNK_MIN (1ull << 20)
-#define CHUNK_MAX (64ull << 20)
+#define CHUNK_MAX (256ull << 20)
 
 static struct sshx_peer
 peer_of(struct hostconn *dst)
@@ -154,7 +154,7 @@ step_direct_copy(struct unit *u, struct sshx *ss, struct sshx *ds, const char *s
 {
 	struct sshx_peer peer = peer_of(u->dst);
 	guint64 total = extents_bytes(d->ranges);
-	g_autoptr(GArray) chunks = extents_split(d->ranges, d->have, MAX(CHUNK_MIN, MIN(CHUNK_MAX, total / 8 + 1)));
+	g_autoptr(GArray) chunks = extents_split(d->ranges, d->have, MAX(CHUNK_MIN, MIN(CHUNK_MAX, total / 4 + 1)));
 	struct landing l = { ds, sp, part, d, extents_bytes_below(d->ranges, d->have), total, NULL, FALSE };
 	g_autoptr(GError) e = NULL;
 
