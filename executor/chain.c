@@ -118,7 +118,7 @@ known_format(const char *f)
 
 /* One layer of qemu-img's list, checked against what is above it. */
 static int
-chain_layer(JsonObject *o, guint i, const char *expect, struct layer *l, const char **backing, GError **err)
+chain_layer(JsonObject *o, const char *expect, struct layer *l, const char **backing, GError **err)
 {
 	const char *file = str_member(o, "filename"), *fmt = str_member(o, "format");
 	const char *bfmt = str_member(o, "backing-filename-format");
@@ -135,20 +135,19 @@ chain_layer(JsonObject *o, guint i, const char *expect, struct layer *l, const c
 		return step_fail(err, "'%s' names its backing file's format as %s: vmshift moves qcow2 and raw only", file, bfmt);
 	l->src = g_strdup(file);
 	l->format = g_strdup(fmt);
-	(void)i;
 	return 0;
 }
 
 GPtrArray *
-chain_of(struct exec *x, struct unit *u, struct sshx *ss, const char *path, GError **err)
+chain_of(struct exec *x, struct unit *u, struct sshx *ss, const char *path, GPtrArray *read_heads, GError **err)
 {
 	g_autoptr(GPtrArray) layers = g_ptr_array_new_with_free_func(layer_free);
-	g_autoptr(GPtrArray) heads = NULL;
+	g_autoptr(GPtrArray) heads = read_heads ? g_ptr_array_ref(read_heads) : NULL;
 	g_autoptr(JsonNode) root = NULL;
 	JsonArray *a;
 	const char *want = path, *prev_bfmt = NULL;
 
-	if (!(heads = chain_headers(ss, path, err)) || !(root = qemu_img_chain(ss, u->src->h->name, path, err)))
+	if ((!heads && !(heads = chain_headers(ss, path, err))) || !(root = qemu_img_chain(ss, u->src->h->name, path, err)))
 		return NULL;
 	a = json_node_get_array(root);
 	/* trust neither alone: the headers vmshift reads itself, and
@@ -162,7 +161,7 @@ chain_of(struct exec *x, struct unit *u, struct sshx *ss, const char *path, GErr
 		const char *backing = NULL;
 
 		g_ptr_array_add(layers, l);
-		if (!JSON_NODE_HOLDS_OBJECT(n) || chain_layer(json_node_get_object(n), i, want, l, &backing, err) < 0 ||
+		if (!JSON_NODE_HOLDS_OBJECT(n) || chain_layer(json_node_get_object(n), want, l, &backing, err) < 0 ||
 		    !(l->dst = step_remap_path(x, u, l->src, err)))
 			return NULL;
 		/* a raw image that nobody names as raw is probed: a guest could

@@ -134,6 +134,8 @@ hosts_close(GPtrArray *hosts)
 			g_ptr_array_unref(hc->spare);
 		if (hc->reach)
 			g_hash_table_unref(hc->reach);
+		for (guint k = 0; k < G_N_ELEMENTS(hc->id_text); k++)
+			g_free(hc->id_text[k]);
 		g_free(hc->ssh_error);
 		g_free(hc->uuid);
 		if (hc->image_dirs)

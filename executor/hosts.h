@@ -19,6 +19,8 @@ struct hostconn {
 	struct sshx *ssh;	/* not thread-safe: hold ->mu while using it */
 	GMutex mu;
 	GPtrArray *spare;	/* struct sshx *: idle sessions for copies (under ->mu) */
+	char *id_text[3];	/* /etc/passwd, /etc/group, qemu.conf ("" if unreadable),
+				 * read once for the owners of copies (step_owner.c; under ->mu) */
 	GHashTable *reach;	/* target host name -> "" if this host's own ssh reaches
 				 * it (direct copies), else why not; under the run's
 				 * mutex (exec.mu): preflight holds ->mu when it asks */

@@ -47,25 +47,11 @@ dest_of(const struct sshx_peer *peer)
 	return peer->user ? g_strdup_printf("%s@%s", peer->user, peer->host) : g_strdup(peer->host);
 }
 
-/* A command line for the target's login shell, every word quoted. */
-static char *
-remote_line(const char *const *argv)
-{
-	GString *s = g_string_new(NULL);
-
-	for (guint i = 0; argv[i]; i++) {
-		g_autofree char *q = g_shell_quote(argv[i]);
-
-		g_string_append_printf(s, "%s%s", i ? " " : "", q);
-	}
-	return g_string_free(s, FALSE);
-}
-
 int
 sshx_direct_probe(struct sshx *src, const struct sshx_peer *peer, const char *marker, char **why, GError **err)
 {
 	const char *test[] = { "test", "-f", marker, NULL };
-	g_autofree char *line = remote_line(test), *dest = dest_of(peer), *port = g_strdup_printf("%d", peer->port > 0 ? peer->port : 22);
+	g_autofree char *line = sshx_command_line(test), *dest = dest_of(peer), *port = g_strdup_printf("%d", peer->port > 0 ? peer->port : 22);
 	const char *argv[] = { "sh", "-c", probe_script, "sh", port, dest, line, NULL };
 	g_autofree char *o = NULL, *e = NULL;
 	int status = 0;
@@ -128,7 +114,7 @@ sshx_direct_copy(struct sshx *src, const char *src_path, const struct sshx_peer 
 		 const GArray *chunks, gboolean hash, sshx_chunk_fn fn, gpointer ud, GError **err)
 {
 	const char *recv[] = { "sh", "-c", recv_script, "sh", dst_path, NULL };
-	g_autofree char *line = remote_line(recv), *dest = dest_of(peer), *port = g_strdup_printf("%d", peer->port > 0 ? peer->port : 22);
+	g_autofree char *line = sshx_command_line(recv), *dest = dest_of(peer), *port = g_strdup_printf("%d", peer->port > 0 ? peer->port : 22);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GHashTable) table = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	struct stream st = { table, hash, fn, ud, FALSE };

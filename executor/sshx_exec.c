@@ -9,6 +9,21 @@
 
 /* ------------------------------------------------------------ exec */
 
+char *
+sshx_command_line(const char *const *argv)
+{
+	GString *s = g_string_new(NULL);
+
+	for (const char *const *a = argv; *a; a++) {
+		g_autofree char *q = g_shell_quote(*a);
+
+		if (s->len)
+			g_string_append_c(s, ' ');
+		g_string_append(s, q);
+	}
+	return g_string_free(s, FALSE);
+}
+
 /* Wait until the socket can move in the direction libssh2 is blocked on. */
 static int
 wait_socket(struct sshx *s, int timeout_ms)
@@ -112,7 +127,7 @@ int
 sshx_remote_lines(struct sshx *s, const char *const *argv, sshx_line_fn fn, gpointer ud, char **out,
 		  char **errout, int *status, GError **err)
 {
-	g_autoptr(GString) cmd = g_string_new(NULL);
+	g_autofree char *line = NULL;
 	g_autoptr(GString) o = g_string_new(NULL);
 	g_autoptr(GString) e = g_string_new(NULL);
 	LIBSSH2_CHANNEL *ch = NULL;
@@ -124,34 +139,28 @@ sshx_remote_lines(struct sshx *s, const char *const *argv, sshx_line_fn fn, gpoi
 		g_set_error(err, SSHX_ERROR, SSHX_ERROR_FAILED, "%s: exec: empty command", s->label);
 		return -1;
 	}
-	for (const char *const *a = argv; *a; a++) {
-		g_autofree char *q = g_shell_quote(*a);
-
-		if (cmd->len)
-			g_string_append_c(cmd, ' ');
-		g_string_append(cmd, q);
-	}
+	line = sshx_command_line(argv);
 	ch = libssh2_channel_open_session(s->session);
 	if (!ch)
 		return sshx_fail(s, libssh2_session_last_errno(s->session), err,
-				 "command '%s': cannot open a channel", cmd->str);
-	rc = libssh2_channel_exec(ch, cmd->str);
+				 "command '%s': cannot open a channel", line);
+	rc = libssh2_channel_exec(ch, line);
 	if (rc != 0) {
-		sshx_fail(s, rc, err, "command '%s': cannot start", cmd->str);
+		sshx_fail(s, rc, err, "command '%s': cannot start", line);
 		goto out;
 	}
 	rc = libssh2_channel_send_eof(ch);
 	if (rc != 0) {
-		sshx_fail(s, rc, err, "command '%s': cannot close its stdin", cmd->str);
+		sshx_fail(s, rc, err, "command '%s': cannot close its stdin", line);
 		goto out;
 	}
-	if (remote_drain(s, ch, cmd->str, o, e, fn, ud, err) < 0)
+	if (remote_drain(s, ch, line, o, e, fn, ud, err) < 0)
 		goto out;
 	rc = libssh2_channel_close(ch);
 	if (rc == 0)
 		rc = libssh2_channel_wait_closed(ch);
 	if (rc != 0) {
-		sshx_fail(s, rc, err, "command '%s': closing the channel", cmd->str);
+		sshx_fail(s, rc, err, "command '%s': closing the channel", line);
 		goto out;
 	}
 	/* get_exit_status() says 0 when there was no exit-status message
@@ -159,14 +168,14 @@ sshx_remote_lines(struct sshx *s, const char *const *argv, sshx_line_fn fn, gpoi
 	rc = libssh2_channel_get_exit_signal(ch, &signame, &siglen, NULL, NULL, NULL, NULL);
 	if (rc == 0 && signame) {
 		g_set_error(err, SSHX_ERROR, SSHX_ERROR_COMMAND,
-			    "%s: command '%s' killed by signal %s: %s", s->label, cmd->str,
+			    "%s: command '%s' killed by signal %s: %s", s->label, line,
 			    signame, g_strstrip(e->str));
 		goto out;
 	}
 	code = libssh2_channel_get_exit_status(ch);
 	if (!status && code != 0) {
 		g_set_error(err, SSHX_ERROR, SSHX_ERROR_COMMAND,
-			    "%s: command '%s' failed with exit status %d: %s", s->label, cmd->str,
+			    "%s: command '%s' failed with exit status %d: %s", s->label, line,
 			    code, g_strstrip(e->str));
 		goto out;
 	}

@@ -60,6 +60,9 @@ LIBSSH2_SFTP *sshx_get_sftp(struct sshx *s, GError **err);
  * (sha256sum) or that a mutating call has checked already (mv). */
 int sshx_remote_run(struct sshx *s, const char *const *argv, char **out, char **errout,
 		    int *status, GError **err);
+/* @argv as one line for the remote login shell, every word quoted with
+ * g_shell_quote(); caller frees. */
+char *sshx_command_line(const char *const *argv);
 /* The same, handing @fn each line of stdout (without its newline) as it
  * comes; FALSE from @fn closes the channel (SSHX_ERROR_CANCELLED). */
 typedef gboolean (*sshx_line_fn)(const char *line, gpointer ud);

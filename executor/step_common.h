@@ -166,18 +166,20 @@ struct layer {
 	char *dst;	/* remapped: on the target */
 	char *format;	/* "qcow2" or "raw" */
 };
+/* Every layer under the qcow2 image @path as its headers name them
+ * (read over SFTP, relative names resolved), top first, @path itself not
+ * included; at most 16.  NULL with @err set on failure. */
+GPtrArray *chain_headers(struct sshx *s, const char *path, GError **err);
 /* @path (on the source) and every backing file below it, top first, as
  * `qemu-img info --backing-chain` sees them there and the qcow2 headers
  * agree; each remapped by the unit's paths rules.  Refused (NULL, @err):
  * a format other than qcow2 and raw, a backing file that is not a plain
  * absolute path, a raw backing file whose format the overlay does not
  * record (qemu would probe it), and qemu-img and the headers disagreeing.
- * Of struct layer *, free function set. */
-/* Every layer under the qcow2 image @path as its headers name them
- * (read over SFTP, relative names resolved), top first, @path itself not
- * included; at most 16.  NULL with @err set on failure. */
-GPtrArray *chain_headers(struct sshx *s, const char *path, GError **err);
-GPtrArray *chain_of(struct exec *x, struct unit *u, struct sshx *ss, const char *path, GError **err);
+ * Of struct layer *, free function set.  @heads: chain_headers() of
+ * @path if the caller has read them already, else NULL. */
+GPtrArray *chain_of(struct exec *x, struct unit *u, struct sshx *ss, const char *path, GPtrArray *heads,
+		    GError **err);
 /* Make the copied layer @l on the target name @below (its remapped
  * backing file) with its format, unless it does already: `qemu-img
  * rebase -u`.  @path: where @l is now (its part file or its place). */

@@ -366,7 +366,7 @@ out:
 static int
 copy_chain(struct copier *c, const char *sp, const char *tp, GError **err)
 {
-	g_autoptr(GPtrArray) layers = chain_of(c->x, c->u, c->ss, sp, err);
+	g_autoptr(GPtrArray) layers = chain_of(c->x, c->u, c->ss, sp, NULL, err);
 
 	if (!layers)
 		return -1;

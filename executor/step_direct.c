@@ -111,7 +111,7 @@ step_direct_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct ss
 /* What the chunks that landed say to the copy. */
 struct landing {
 	struct sshx *ds;
-	const char *sp, *part;
+	const char *part;
 	const struct direct_copy *d;
 	guint64 done, total;
 	char *differs;		/* the first chunk that differs */
@@ -155,7 +155,7 @@ step_direct_copy(struct unit *u, struct sshx *ss, struct sshx *ds, const char *s
 	struct sshx_peer peer = peer_of(u->dst);
 	guint64 total = extents_bytes(d->ranges);
 	g_autoptr(GArray) chunks = extents_split(d->ranges, d->have, MAX(CHUNK_MIN, MIN(CHUNK_MAX, total / 4 + 1)));
-	struct landing l = { ds, sp, part, d, extents_bytes_below(d->ranges, d->have), total, NULL, FALSE };
+	struct landing l = { ds, part, d, extents_bytes_below(d->ranges, d->have), total, NULL, FALSE };
 	g_autoptr(GError) e = NULL;
 
 	if (!d->have && sshx_create_truncated(ds, part, d->mode, err) < 0)

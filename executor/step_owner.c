@@ -10,16 +10,40 @@
 #define ID_FILE_MAX (4 << 20)
 #define QEMU_CONF "/etc/libvirt/qemu.conf"
 
-static char *
-read_text(struct sshx *s, const char *path, GError **err)
+enum { ID_PASSWD, ID_GROUP, ID_QEMU_CONF };
+static const char *const id_paths[] = { "/etc/passwd", "/etc/group", QEMU_CONF };
+
+/* One of @hc's files that say who is who, read once per run (every copy
+ * asks): borrowed, alive as long as the hosts are.  qemu.conf may be
+ * unreadable (""); the others must be read. */
+static const char *
+id_text(struct hostconn *hc, struct sshx *s, int which, GError **err)
 {
-	g_autofree char *buf = g_malloc(ID_FILE_MAX + 1);
+	g_autofree char *buf = NULL;
+	g_autoptr(GError) e = NULL;
+	const char *known;
 	gsize got = 0;
 
-	if (sshx_read_head(s, path, buf, ID_FILE_MAX, &got, err) < 0)
-		return NULL;
+	g_mutex_lock(&hc->mu);
+	known = hc->id_text[which];
+	g_mutex_unlock(&hc->mu);
+	if (known)
+		return known;
+	buf = g_malloc(ID_FILE_MAX + 1);
+	if (sshx_read_head(s, id_paths[which], buf, ID_FILE_MAX, &got, &e) < 0) {
+		if (which != ID_QEMU_CONF) {
+			g_propagate_error(err, g_steal_pointer(&e));
+			return NULL;
+		}
+		got = 0;
+	}
 	buf[got] = '\0';
-	return g_steal_pointer(&buf);
+	g_mutex_lock(&hc->mu);
+	if (!hc->id_text[which])
+		hc->id_text[which] = g_steal_pointer(&buf);
+	known = hc->id_text[which];
+	g_mutex_unlock(&hc->mu);
+	return known;
 }
 
 /* In passwd/group text: the name of @id, or the id of @name (*id set). */
@@ -88,27 +112,24 @@ target_id(const char *ids, const char *name, guint32 *id)
 int
 step_copy_owner(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp, struct unit *u, GError **err)
 {
-	g_autofree char *spw = NULL, *sgr = NULL, *tpw = NULL, *tgr = NULL, *conf = NULL;
+	const char *spw, *sgr, *tpw, *tgr, *conf;
 	g_autofree char *uname = NULL, *gname = NULL, *cu = NULL, *cg = NULL;
-	guint32 suid = 0, sgid = 0, uid = 0, gid = 0;
+	guint32 suid = 0, sgid = 0, uid = 0, gid = 0, cur_u = 0, cur_g = 0;
 	gboolean have_u, have_g;
 
-	if (sshx_owner(ss, sp, &suid, &sgid, err) < 0 || !(spw = read_text(ss, "/etc/passwd", err)) ||
-	    !(sgr = read_text(ss, "/etc/group", err)) || !(tpw = read_text(ds, "/etc/passwd", err)) ||
-	    !(tgr = read_text(ds, "/etc/group", err)))
+	if (sshx_owner(ss, sp, &suid, &sgid, err) < 0 || !(spw = id_text(u->src, ss, ID_PASSWD, err)) ||
+	    !(sgr = id_text(u->src, ss, ID_GROUP, err)) || !(tpw = id_text(u->dst, ds, ID_PASSWD, err)) ||
+	    !(tgr = id_text(u->dst, ds, ID_GROUP, err)))
 		return -1;
 	uname = id_lookup(spw, NULL, &suid);
 	gname = id_lookup(sgr, NULL, &sgid);
 	have_u = target_id(tpw, uname, &uid);
 	have_g = target_id(tgr, gname, &gid);
 	if (!have_u || !have_g) {
-		g_autoptr(GError) e = NULL;
-
-		/* no qemu.conf readable: nothing more to go by */
-		if ((conf = read_text(ds, QEMU_CONF, &e))) {
-			cu = conf_value(conf, "user");
-			cg = conf_value(conf, "group");
-		}
+		if (!(conf = id_text(u->dst, ds, ID_QEMU_CONF, err)))
+			return -1;
+		cu = conf_value(conf, "user");
+		cg = conf_value(conf, "group");
 		if (!have_u)
 			have_u = target_id(tpw, cu, &uid);
 		if (!have_g)
@@ -116,16 +137,12 @@ step_copy_owner(struct sshx *ss, const char *sp, struct sshx *ds, const char *tp
 	}
 	if (!have_u && !have_g)
 		return 0;	/* nothing names an owner there: as the copy made it */
-	{
-		guint32 cur_u = 0, cur_g = 0;
-
-		if (sshx_owner(ds, tp, &cur_u, &cur_g, err) < 0)
-			return -1;
-		uid = have_u ? uid : cur_u;
-		gid = have_g ? gid : cur_g;
-		if (uid == cur_u && gid == cur_g)
-			return 0;	/* a user that is not root may copy what it owns */
-	}
+	if (sshx_owner(ds, tp, &cur_u, &cur_g, err) < 0)
+		return -1;
+	uid = have_u ? uid : cur_u;
+	gid = have_g ? gid : cur_g;
+	if (uid == cur_u && gid == cur_g)
+		return 0;	/* a user that is not root may copy what it owns */
 	if (sshx_chown(ds, tp, uid, gid, err) < 0) {
 		g_prefix_error(err, "%s: ", u->id);
 		return -1;

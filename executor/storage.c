@@ -85,19 +85,22 @@ prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 		step_note(u, "%s: %s is the same file on %s and %s (probe)", what, tp, u->src->h->name, u->dst->h->name);
 }
 
-/* What the target has of @l already: a line for the dry-run. */
+/* What the target has of @l already: a line for the dry-run; *@same:
+ * it has the very file, nothing will be written there. */
 static const char *
-layer_on_target(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const struct layer *l, GError **err)
+layer_on_target(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const struct layer *l,
+		gboolean *same, GError **err)
 {
 	gboolean exists = FALSE;
 
+	*same = FALSE;
 	if (!ds)
 		return "not looked at (no SSH access to the target)";
 	if (sshx_stat(ds, l->dst, &exists, NULL, NULL, err) < 0)
 		return NULL;
 	if (!exists)
 		return "missing there: copied";
-	if (step_same_in_run(x, u, ss, l->src, ds, l->dst, err))
+	if ((*same = step_same_in_run(x, u, ss, l->src, ds, l->dst, err)))
 		return "there, identical (sha256): not copied";
 	return err && *err ? NULL : "there and different: set aside if disks.overwrite, else refused";
 }
@@ -107,7 +110,7 @@ layer_on_target(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds
  * unit claims.  A shareable disk is in use by another VM. */
 static void
 offline_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const struct dom_disk *s,
-	     const struct dom_disk *t, JsonObject *facts, GPtrArray *problems)
+	     const struct dom_disk *t, GPtrArray *heads, JsonObject *facts, GPtrArray *problems)
 {
 	g_autoptr(GPtrArray) layers = NULL;
 	g_autoptr(GError) e = NULL;
@@ -120,13 +123,14 @@ offline_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 	}
 	if (g_strcmp0(s->format, "qcow2"))
 		return;
-	if (!(layers = chain_of(x, u, ss, s->source, &e))) {
+	if (!(layers = chain_of(x, u, ss, s->source, heads, &e))) {
 		problem(problems, "%s: %s", t->what, e->message);
 		return;
 	}
 	for (guint i = 1; i < layers->len; i++) {
 		const struct layer *l = layers->pdata[i];
-		const char *there = layer_on_target(x, u, ss, ds, l, &e);
+		gboolean same;
+		const char *there = layer_on_target(x, u, ss, ds, l, &same, &e);
 
 		if (!there) {
 			problem(problems, "%s backing file %u: %s", t->what, i, e->message);
@@ -136,7 +140,7 @@ offline_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 		step_note(u, "%s backing file %u (%s): %s -> %s: %s", t->what, i, l->format, l->src, l->dst, there);
 		json_array_add_string_element(json_object_get_array_member(facts, FACT_TARGET_FILES), l->dst);
 		json_array_add_string_element(json_object_get_array_member(facts, FACT_SOURCE_FILES), l->src);
-		if (ds && strcmp(there, "there, identical (sha256): not copied"))
+		if (ds && !same)
 			storage_check_write(u, ds, t->what, l->dst, FALSE, problems);
 	}
 }
@@ -161,7 +165,7 @@ check_file_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds
 		return;
 	}
 	if (offline) {
-		offline_disk(x, u, ss, ds, s, t, facts, problems);
+		offline_disk(x, u, ss, ds, s, t, chain, facts, problems);
 		return;
 	}
 	if (!ds) {
