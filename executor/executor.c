@@ -105,7 +105,7 @@ build_units(struct exec *x, GPtrArray *recs, GError **err)
 /* What a migration is, for "did it change since the run began?": the
  * planner's fingerprint, which walks its own field tables.  The journal
  * records the version; 1 and 2 were lists written by hand here. */
-#define FINGERPRINT_VERSION 3
+#define FINGERPRINT_VERSION 4
 
 static char *
 fingerprint(const struct plan *plan, const struct migration *m)

@@ -17,6 +17,7 @@ static const char *const copy_storage_names[] = { "none", "all", "inc", NULL };
 static const char *const on_timeout_names[] = { "abort", "suspend", "postcopy", NULL };
 static const char *const verify_names[] = { "sha256", "size", "none", NULL };
 static const char *const transfer_names[] = { "auto", "direct", "relay", NULL };
+static const char *const fallback_names[] = { "none", "cold", "offline-with-scp-disk", NULL };
 
 /* The first keys of struct settings; the order is the bit in ->given. */
 static const struct field settings_fields[] = {
@@ -45,6 +46,11 @@ static const struct field live_fields[] = {
 	FBOOL("unsafe", struct live_opts, unsafe),
 	FBOOL("skip_cpu_check", struct live_opts, skip_cpu_check),
 	FBOOL("check_dirty_rate", struct live_opts, check_dirty_rate),
+	FINT("initial_downtime_ms", struct live_opts, initial_downtime_ms, 1, G_MAXINT32),
+	FINT("downtime_steps", struct live_opts, downtime_steps, 1, 100),
+	FINT("downtime_step_s", struct live_opts, downtime_step_s, 1, 86400),
+	FINT("finish_after_passes", struct live_opts, finish_after_passes, 1, 1000),
+	FENUM("fallback", struct live_opts, fallback, fallback_names),
 };
 
 static const struct field disk_fields[] = {
@@ -52,6 +58,17 @@ static const struct field disk_fields[] = {
 	FBOOL("delete_source", struct disk_opts, delete_source),
 	FBOOL("overwrite", struct disk_opts, overwrite),
 	{ "transfer", F_ENUM, offsetof(struct disk_opts, transfer), 0, 0, transfer_names, FIELD_HOW },
+};
+
+static const struct field verify_fields[] = {
+	FINT("running_for_s", struct verify_opts, running_for_s, 0, 3600),
+	FBOOL("guest_agent", struct verify_opts, guest_agent),
+	FINT("timeout_s", struct verify_opts, timeout_s, 1, 3600),
+	FSTR("tcp", struct verify_opts, tcp),
+};
+
+static const struct field prepare_fields[] = {
+	FBOOL("create_bridges", struct prepare_opts, create_bridges),
 };
 
 static const struct field host_fields[] = {
@@ -91,6 +108,8 @@ G_STATIC_ASSERT(G_N_ELEMENTS(settings_fields) == SETTINGS_KEYS);
 G_STATIC_ASSERT(G_N_ELEMENTS(shutdown_fields) == SHUTDOWN_KEYS);
 G_STATIC_ASSERT(G_N_ELEMENTS(live_fields) == LIVE_KEYS);
 G_STATIC_ASSERT(G_N_ELEMENTS(disk_fields) + 1 == DISK_KEYS);
+G_STATIC_ASSERT(G_N_ELEMENTS(verify_fields) == VERIFY_KEYS);
+G_STATIC_ASSERT(G_N_ELEMENTS(prepare_fields) == PREPARE_KEYS);
 G_STATIC_ASSERT(G_N_ELEMENTS(host_fields) <= OPT_MAX_KEYS);
 
 #define TABLE(name, t) { name, t, G_N_ELEMENTS(t) }
@@ -100,6 +119,8 @@ const struct ftable field_tables[FT__COUNT] = {
 	[FT_SHUTDOWN] = TABLE("shutdown", shutdown_fields),
 	[FT_LIVE] = TABLE("live", live_fields),
 	[FT_DISKS] = TABLE("disks", disk_fields),
+	[FT_VERIFY] = TABLE("verify", verify_fields),
+	[FT_PREPARE] = TABLE("prepare", prepare_fields),
 	[FT_HOST] = TABLE(NULL, host_fields),
 	[FT_SSH] = TABLE("ssh", ssh_fields),
 	[FT_RULE] = TABLE(NULL, rule_fields),
@@ -110,11 +131,13 @@ const struct ftable field_tables[FT__COUNT] = {
 			 offsetof(struct settings, m) + offsetof(T, given), \
 			 offsetof(struct settings, m) + offsetof(T, at) }
 
-const struct settings_block settings_blocks[4] = {
+const struct settings_block settings_blocks[SETTINGS_BLOCKS] = {
 	{ FT_SETTINGS, 0, offsetof(struct settings, given), offsetof(struct settings, at) },
 	BLOCK(FT_SHUTDOWN, struct shutdown_opts, shutdown),
 	BLOCK(FT_LIVE, struct live_opts, live),
 	BLOCK(FT_DISKS, struct disk_opts, disks),
+	BLOCK(FT_VERIFY, struct verify_opts, verify),
+	BLOCK(FT_PREPARE, struct prepare_opts, prepare),
 };
 
 /* ---- defaults ---- */
@@ -135,8 +158,10 @@ fields_inherit(const struct ftable *t, void *dst, guint32 dst_given, struct pos 
 		 * quietly take the default's value instead */
 		if ((dst_given & (1u << f)) || dst_at[f].line || !(src_given & (1u << f)))
 			continue;
-		g_assert(fd->type != F_STR && fd->type != F_STR_EMPTY_OK);	/* would need a copy */
-		memcpy((char *)dst + fd->off, (const char *)src + fd->off, size[fd->type]);
+		if (fd->type == F_STR || fd->type == F_STR_EMPTY_OK)	/* each struct owns its strings */
+			*(char **)((char *)dst + fd->off) = g_strdup(*(char *const *)((const char *)src + fd->off));
+		else
+			memcpy((char *)dst + fd->off, (const char *)src + fd->off, size[fd->type]);
 		dst_at[f] = src_at[f];
 	}
 }

@@ -49,6 +49,8 @@ enum ftable_id {
 	FT_SHUTDOWN,	/* struct shutdown_opts */
 	FT_LIVE,	/* struct live_opts */
 	FT_DISKS,	/* struct disk_opts, scalar keys (shared is a list, read apart) */
+	FT_VERIFY,	/* struct verify_opts */
+	FT_PREPARE,	/* struct prepare_opts */
 	FT_HOST,	/* struct host */
 	FT_SSH,		/* struct ssh_access */
 	FT_RULE,	/* struct remap_rule */
@@ -67,7 +69,8 @@ struct settings_block {
 	gsize at_off;		/* of its struct pos ->at[] */
 };
 
-extern const struct settings_block settings_blocks[4];
+#define SETTINGS_BLOCKS 6
+extern const struct settings_block settings_blocks[SETTINGS_BLOCKS];
 
 /* Index of migration_fields: into at[] in read_migration(). */
 enum { MF_ID, MF_VM, MF_MATCH, MF_FROM, MF_TO, MF__COUNT };

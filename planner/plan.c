@@ -143,7 +143,12 @@ settings_init(struct settings *s, GPtrArray *empty)
 	s->live.max_downtime_ms = 300;
 	s->live.copy_storage = COPY_STORAGE_NONE;
 	s->live.on_timeout = ON_TIMEOUT_ABORT;
+	s->live.downtime_steps = 1;
+	s->live.downtime_step_s = 10;
+	s->live.fallback = FALLBACK_NONE;
 	s->disks.verify = VERIFY_SHA256;
+	s->verify.running_for_s = -1;
+	s->verify.timeout_s = 30;
 	if (!empty) {
 		s->disks.shared = g_ptr_array_new_with_free_func(shared_pattern_free);
 		remap_init(&s->remap);
@@ -168,6 +173,7 @@ void
 settings_release(struct settings *s)
 {
 	g_clear_pointer(&s->disks.shared, g_ptr_array_unref);
+	g_clear_pointer(&s->verify.tcp, g_free);
 	remap_release(&s->remap);
 }
 

@@ -32,6 +32,11 @@ enum on_timeout { ON_TIMEOUT_ABORT, ON_TIMEOUT_SUSPEND, ON_TIMEOUT_POSTCOPY };
 enum verify { VERIFY_SHA256, VERIFY_SIZE, VERIFY_NONE };
 /* disks.transfer: auto = direct when the source reaches the target */
 enum transfer { TRANSFER_AUTO, TRANSFER_DIRECT, TRANSFER_RELAY };
+/* live.fallback: the mode a live migration that failed with the guest
+ * still healthy on the source is done again in */
+enum fallback { FALLBACK_NONE, FALLBACK_COLD, FALLBACK_OFFLINE_SCP };
+/* placement.policy: how a to: list's host is chosen */
+enum place_policy { PLACE_SPREAD, PLACE_PACK };
 
 /* The steps of a migration, in the order each mode runs them.  Their
  * names are part of the plan format: the journal and JSON use them. */
@@ -103,8 +108,10 @@ struct remap {
  * struct settings per migration. */
 #define SETTINGS_KEYS 3		/* mode, undefine_source, start */
 #define SHUTDOWN_KEYS 2
-#define LIVE_KEYS 13
+#define LIVE_KEYS 18
 #define DISK_KEYS 5		/* the scalar keys, then shared */
+#define VERIFY_KEYS 4
+#define PREPARE_KEYS 1
 
 struct shutdown_opts {
 	gint64 timeout_s;
@@ -127,8 +134,35 @@ struct live_opts {
 	gboolean unsafe;
 	gboolean skip_cpu_check;	/* no virConnectCompareHypervisorCPU in preflight */
 	gboolean check_dirty_rate;	/* measure the guest's dirty rate in preflight */
+	/* Downtime escalation: live.downtime_steps limits, evenly from
+	 * initial_downtime_ms (0: max_downtime_ms from the start) up to
+	 * max_downtime_ms, one every downtime_step_s; after
+	 * finish_after_passes memory passes (0: never) straight to the
+	 * maximum. */
+	gint64 initial_downtime_ms;
+	gint64 downtime_steps;
+	gint64 downtime_step_s;
+	gint64 finish_after_passes;
+	int fallback;		/* enum fallback */
 	guint32 given;
 	struct pos at[LIVE_KEYS];
+};
+
+/* verify: what verify-target checks before the source is undefined. */
+struct verify_opts {
+	gint64 running_for_s;	/* -1: the mode's default (1 for cold and offline, 0 for live) */
+	gboolean guest_agent;	/* qemu-guest-agent guest-ping answers */
+	gint64 timeout_s;	/* for guest_agent and tcp */
+	char *tcp;		/* "HOST:PORT" that must accept a connection, or NULL; owned */
+	guint32 given;
+	struct pos at[VERIFY_KEYS];
+};
+
+/* prepare: what prepare-target may create on the target. */
+struct prepare_opts {
+	gboolean create_bridges;	/* a missing Linux bridge is created (and undone) */
+	guint32 given;
+	struct pos at[PREPARE_KEYS];
 };
 
 /* One pattern of disks.shared, compiled. */
@@ -171,8 +205,10 @@ struct settings {
 	struct shutdown_opts shutdown;
 	struct live_opts live;
 	struct disk_opts disks;
+	struct verify_opts verify;
+	struct prepare_opts prepare;
 	struct remap remap;
-	struct pos live_at, disks_at;	/* the block's own key, if written */
+	struct pos live_at, disks_at, verify_at, prepare_at;	/* the block's own key, if written */
 };
 
 struct after_ref {
@@ -187,9 +223,16 @@ struct migration {
 	char *match;
 	pcre2_code *match_re;
 	char *from_name;	/* as written */
-	char *to_name;
+	char *to_name;		/* NULL when to: is a list */
 	struct host *from;	/* resolved; NULL if unknown */
+	/* The target: the one host to: names.  NULL when to: is a list of
+	 * two or more hosts (a pool): the executor places each VM of the
+	 * entry on one of ->pool at apply time (unit->to). */
 	struct host *to;
+	/* to:'s hosts, resolved, in the order written (one for a plain
+	 * name); of struct host *, borrowed; never NULL after plan_parse(). */
+	GPtrArray *pool;
+	GArray *pool_at;	/* struct pos of each name of a to: list; empty for a plain name */
 	GArray *after_refs;	/* of struct after_ref, as written */
 	GPtrArray *after;	/* of struct migration *, borrowed, resolved */
 	struct settings set;	/* defaults applied */
@@ -200,6 +243,31 @@ struct migration {
 	struct pos id_at, name_at, from_at, to_at, after_at;	/* name_at: vm or match value */
 };
 
+/* One group of placement.anti_affinity: VMs that must land on distinct
+ * hosts.  Each entry is a PCRE2 pattern matched against the whole VM
+ * name (so a plain name means exactly that VM). */
+struct affinity_group {
+	GPtrArray *patterns;	/* of struct shared_pattern *, owned */
+	struct pos at;		/* the group's list item */
+};
+
+/* placement: how a VM of a to: list entry is placed (executor/placement.c). */
+struct placement {
+	int policy;			/* enum place_policy */
+	gint64 reserve_memory_mib;	/* kept free on every candidate */
+	double max_vcpu_ratio;		/* vCPUs defined on a host per host CPU; 0: no limit */
+	GPtrArray *anti_affinity;	/* of struct affinity_group *, owned; empty, never NULL */
+	struct pos at;			/* the placement: key; line 0 if not written */
+};
+
+/* window: when migrations may run.  0 is unset (open on that side). */
+struct window {
+	gint64 not_before;		/* unix seconds */
+	gint64 not_after;
+	gint64 assumed_mib_s;		/* throughput before this run measured one */
+	struct pos at, not_before_at, not_after_at;
+};
+
 struct plan {
 	char *path;
 	char *name;
@@ -208,6 +276,8 @@ struct plan {
 	GHashTable *host_by_name;
 	struct remap remap;	/* plan-wide rules */
 	struct settings defaults;	/* defaults:, as written */
+	struct placement placement;
+	struct window window;
 	GPtrArray *migrations;	/* of struct migration *, owned, plan order */
 	GHashTable *migration_by_id;
 	GPtrArray *order;	/* execution order, borrowed from migrations */

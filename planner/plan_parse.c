@@ -122,6 +122,14 @@ read_settings_block(struct pctx *c, const char *key, struct ynode *k, struct yno
 	if (!strcmp(key, "shutdown")) {
 		read_map(c, v, "shutdown", &field_tables[FT_SHUTDOWN], &s->shutdown,
 			 &s->shutdown.given, s->shutdown.at, NULL, NULL, NULL);
+	} else if (!strcmp(key, "verify")) {
+		s->verify_at = ydoc_pos(k);
+		read_map(c, v, "verify", &field_tables[FT_VERIFY], &s->verify,
+			 &s->verify.given, s->verify.at, NULL, NULL, NULL);
+	} else if (!strcmp(key, "prepare")) {
+		s->prepare_at = ydoc_pos(k);
+		read_map(c, v, "prepare", &field_tables[FT_PREPARE], &s->prepare,
+			 &s->prepare.given, s->prepare.at, NULL, NULL, NULL);
 	} else if (!strcmp(key, "live")) {
 		s->live_at = ydoc_pos(k);
 		read_map(c, v, "live", &field_tables[FT_LIVE], &s->live,
@@ -153,7 +161,7 @@ static void
 read_defaults(struct pctx *c, struct ynode *v)
 {
 	static const char *const keys[] = {
-		"shutdown", "live", "disks", "remap", "id", "vm", "match", "from", "to", "after", NULL
+		"shutdown", "live", "disks", "verify", "prepare", "remap", "id", "vm", "match", "from", "to", "after", NULL
 	};
 	struct settings *s = &c->plan->defaults;
 
@@ -216,7 +224,7 @@ read_migration_key(struct pctx *c, const char *key, struct ynode *k, struct ynod
 	read_settings_block(c, key, k, v, &m->set);
 }
 
-static const char *const migration_extra[] = { "after", "shutdown", "live", "disks", "remap", NULL };
+static const char *const migration_extra[] = { "after", "shutdown", "live", "disks", "verify", "prepare", "remap", NULL };
 
 static void
 unknown_migration_key(struct pctx *c, struct ynode *k)

@@ -61,11 +61,13 @@ enum { SF_MODE, SF_UNDEFINE_SOURCE, SF_START, SF__COUNT };
 enum {
 	LF_MAX_DOWNTIME_MS, LF_BANDWIDTH_MIB_S, LF_AUTO_CONVERGE, LF_POSTCOPY, LF_COPY_STORAGE,
 	LF_TIMEOUT_S, LF_ON_TIMEOUT, LF_COMPRESSED, LF_PARALLEL_CONNECTIONS, LF_TLS, LF_UNSAFE,
-	LF_SKIP_CPU_CHECK, LF_CHECK_DIRTY_RATE, LF__COUNT
+	LF_SKIP_CPU_CHECK, LF_CHECK_DIRTY_RATE, LF_INITIAL_DOWNTIME_MS, LF_DOWNTIME_STEPS,
+	LF_DOWNTIME_STEP_S, LF_FINISH_AFTER_PASSES, LF_FALLBACK, LF__COUNT
 };
 /* disk_opts.given: the scalar keys of the field table, then shared (read
  * apart: a list, inherited as a whole). */
 enum { DF_VERIFY, DF_DELETE_SOURCE, DF_OVERWRITE, DF_TRANSFER, DF_SHARED };
+enum { VF_RUNNING_FOR_S, VF_GUEST_AGENT, VF_TIMEOUT_S, VF_TCP, VF__COUNT };
 
 /* order.c: dependency graph, cycles, execution order and waves. */
 int plan_order(struct plan *plan, struct diags *dg);

@@ -36,6 +36,8 @@ table_bases(struct plan *p, struct migration *m, enum ftable_id t)
 	case FT_SHUTDOWN:
 	case FT_LIVE:
 	case FT_DISKS:
+	case FT_VERIFY:
+	case FT_PREPARE:
 		for (guint b = 0; b < G_N_ELEMENTS(settings_blocks); b++)
 			if (settings_blocks[b].table == t)
 				g_ptr_array_add(bases, (char *)&m->set + settings_blocks[b].off);
