@@ -183,7 +183,7 @@ void
 engine_run_unit(struct exec *x, struct unit *u, const char *fingerprint, int fingerprint_version)
 {
 	guint n;
-	const enum step *steps = mode_steps(u->m->set.mode, &n);
+	const enum step *steps = mode_steps(u->mode, &n);
 	g_autoptr(GError) err = NULL;
 
 	if (g_mkdir_with_parents(u->dir, 0700) < 0) {
@@ -235,7 +235,7 @@ engine_dry_run(struct exec *x, GString *text)
 		struct unit *u = x->units->pdata[i];
 		g_autoptr(GError) e = NULL;
 		guint n;
-		const enum step *steps = mode_steps(u->m->set.mode, &n);
+		const enum step *steps = mode_steps(u->mode, &n);
 
 		if (!u->selected)
 			continue;
@@ -249,7 +249,7 @@ engine_dry_run(struct exec *x, GString *text)
 			u->status = U_DONE;	/* as far as a dry run goes */
 		}
 		g_string_append_printf(text, "\n%s: %s %s -> %s, %s\n", u->id, u->vm, u->m->from->name,
-				       u->m->to->name, mode_name(u->m->set.mode));
+				       u->to->name, mode_name(u->mode));
 		g_string_append(text, u->report->str);
 		if (e) {
 			g_string_append_printf(text, "    PREFLIGHT FAILS: %s\n", e->message);
@@ -270,7 +270,7 @@ engine_dry_run(struct exec *x, GString *text)
 		if (u->sxml && u->txml) {
 			g_autofree char *a = domxml_format(u->sxml), *b = domxml_format(u->txml);
 			g_autofree char *an = g_strdup_printf("%s/%s (source)", u->m->from->name, u->vm);
-			g_autofree char *bn = g_strdup_printf("%s/%s (target)", u->m->to->name, u->vm);
+			g_autofree char *bn = g_strdup_printf("%s/%s (target)", u->to->name, u->vm);
 			g_autofree char *d = udiff(a, b, an, bn);
 
 			g_string_append(text, *d ? d : "    domain XML: unchanged\n");

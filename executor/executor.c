@@ -299,7 +299,7 @@ schedule(struct exec *x)
 		struct unit *u = x->units->pdata[j];
 
 		jobs[j] = (struct sched_job){
-			.src = u->m->from->index, .dst = u->m->to->index, .group = u->m->index,
+			.src = u->m->from->index, .dst = u->to->index, .group = u->m->index,
 			.start = u->status == U_DONE ? SCHED_DONE : runnable(u) ? SCHED_TODO : SCHED_OUT,
 		};
 	}
@@ -480,7 +480,7 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 		if (u->selected && u->status == U_DONE && !o->force) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 				    "%s is done: it runs on %s now, and rolling it back stops it there and discards what it wrote since (its copied disks); add --force to do it anyway",
-				    u->id, u->m->to->name);
+				    u->id, u->to->name);
 			goto out;
 		}
 	}

@@ -18,9 +18,9 @@ unit_json(struct unit *u, JsonBuilder *b)
 	json_builder_set_member_name(b, "from");
 	json_builder_add_string_value(b, u->m->from->name);
 	json_builder_set_member_name(b, "to");
-	json_builder_add_string_value(b, u->m->to->name);
+	json_builder_add_string_value(b, u->to->name);
 	json_builder_set_member_name(b, "mode");
-	json_builder_add_string_value(b, mode_name(u->m->set.mode));
+	json_builder_add_string_value(b, mode_name(u->mode));
 	json_builder_set_member_name(b, "status");
 	json_builder_add_string_value(b, unit_status_name(u->status));
 	json_builder_set_member_name(b, "steps_done");
@@ -46,8 +46,8 @@ unit_json(struct unit *u, JsonBuilder *b)
 static void
 unit_text(struct unit *u, GString *t)
 {
-	g_string_append_printf(t, "%s (%s -> %s, %s): ", u->id, u->m->from->name, u->m->to->name,
-			       mode_name(u->m->set.mode));
+	g_string_append_printf(t, "%s (%s -> %s, %s): ", u->id, u->m->from->name, u->to->name,
+			       mode_name(u->mode));
 	switch (u->status) {
 	case U_INTERRUPTED:
 		if (u->running >= 0)

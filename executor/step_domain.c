@@ -188,7 +188,7 @@ step_verify_target(struct exec *x, struct unit *u, GError **err)
 		return missing ? step_fail(err, "'%s' is not defined on %s", u->vm, u->dst->h->name) : -1;
 	if (virDomainIsPersistent(d) != 1)
 		g_ptr_array_add(problems, g_strdup("it is not persistent"));
-	want_running = u->m->set.mode == MODE_LIVE || step_will_start(u, fact_bool(u, FACT_SOURCE_RUNNING, FALSE));
+	want_running = u->mode == MODE_LIVE || step_will_start(u, fact_bool(u, FACT_SOURCE_RUNNING, FALSE));
 	if (want_running) {
 		/* still running a moment after start: it did not crash at once */
 		g_usleep(500 * 1000);

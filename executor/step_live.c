@@ -349,7 +349,7 @@ int
 step_migrate_live(struct exec *x, struct unit *u, GError **err)
 {
 	g_autofree char *tpath = unit_file(u, "target.xml");
-	g_autofree char *txml = NULL, *uri = migration_uri(u->m->to);
+	g_autofree char *txml = NULL, *uri = migration_uri(u->to);
 	g_auto(virDomainPtr) s = NULL;
 	g_auto(virDomainPtr) t = NULL;
 	g_autoptr(JsonObject) facts = json_object_new();

@@ -85,7 +85,7 @@ pf_shared(struct pf *p, struct file_pair *fp)
 	} else if (!exists) {
 		g_ptr_array_add(p->problems, g_strdup_printf(
 			"%s: '%s' does not exist on %s; mode %s needs the disks on storage both hosts see (use offline-with-scp-disk or live.copy_storage to copy them, or a paths remap)",
-			fp->src->what, tp, u->dst->h->name, mode_name(u->m->set.mode)));
+			fp->src->what, tp, u->dst->h->name, mode_name(u->mode)));
 	} else {
 		g_autofree char *hs = step_human_size(size);
 
@@ -220,7 +220,7 @@ static void
 preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject *facts)
 {
 	g_auto(Files) f = { 0 };
-	gboolean offline = u->m->set.mode == MODE_OFFLINE_SCP;
+	gboolean offline = u->mode == MODE_OFFLINE_SCP;
 	struct pf p = { .x = x, .u = u, .problems = problems };
 	g_autoptr(GError) e = NULL;
 	struct host_lock lk;
@@ -245,7 +245,7 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 				storage_check_write(u, p.ds, fp.src->what, fp.dst->path, TRUE, problems);
 		} else if (!fp.src->copy) {
 			pf_system_file(&p, &fp);
-		} else if (u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE) {
+		} else if (u->mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE) {
 			pf_copy_storage(&p, &fp);
 		} else if (!offline) {
 			pf_shared(&p, &fp);
@@ -453,7 +453,7 @@ preflight_target(struct exec *x, struct unit *u, const char *uuid, gboolean runn
 			u->dst->h->name, uuid, virDomainGetName(same), u->vm, u->src->h->name, u->dst->h->name));
 		return 0;
 	}
-	if (u->m->set.mode == MODE_OFFLINE_SCP && virt_dom_is_running(same)) {
+	if (u->mode == MODE_OFFLINE_SCP && virt_dom_is_running(same)) {
 		g_ptr_array_add(problems, g_strdup_printf(
 			"%s already runs a domain with uuid %s ('%s') that this run did not define; copying the disks would replace them under it: stop it there (or remove it, if it is a stale copy), then run again",
 			u->dst->h->name, uuid, virDomainGetName(same)));
@@ -499,7 +499,7 @@ preflight_live_source(struct exec *x, struct unit *u, virDomainPtr src, const ch
 static void
 preflight_room(struct exec *x, struct unit *u, gboolean running, GPtrArray *problems)
 {
-	if (step_will_start(u, running) || (u->m->set.mode == MODE_LIVE && running)) {
+	if (step_will_start(u, running) || (u->mode == MODE_LIVE && running)) {
 		unsigned long long free_b = virNodeGetFreeMemory(u->dst->conn);
 		guint64 need = domxml_memory_kib(u->sxml) * 1024;
 
@@ -527,7 +527,7 @@ preflight_paused(struct unit *u, virDomainPtr src, GPtrArray *problems)
 {
 	int state = 0;
 
-	if (u->m->set.mode != MODE_LIVE && !u->m->set.shutdown.force && virDomainGetState(src, &state, NULL, 0) == 0 &&
+	if (u->mode != MODE_LIVE && !u->m->set.shutdown.force && virDomainGetState(src, &state, NULL, 0) == 0 &&
 	    state == VIR_DOMAIN_PAUSED)
 		g_ptr_array_add(problems, g_strdup_printf("'%s' on %s is paused: it cannot answer the shutdown request; resume it (virsh resume), or set shutdown.force: true to power it off",
 							  u->vm, u->src->h->name));
@@ -561,7 +561,7 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	preflight_paused(u, src, problems);
 	if (preflight_target(x, u, uuid, running, problems, facts, err) < 0)
 		return -1;
-	if (u->m->set.mode == MODE_LIVE)
+	if (u->mode == MODE_LIVE)
 		preflight_live_source(x, u, src, uuid, running, facts, problems);
 	json_object_set_string_member(facts, FACT_SOURCE_UUID, uuid);
 	json_object_set_boolean_member(facts, FACT_SOURCE_RUNNING, running);

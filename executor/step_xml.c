@@ -152,7 +152,7 @@ step_xml_load(struct exec *x, struct unit *u, GError **err)
 		return 0;
 	/* live mode has no export-xml step: its first step after preflight
 	 * exports (a resumed run gets here without preflight's copy) */
-	if (!fact_bool(u, FACT_EXPORTED, FALSE) && u->m->set.mode == MODE_LIVE)
+	if (!fact_bool(u, FACT_EXPORTED, FALSE) && u->mode == MODE_LIVE)
 		return step_export_xml(x, u, err);
 	if (!g_file_get_contents(path, &xml, NULL, err))
 		return -1;

@@ -67,7 +67,7 @@ prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 	if (!g_str_equal(strrchr(sp, '/'), strrchr(tp, '/'))) {
 		/* the probe proves directories: a renamed file is another file */
 		problem(problems, "%s: the remap renames '%s' to '%s'; on storage both hosts share that is another file: mode %s keeps the disk where it is, so keep its file name (or copy it with offline-with-scp-disk)",
-			what, sp, tp, mode_name(u->m->set.mode));
+			what, sp, tp, mode_name(u->mode));
 		return;
 	}
 	if (x->o->dry_run) {
@@ -80,7 +80,7 @@ prove_shared(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 	else if (!shared)
 		problem(problems,
 			"%s: '%s' on %s and '%s' on %s are not the same storage (a probe file beside one is not beside the other); mode %s needs one disk both hosts see: use offline-with-scp-disk (or live.copy_storage) to copy it",
-			what, sp, u->src->h->name, tp, u->dst->h->name, mode_name(u->m->set.mode));
+			what, sp, u->src->h->name, tp, u->dst->h->name, mode_name(u->mode));
 	else
 		step_note(u, "%s: %s is the same file on %s and %s (probe)", what, tp, u->src->h->name, u->dst->h->name);
 }
@@ -149,7 +149,7 @@ static void
 check_file_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, const struct dom_disk *s,
 		const struct dom_disk *t, JsonObject *facts, GPtrArray *problems)
 {
-	gboolean offline = u->m->set.mode == MODE_OFFLINE_SCP;
+	gboolean offline = u->mode == MODE_OFFLINE_SCP;
 	g_autoptr(GError) e = NULL;
 	g_autoptr(GPtrArray) chain = NULL;
 
@@ -192,7 +192,7 @@ check_tpm(struct unit *u, struct sshx *ss, GPtrArray *problems)
 	g_autoptr(GError) e = NULL;
 	gboolean exists = FALSE;
 
-	if (u->m->set.mode != MODE_COLD || !domxml_tpm_emulator(u->sxml))
+	if (u->mode != MODE_COLD || !domxml_tpm_emulator(u->sxml))
 		return;
 	dir = g_build_filename("/var/lib/libvirt/swtpm", domxml_uuid(u->sxml), NULL);
 	if (!ss)
@@ -211,8 +211,8 @@ storage_preflight(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *
 {
 	g_autoptr(GPtrArray) sd = domxml_disks(u->sxml);
 	g_autoptr(GPtrArray) td = domxml_disks(u->txml);
-	gboolean offline = u->m->set.mode == MODE_OFFLINE_SCP;
-	gboolean libvirt_copies = u->m->set.mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE;
+	gboolean offline = u->mode == MODE_OFFLINE_SCP;
+	gboolean libvirt_copies = u->mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE;
 
 	g_assert(sd->len == td->len);
 	check_tpm(u, ss, problems);

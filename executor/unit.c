@@ -239,7 +239,9 @@ unit_new(struct exec *x, struct migration *m, const char *vm)
 	u->running = -1;
 	u->failed_step = -1;
 	u->src = x->hosts ? exec_host(x, m->from) : NULL;
-	u->dst = x->hosts ? exec_host(x, m->to) : NULL;
+	u->mode = m->set.mode;
+	u->to = m->to;
+	u->dst = x->hosts && m->to ? exec_host(x, m->to) : NULL;
 	u->selected = !x->only || g_strv_contains((const char *const *)x->only, m->id);
 	g_ptr_array_add(x->units, u);
 	g_hash_table_insert(x->by_id, u->id, u);

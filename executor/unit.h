@@ -32,7 +32,13 @@ struct unit {
 	char *id;		/* migration id, or "id/vm" for a match */
 	struct migration *m;
 	char *vm;
-	struct hostconn *src, *dst;
+	/* The mode it runs in: the plan's, or live.fallback's once a live
+	 * attempt fell back (journaled). */
+	int mode;		/* enum mode */
+	/* The target: the plan's to:, or placement's choice from a to: list
+	 * (journaled before the first step); NULL until placed. */
+	struct host *to;
+	struct hostconn *src, *dst;	/* dst: NULL until placed */
 	char *dir;		/* its files in the state directory */
 	JsonObject *facts;	/* what steps learnt; undo needs it; journaled */
 	enum unit_status status;
