@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "placement.h"
 #include "steps.h"
 #include "udiff.h"
 
@@ -239,7 +240,15 @@ engine_dry_run(struct exec *x, GString *text)
 
 		if (!u->selected)
 			continue;
-		u->report = g_string_new(NULL);
+		if (!u->report)
+			u->report = g_string_new(NULL);
+		if (!u->to) {	/* placement found no room: reported there */
+			g_autofree char *pool = placement_pool_text(u->m);
+
+			g_string_append_printf(text, "\n%s: %s %s -> %s, %s\n%s", u->id, u->vm, u->m->from->name, pool,
+					       mode_name(u->mode), u->report->str);
+			continue;
+		}
 		sink_log(&x->sink, "%s: preflight (dry run)", u->id);
 		if (step_preflight(x, u, &e) < 0) {
 			u->status = U_FAILED;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "placement.h"
 #include "sched.h"
 #include "step_common.h"
 
@@ -298,9 +299,10 @@ schedule(struct exec *x)
 	for (guint j = 0; j < n; j++) {
 		struct unit *u = x->units->pdata[j];
 
+		/* a unit placement found no room for is failed, not tried */
 		jobs[j] = (struct sched_job){
-			.src = u->m->from->index, .dst = u->to->index, .group = u->m->index,
-			.start = u->status == U_DONE ? SCHED_DONE : runnable(u) ? SCHED_TODO : SCHED_OUT,
+			.src = u->m->from->index, .dst = u->to ? u->to->index : u->m->from->index, .group = u->m->index,
+			.start = u->status == U_DONE ? SCHED_DONE : runnable(u) && u->to ? SCHED_TODO : SCHED_OUT,
 		};
 	}
 	sched_run(&s, NULL);
@@ -436,17 +438,19 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 	if (o->dry_run) {
 		/* what the journal says this run did (its domains, its copies) */
 		units_replay(&x, recs);
-		if (claims_check(&x, err) < 0)
+		if (placement_restore(&x, err) < 0 || claims_check(&x, err) < 0)
 			goto out;
+		placement_decide(&x);
 		engine_dry_run(&x, text);
 		rc = report_overall(&x) == RUN_OK ? RUN_OK : RUN_FAILED;
 		report_write(&x, "dry-run", rc, json, NULL);
 		goto out;
 	}
 	units_replay(&x, recs);
-	if (check_plan_file(&x, recs, err) < 0 || check_unchanged(&x, err) < 0 || claims_check(&x, err) < 0 ||
-	    record_run(&x, o->resume ? "resume" : "apply", err) < 0)
+	if (placement_restore(&x, err) < 0 || check_plan_file(&x, recs, err) < 0 || check_unchanged(&x, err) < 0 ||
+	    claims_check(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
 		goto out;
+	placement_decide(&x);
 	schedule(&x);
 	rc = finish_journal(&x, report_overall(&x));
 	report_write(&x, o->resume ? "resume" : "apply", rc, json, text);
@@ -471,7 +475,7 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 	if (exec_setup(&x, TRUE, TRUE, NULL, &recs, err) < 0)
 		goto out;
 	units_replay(&x, recs);
-	if (check_plan_file(&x, recs, err) < 0)
+	if (placement_restore(&x, err) < 0 || check_plan_file(&x, recs, err) < 0)
 		goto out;
 	for (guint i = 0; i < x.units->len; i++) {
 		struct unit *u = x.units->pdata[i];
@@ -480,7 +484,7 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 		if (u->selected && u->status == U_DONE && !o->force) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 				    "%s is done: it runs on %s now, and rolling it back stops it there and discards what it wrote since (its copied disks); add --force to do it anyway",
-				    u->id, u->to->name);
+				    u->id, u->to ? u->to->name : "its target");
 			goto out;
 		}
 	}
@@ -518,13 +522,15 @@ executor_status(struct plan *plan, const struct exec_opts *o, GString *json, GSt
 	g_autoptr(GPtrArray) recs = NULL;
 	g_autoptr(GHashTable) resolved = g_hash_table_new(NULL, NULL);	/* migrations with units */
 	/* the report shows one fact: building the others is most of a read */
-	static const char *const shown[] = { FACT_ALREADY_DONE, NULL };
+	static const char *const shown[] = { FACT_ALREADY_DONE, FACT_PLACED_HOST, FACT_PLACEMENT, NULL };
 	int rc = -1;
 
 	exec_init(&x, plan, o);
 	if (exec_setup(&x, FALSE, FALSE, shown, &recs, err) < 0)
 		goto out;
 	units_replay(&x, recs);
+	if (placement_restore(&x, err) < 0)
+		goto out;
 	if (!recs->len)
 		g_string_append_printf(text, "no run yet (no journal in %s)\n", x.state_dir);
 	for (guint k = 0; k < x.units->len; k++)
@@ -532,9 +538,13 @@ executor_status(struct plan *plan, const struct exec_opts *o, GString *json, GSt
 	for (guint i = 0; i < plan->order->len; i++) {
 		struct migration *m = plan->order->pdata[i];
 
-		if (!g_hash_table_contains(resolved, m))
-			g_string_append_printf(text, "%s (%s -> %s, %s): pending (the pattern '%s' is resolved when the run starts)\n",
-					       m->id, m->from->name, m->to->name, mode_name(m->set.mode), m->match);
+		g_autofree char *to = NULL;
+
+		if (g_hash_table_contains(resolved, m))
+			continue;
+		to = m->to ? g_strdup(m->to->name) : placement_pool_text(m);
+		g_string_append_printf(text, "%s (%s -> %s, %s): pending (the pattern '%s' is resolved when the run starts)\n",
+				       m->id, m->from->name, to, mode_name(m->set.mode), m->match);
 	}
 	rc = report_overall(&x);
 	report_write(&x, "status", rc, json, text);

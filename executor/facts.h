@@ -29,6 +29,11 @@
 #define FACT_SOURCE_HOST_UUID	"source_host_uuid"	/* the libvirt hosts the attempt used */
 #define FACT_TARGET_HOST_UUID	"target_host_uuid"
 
+/* placement (placement.c): before the first step, for a to: list */
+#define FACT_PLACED_HOST	"placed_host"		/* the plan's name of the host chosen */
+#define FACT_PLACEMENT		"placement"		/* {policy, need_mib, need_vcpus, candidates: [{host, free_mib, placed_mib,
+							 * reserve_mib, room_mib, vcpus, cpus, vcpu_limit, placed_vms, verdict}]} */
+
 /* preflight */
 #define FACT_SOURCE_UUID	"source_uuid"		/* the domain, by identity */
 #define FACT_SOURCE_RUNNING	"source_running"	/* it ran when preflight looked */

@@ -84,7 +84,10 @@ hosts_connect(struct plan *plan, const struct sink *sink, gboolean read_only, gb
 		struct migration *m = plan->migrations->pdata[i];
 
 		g_hash_table_add(needed, m->from);
-		g_hash_table_add(needed, m->to);
+		if (m->to)
+			g_hash_table_add(needed, m->to);
+		for (guint k = 0; m->pool && k < m->pool->len; k++)	/* placement reads every candidate */
+			g_hash_table_add(needed, m->pool->pdata[k]);
 	}
 	*hosts = g_ptr_array_new();
 	for (guint i = 0; i < plan->hosts->len; i++) {

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "placement.h"
 
 /* ---- reports ---- */
 
@@ -18,7 +19,14 @@ unit_json(struct unit *u, JsonBuilder *b)
 	json_builder_set_member_name(b, "from");
 	json_builder_add_string_value(b, u->m->from->name);
 	json_builder_set_member_name(b, "to");
-	json_builder_add_string_value(b, u->to->name);
+	if (u->to)
+		json_builder_add_string_value(b, u->to->name);
+	else
+		json_builder_add_null_value(b);	/* a to: list: not placed */
+	if (json_object_has_member(u->facts, FACT_PLACEMENT)) {
+		json_builder_set_member_name(b, "placement");
+		json_builder_add_value(b, json_node_copy(json_object_get_member(u->facts, FACT_PLACEMENT)));
+	}
 	json_builder_set_member_name(b, "mode");
 	json_builder_add_string_value(b, mode_name(u->mode));
 	json_builder_set_member_name(b, "status");
@@ -46,7 +54,13 @@ unit_json(struct unit *u, JsonBuilder *b)
 static void
 unit_text(struct unit *u, GString *t)
 {
-	g_string_append_printf(t, "%s (%s -> %s, %s): ", u->id, u->m->from->name, u->to->name,
+	g_autofree char *to = u->to ? NULL : placement_pool_text(u->m);
+
+	if (u->to && *fact_str(u, FACT_PLACED_HOST))
+		to = g_strdup_printf("%s (placed: %s)", u->to->name,
+				     json_object_get_string_member_with_default(json_object_get_object_member(u->facts, FACT_PLACEMENT),
+										"policy", "?"));
+	g_string_append_printf(t, "%s (%s -> %s, %s): ", u->id, u->m->from->name, to ? to : u->to->name,
 			       mode_name(u->mode));
 	switch (u->status) {
 	case U_INTERRUPTED:
@@ -57,8 +71,8 @@ unit_text(struct unit *u, GString *t)
 					       u->done->len == 1 ? "" : "s");
 		break;
 	case U_FAILED:
-		g_string_append_printf(t, "failed at %s: %s", u->failed_step >= 0 ? step_name(u->failed_step) : "?",
-				       u->error ? u->error : "");
+		g_string_append_printf(t, "failed at %s: %s", u->failed_step >= 0 ? step_name(u->failed_step) :
+				       !u->to ? "placement" : "?", u->error ? u->error : "");
 		break;
 	case U_ROLLED_BACK:
 		g_string_append_printf(t, "rolled back%s%s", u->error ? " after: " : "", u->error ? u->error : "");
