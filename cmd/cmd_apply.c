@@ -149,6 +149,16 @@ take_option(const struct cmd *self, enum which w, int ch, struct args *a)
 			return cmd_usage_error(self, "--force is for rollback");
 		a->o.force = TRUE;
 		return -1;
+	case 'N': {
+		g_autoptr(GDateTime) d = g_date_time_new_from_iso8601(optarg, NULL);
+
+		if (w != W_APPLY && w != W_RESUME)
+			return cmd_usage_error(self, "--now is for apply and resume");
+		if (!d || !strpbrk(optarg + 10, "Zz+-"))
+			return cmd_usage_error(self, "--now must be an RFC 3339 time with its offset (2026-12-11T22:00:00Z), not '%s'", optarg);
+		a->o.now = g_date_time_to_unix(d);
+		return -1;
+	}
 	case 'h':
 		return cmd_print_help(self);
 	default:
@@ -169,6 +179,7 @@ parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct a
 		{ "accept-new-host-keys", no_argument, NULL, 'A' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "now", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -14,7 +14,7 @@ const struct cmd cmd_table[] = {
 	  "  -o, --output FORMAT  text (for people, the default), json (stable, for tools),\n"
 	  "                       dot (the dependency graph, for 'dot -Tsvg')\n" },
 	{ "apply", CMD_EXECUTOR,
-	  "PLAN [--dry-run] [--state-dir DIR] [--only ID...] [--on-failure rollback|stop] [--output text|json]",
+	  "PLAN [--dry-run] [--state-dir DIR] [--only ID...] [--on-failure rollback|stop] [--now TIME] [--output text|json]",
 	  "run the plan's migrations (or, with --dry-run, show what they would do)",
 	  "  -n, --dry-run            connect read-only, run every preflight check, show the steps,\n"
 	  "                           files and the domain XML diff; change nothing, write no journal\n"
@@ -24,10 +24,13 @@ const struct cmd cmd_table[] = {
 	  "      --accept-new-host-keys  add unknown SSH host keys to known_hosts (changed keys are refused)\n"
 	  "  -o, --output FORMAT      text or json (the report on stdout; progress stays on stderr)\n"
 	  "  -q, --quiet              no progress lines\n"
-	  "  Exit status: 0 all done, 1 some migration failed, 2 invalid plan or usage, 3 interrupted.\n" },
-	{ "resume", CMD_EXECUTOR, "PLAN [--state-dir DIR] [--output text|json]",
-	  "continue an interrupted or stopped run from its journal",
-	  "  Refuses a plan whose unfinished migrations changed since the run began.\n" },
+	  "      --now TIME           the clock for the plan's window: (RFC 3339, for tests and rehearsals)\n"
+	  "  Exit status: 0 all done, 1 some migration failed or was deferred (window), 2 invalid plan or\n"
+	  "  usage, 3 interrupted.\n" },
+	{ "resume", CMD_EXECUTOR, "PLAN [--state-dir DIR] [--now TIME] [--output text|json]",
+	  "continue an interrupted, stopped or deferred run from its journal",
+	  "  Refuses a plan whose unfinished migrations changed since the run began.\n"
+	  "      --now TIME     the clock for the plan's window: (RFC 3339)\n" },
 	{ "rollback", CMD_EXECUTOR, "PLAN [--only ID...] [--force] [--state-dir DIR] [--output text|json]",
 	  "undo the completed steps of the named, or the failed, migrations (newest first)",
 	  "      --only ID...   these migrations (default: every failed or interrupted one)\n"

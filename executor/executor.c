@@ -4,6 +4,7 @@
 
 #include "engine.h"
 #include "placement.h"
+#include "window.h"
 #include "sched.h"
 #include "step_common.h"
 
@@ -232,7 +233,26 @@ static gboolean
 runnable(struct unit *u)
 {
 	return u->selected && (u->status == U_PENDING || u->status == U_INTERRUPTED || u->status == U_FAILED ||
-			       u->status == U_ROLLED_BACK || u->status == U_BLOCKED);
+			       u->status == U_ROLLED_BACK || u->status == U_BLOCKED || u->status == U_DEFERRED);
+}
+
+/* Outside the window, or too long for what is left of it: not started. */
+static gboolean
+deferred(struct exec *x, struct unit *u)
+{
+	gint64 est;
+	g_autofree char *why = window_check(x, u, &est);
+
+	if (!why)
+		return FALSE;
+	g_mutex_lock(&x->mu);
+	u->status = U_DEFERRED;
+	g_free(u->error);
+	u->error = g_steal_pointer(&why);
+	g_mutex_unlock(&x->mu);
+	sink_log(&x->sink, "%s: deferred: %s", u->id, u->error);
+	unit_record_status(x, u, NULL);
+	return TRUE;
 }
 
 static gboolean
@@ -242,7 +262,10 @@ run_job(gpointer ud, guint j)
 	struct unit *u = x->units->pdata[j];
 	g_autofree char *fp = fingerprint(x->plan, u->m);
 	gboolean reset = FALSE;
+	gint64 t0;
 
+	if (deferred(x, u))
+		return FALSE;	/* its dependents are blocked */
 	g_mutex_lock(&x->mu);	/* other units' workers read its facts */
 	if ((reset = u->status == U_ROLLED_BACK))
 		unit_reset(u);
@@ -250,7 +273,9 @@ run_job(gpointer ud, guint j)
 	g_mutex_unlock(&x->mu);
 	if (reset)
 		unit_journal_put(x, unit_record_new("reset", u), NULL);
+	t0 = g_get_monotonic_time();
 	engine_run_unit(x, u, fp, FINGERPRINT_VERSION);
+	window_measured(x, u, g_get_monotonic_time() - t0);
 	return u->status == U_DONE;
 }
 
@@ -343,6 +368,7 @@ exec_init(struct exec *x, struct plan *plan, const struct exec_opts *o)
 	x->plan_file = g_canonicalize_filename(plan->path, NULL);
 	x->sink = (struct sink){ .log = o->log, .progress = o->progress, .ud = o->log_ud };
 	x->by_id = g_hash_table_new(g_str_hash, g_str_equal);
+	x->started_us = g_get_monotonic_time();
 	g_mutex_init(&x->mu);
 	fault_parse(x);
 }
@@ -441,6 +467,9 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 		if (placement_restore(&x, err) < 0 || claims_check(&x, err) < 0)
 			goto out;
 		placement_decide(&x);
+		for (guint i = 0; i < x.units->len; i++)
+			if (((struct unit *)x.units->pdata[i])->selected && ((struct unit *)x.units->pdata[i])->to)
+				window_note(&x, x.units->pdata[i]);
 		engine_dry_run(&x, text);
 		rc = report_overall(&x) == RUN_OK ? RUN_OK : RUN_FAILED;
 		report_write(&x, "dry-run", rc, json, NULL);
@@ -451,6 +480,7 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 	    claims_check(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
 		goto out;
 	placement_decide(&x);
+	x.started_us = g_get_monotonic_time();	/* --now is the clock when the migrations start */
 	schedule(&x);
 	rc = finish_journal(&x, report_overall(&x));
 	report_write(&x, o->resume ? "resume" : "apply", rc, json, text);

@@ -39,6 +39,7 @@ struct exec_opts {
 	exec_progress_fn progress;	/* NULL: progress goes to log every few seconds */
 	gpointer log_ud;		/* for both */
 	volatile int *interrupted;	/* set by a signal handler: finish the current step, then stop */
+	gint64 now;			/* --now: the clock at the start, unix seconds (0: the system's) */
 };
 
 /* apply, dry-run and resume.  @json gets the machine-readable report

@@ -77,6 +77,9 @@ unit_text(struct unit *u, GString *t)
 	case U_ROLLED_BACK:
 		g_string_append_printf(t, "rolled back%s%s", u->error ? " after: " : "", u->error ? u->error : "");
 		break;
+	case U_DEFERRED:
+		g_string_append_printf(t, "deferred: %s", u->error ? u->error : "");
+		break;
 	case U_BLOCKED:
 		g_string_append_printf(t, "blocked: %s", u->error ? u->error : "");
 		break;

@@ -8,7 +8,7 @@
 static const char *const status_names[] = {
 	[U_PENDING] = "pending", [U_RUNNING] = "running", [U_DONE] = "done",
 	[U_FAILED] = "failed", [U_ROLLED_BACK] = "rolled-back", [U_BLOCKED] = "blocked",
-	[U_INTERRUPTED] = "interrupted",
+	[U_INTERRUPTED] = "interrupted", [U_DEFERRED] = "deferred",
 };
 
 const char *

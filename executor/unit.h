@@ -25,8 +25,9 @@ enum unit_status {
 	U_ROLLED_BACK,
 	U_BLOCKED,		/* something it runs after failed or was not selected */
 	U_INTERRUPTED,
+	U_DEFERRED,		/* not started: outside the maintenance window (window.h) */
 };
-#define U__COUNT (U_INTERRUPTED + 1)
+#define U__COUNT (U_DEFERRED + 1)
 
 struct unit {
 	char *id;		/* migration id, or "id/vm" for a match */
@@ -73,6 +74,8 @@ struct exec {
 	GHashTable *file_locks;	/* "host uuid\npath" -> GMutex *: one writer per target file (under mu) */
 	gint journal_failed;	/* a journal write failed (atomic) */
 	GPtrArray *faults;	/* VMSHIFT_FAULT (test only): char *[3] step, action, unit or NULL */
+	gint64 started_us;	/* monotonic, when the run began (window.c's clock) */
+	gint64 moved_bytes, moved_us;	/* throughput measured so far (window.c; under mu) */
 };
 
 const char *unit_status_name(enum unit_status s);
