@@ -25,6 +25,30 @@ append_steps(GString *s, const struct migration *m, const char *sep, gboolean qu
 	}
 }
 
+/* Where @m goes: its host, or "[a|b]" for a pool placed at apply time. */
+static char *
+target_label(const struct migration *m)
+{
+	GString *s;
+
+	if (m->to)
+		return g_strdup(m->to->name);
+	s = g_string_new("[");
+	for (guint i = 0; i < m->pool->len; i++)
+		g_string_append_printf(s, "%s%s", i ? "|" : "", ((const struct host *)m->pool->pdata[i])->name);
+	g_string_append_c(s, ']');
+	return g_string_free(s, FALSE);
+}
+
+static gboolean
+has_pool(const struct plan *plan)
+{
+	for (guint i = 0; i < plan->migrations->len; i++)
+		if (!((const struct migration *)plan->migrations->pdata[i])->to)
+			return TRUE;
+	return FALSE;
+}
+
 /* Write what @s holds to @fp once it is past 64 KiB, or at the @end: a
  * large plan's output need not be in memory whole. */
 static void
@@ -34,6 +58,21 @@ spill(GString *s, FILE *fp, gboolean end)
 		return;
 	fwrite(s->str, 1, s->len, fp);
 	g_string_truncate(s, 0);
+}
+
+/* "placement: spread, ..." : how a to: list's VMs are placed. */
+static void
+append_placement(GString *s, const struct placement *pl)
+{
+	g_string_append_printf(s, "placement: %s", pl->policy == PLACE_PACK ? "pack" : "spread");
+	if (pl->reserve_memory_mib)
+		g_string_append_printf(s, ", reserve %" G_GINT64_FORMAT " MiB", pl->reserve_memory_mib);
+	if (pl->max_vcpu_ratio > 0)
+		g_string_append_printf(s, ", at most %g vCPUs per host CPU", pl->max_vcpu_ratio);
+	if (pl->anti_affinity->len)
+		g_string_append_printf(s, ", %u anti-affinity group%s", pl->anti_affinity->len,
+				       pl->anti_affinity->len == 1 ? "" : "s");
+	g_string_append(s, " (hosts chosen at apply time)\n");
 }
 
 static void
@@ -47,6 +86,8 @@ render_text(const struct plan *plan, FILE *fp)
 			       " at once\n", plan->order->len, plan->order->len == 1 ? "" : "s",
 			       plan->hosts->len, plan->hosts->len == 1 ? "" : "s", plan->n_waves,
 			       plan->n_waves == 1 ? "" : "s", plan->max_parallel);
+	if (has_pool(plan))
+		append_placement(s, &plan->placement);
 	for (guint i = 0; i < plan->order->len; i++) {
 		const struct migration *m = plan->order->pdata[i];
 
@@ -54,9 +95,12 @@ render_text(const struct plan *plan, FILE *fp)
 			wave = m->wave;
 			g_string_append_printf(s, "\nwave %u\n", wave);
 		}
-		g_string_append_printf(s, "  %u. %s: %s %s, %s -> %s, %s\n", i + 1, m->id,
+		g_autofree char *to = target_label(m);
+
+		g_string_append_printf(s, "  %u. %s: %s %s, %s -> %s%s, %s\n", i + 1, m->id,
 				       m->vm ? "vm" : "vms matching", m->vm ? m->vm : m->match,
-				       m->from->name, m->to->name, mode_name(m->set.mode));
+				       m->from->name, to, m->to ? "" : " (placed at apply)",
+				       mode_name(m->set.mode));
 		if (m->after->len) {
 			g_string_append(s, "     after: ");
 			for (guint d = 0; d < m->after->len; d++)
@@ -91,7 +135,17 @@ render_json(const struct plan *plan, FILE *fp)
 		g_string_append(s, ",\"from\":");
 		json_append_string(s, m->from->name);
 		g_string_append(s, ",\"to\":");
-		json_append_string(s, m->to->name);
+		if (m->to)
+			json_append_string(s, m->to->name);
+		else
+			g_string_append(s, "null");
+		g_string_append(s, ",\"candidates\":[");
+		for (guint h = 0; h < m->pool->len; h++) {
+			if (h)
+				g_string_append_c(s, ',');
+			json_append_string(s, ((const struct host *)m->pool->pdata[h])->name);
+		}
+		g_string_append_c(s, ']');
 		g_string_append(s, ",\"mode\":");
 		json_append_string(s, mode_name(m->set.mode));
 		g_string_append(s, ",\"after\":[");
@@ -121,8 +175,9 @@ render_dot(const struct plan *plan, FILE *fp)
 	g_string_append(s, " {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
 	for (guint i = 0; i < plan->order->len; i++) {
 		const struct migration *m = plan->order->pdata[i];
+		g_autofree char *to = target_label(m);
 		g_autofree char *label = g_strdup_printf("%s\n%s -> %s (%s, wave %u)", m->id,
-							 m->from->name, m->to->name,
+							 m->from->name, to,
 							 mode_name(m->set.mode), m->wave);
 
 		g_string_append(s, "  ");

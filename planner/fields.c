@@ -282,7 +282,24 @@ plan_migration_fingerprint(const struct plan *plan, const struct migration *m)
 	}
 	g_string_append(s, "];");
 	fp_host(s, "from_host.", m->from);
-	fp_host(s, "to_host.", m->to);
+	if (m->to) {
+		fp_host(s, "to_host.", m->to);
+	} else {
+		/* a pool: each candidate, by name and with what it is; a
+		 * single target keeps the text it always had */
+		g_string_append(s, "to_pool=[");
+		for (guint i = 0; i < m->pool->len; i++) {
+			const struct host *h = m->pool->pdata[i];
+
+			if (i)
+				g_string_append_c(s, ',');
+			fp_string(s, h->name);
+			g_string_append_c(s, '{');
+			fp_host(s, "", h);
+			g_string_append_c(s, '}');
+		}
+		g_string_append(s, "];");
+	}
 	for (guint k = 0; k < G_N_ELEMENTS(remaps); k++) {
 		for (guint r = 0; r < REMAP__COUNT; r++) {
 			const GPtrArray *rules = remaps[k].r->rules[r];

@@ -1,6 +1,28 @@
 /* load.c: reading a plan: the file, its YAML, the model, the checks
  * and the order, in that order. */
+#include <string.h>
+
 #include "plan_priv.h"
+
+void
+pctx_init(struct pctx *c, const char *path, struct diags *dg)
+{
+	memset(c, 0, sizeof(*c));
+	c->dg = dg;
+	c->plan = plan_new(path);
+	c->pool_names = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+	c->host_pools = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+	c->no_pos = g_array_new(FALSE, FALSE, sizeof(struct pos));
+}
+
+void
+pctx_release(struct pctx *c)
+{
+	ydoc_release(&c->y);
+	g_clear_pointer(&c->pool_names, g_hash_table_unref);
+	g_clear_pointer(&c->host_pools, g_hash_table_unref);
+	g_clear_pointer(&c->no_pos, g_array_unref);
+}
 
 /* plan_parse(); if @owned is not NULL, it holds @buf, which is freed
  * as soon as the tree is loaded (the tree has its own copy of the text):
@@ -8,9 +30,12 @@
 static struct plan *
 parse(const char *path, const char *buf, gsize len, char **owned, struct diags *dg)
 {
-	struct pctx c = { .dg = dg, .plan = plan_new(path) };
+	struct pctx c;
 	guint before = diags_count(dg);
-	int rc = ydoc_load(&c.y, buf, len, dg);
+	int rc;
+
+	pctx_init(&c, path, dg);
+	rc = ydoc_load(&c.y, buf, len, dg);
 
 	if (owned)
 		g_clear_pointer(owned, g_free);
@@ -27,7 +52,7 @@ parse(const char *path, const char *buf, gsize len, char **owned, struct diags *
 		else
 			plan_find_cycles(c.plan, dg);
 	}
-	ydoc_release(&c.y);
+	pctx_release(&c);
 	if (diags_count(dg) != before) {
 		plan_free(c.plan);
 		return NULL;

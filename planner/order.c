@@ -1,7 +1,9 @@
 /* order.c: the dependency graph of a plan's after: keys, its cycles, the
  * execution order (topological, ties in plan order) and the waves: steps
  * of time in which migrations may run together without breaking after:,
- * a host's max_parallel or the plan's concurrency.max_parallel. */
+ * a host's max_parallel or the plan's concurrency.max_parallel (a
+ * pooled migration counts against its source host only: its target is
+ * placed at apply time). */
 #include "plan_priv.h"
 
 static gint
@@ -146,8 +148,10 @@ assign_waves(struct plan *plan)
 		while (l && running < plan->max_parallel) {
 			struct migration *m = l->data;
 			GList *next = l->next;
+			/* a pooled migration's target is chosen at apply time:
+			 * it counts against no target's max_parallel here */
 			gboolean ok = busy[m->from->index] < m->from->max_parallel &&
-				      busy[m->to->index] < m->to->max_parallel;
+				      (!m->to || busy[m->to->index] < m->to->max_parallel);
 
 			for (guint d = 0; d < m->after->len && ok; d++) {
 				guint w = ((struct migration *)m->after->pdata[d])->wave;
@@ -158,9 +162,11 @@ assign_waves(struct plan *plan)
 				m->wave = wave;
 				running++;
 				busy[m->from->index]++;
-				busy[m->to->index]++;
 				g_ptr_array_add(touched, m->from);
-				g_ptr_array_add(touched, m->to);
+				if (m->to) {
+					busy[m->to->index]++;
+					g_ptr_array_add(touched, m->to);
+				}
 				g_queue_delete_link(&pending, l);
 			}
 			l = next;

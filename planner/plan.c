@@ -116,6 +116,15 @@ disk_opts_shared(const struct disk_opts *d, const char *source)
 }
 
 void
+affinity_group_free(gpointer p)
+{
+	struct affinity_group *g = p;
+
+	g_ptr_array_unref(g->patterns);
+	g_free(g);
+}
+
+void
 remap_init(struct remap *r)
 {
 	for (guint k = 0; k < REMAP__COUNT; k++)
@@ -207,6 +216,10 @@ migration_free(gpointer p)
 	g_free(m->to_name);
 	g_array_unref(m->after_refs);
 	g_ptr_array_unref(m->after);
+	if (m->pool)
+		g_ptr_array_unref(m->pool);
+	if (m->pool_at)
+		g_array_unref(m->pool_at);
 	settings_release(&m->set);
 	g_free(m);
 }
@@ -227,6 +240,9 @@ plan_new(const char *path)
 	plan->migrations = g_ptr_array_new_with_free_func(migration_free);
 	plan->migration_by_id = g_hash_table_new(g_str_hash, g_str_equal);
 	plan->order = g_ptr_array_new();
+	plan->placement.policy = PLACE_SPREAD;
+	plan->placement.anti_affinity = g_ptr_array_new_with_free_func(affinity_group_free);
+	plan->window.assumed_mib_s = 100;
 	return plan;
 }
 
@@ -238,6 +254,7 @@ plan_free(struct plan *plan)
 	g_free(plan->path);
 	g_free(plan->name);
 	g_ptr_array_unref(plan->order);
+	g_ptr_array_unref(plan->placement.anti_affinity);
 	g_hash_table_unref(plan->migration_by_id);
 	g_ptr_array_unref(plan->migrations);
 	settings_release(&plan->defaults);

@@ -313,7 +313,9 @@ struct migration *plan_migration(const struct plan *plan, const char *id);
  * migration's id, vm, match, from and to; every settings key after
  * defaults (mode, undefine_source, start, shutdown.*, live.*, disks.*
  * and the disks.shared patterns); for each end host its uri,
- * migration_host, ssh.* and image_dirs; the remap rules of the
+ * migration_host, ssh.* and image_dirs (for a pool of two or more
+ * targets, "to_pool=[...]": each candidate's name and the same keys,
+ * in list order); the remap rules of the
  * migration, of defaults: and of the plan.  The scalar keys come from
  * the parser's own field tables (fields.c), so a key added there is in
  * the fingerprint too.  A host's max_parallel is not: it says how many

@@ -42,6 +42,78 @@ resolve_host(struct pctx *c, const char *name, struct pos at, const char *key)
 	return NULL;
 }
 
+/* The one-host pool of @h, shared by every plain to: naming it. */
+static GPtrArray *
+host_pool(struct pctx *c, struct host *h)
+{
+	GPtrArray *pool = g_hash_table_lookup(c->host_pools, h);
+
+	if (!pool) {
+		pool = g_ptr_array_sized_new(1);
+		g_ptr_array_add(pool, h);
+		g_hash_table_insert(c->host_pools, h, pool);
+	}
+	return g_ptr_array_ref(pool);
+}
+
+/* to:, a name or a list (a pool), resolved into m->to and m->pool. */
+static void
+resolve_to(struct pctx *c, struct migration *m)
+{
+	GPtrArray *names = g_hash_table_lookup(c->pool_names, m);
+	g_autoptr(GPtrArray) pool = NULL;
+	gboolean ok = TRUE;
+
+	if (!names) {
+		m->to = resolve_host(c, m->to_name, m->to_at, "to");
+		if (m->from && m->from == m->to) {
+			diags_add(c->dg, m->to_at, "'to' is the same host as 'from' ('%s')", m->to->name);
+		} else if (m->to) {
+			g_ptr_array_unref(m->pool);
+			m->pool = host_pool(c, m->to);
+		}
+		return;
+	}
+	pool = g_ptr_array_sized_new(names->len);
+	for (guint i = 0; i < names->len; i++) {
+		const char *name = names->pdata[i];
+		struct pos at = g_array_index(m->pool_at, struct pos, i);
+		struct host *h;
+		guint first;
+
+		for (first = 0; first < i && strcmp(names->pdata[first], name); first++)
+			;
+		if (first < i) {
+			struct pos fat = g_array_index(m->pool_at, struct pos, first);
+
+			diags_add(c->dg, at, "'to' lists host '%s' twice (first at line %u, column %u)",
+				  name, fat.line, fat.col);
+			ok = FALSE;
+			continue;
+		}
+		if (!(h = resolve_host(c, name, at, "to"))) {
+			ok = FALSE;
+			continue;
+		}
+		if (h == m->from) {
+			diags_add(c->dg, at,
+				  "'to' lists '%s', the host the VMs leave ('from'); a pool holds only target hosts",
+				  name);
+			ok = FALSE;
+			continue;
+		}
+		g_ptr_array_add(pool, h);
+	}
+	if (!ok || pool->len == 0)
+		return;
+	if (pool->len == 1) {	/* a one-host list is that host */
+		m->to = pool->pdata[0];
+		m->to_name = g_strdup(m->to->name);
+	}
+	g_ptr_array_unref(m->pool);
+	m->pool = g_steal_pointer(&pool);
+}
+
 static guint
 vm_at_host_hash(gconstpointer p)
 {
@@ -196,10 +268,14 @@ check_settings(struct pctx *c, struct migration *m)
 			diags_add(c->dg, m->from_at,
 				  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
 				  m->from->name);
-		if (m->to && !m->to->uri_bad && !has_ssh(m->to))
-			diags_add(c->dg, m->to_at,
-				  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
-				  m->to->name);
+		for (guint i = 0; i < m->pool->len; i++) {
+			const struct host *h = m->pool->pdata[i];
+
+			if (!h->uri_bad && !has_ssh(h))
+				diags_add(c->dg, m->pool_at->len ? g_array_index(m->pool_at, struct pos, i) : m->to_at,
+					  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
+					  h->name);
+		}
 	}
 }
 
@@ -215,9 +291,7 @@ plan_check(struct pctx *c)
 		if (m->not_a_map)
 			continue;
 		m->from = resolve_host(c, m->from_name, m->from_at, "from");
-		m->to = resolve_host(c, m->to_name, m->to_at, "to");
-		if (m->from && m->from == m->to)
-			diags_add(c->dg, m->to_at, "'to' is the same host as 'from' ('%s')", m->to->name);
+		resolve_to(c, m);
 		settings_inherit(&m->set, &plan->defaults);
 		check_settings(c, m);
 		resolve_after(c, m);

@@ -237,6 +237,45 @@ unknown_migration_key(struct pctx *c, struct ynode *k)
 	unknown_key(c, k, "a migration", all, mt->n + st->n, migration_extra);
 }
 
+/* to: as a list of host names (a target pool).  The names wait in
+ * c->pool_names for plan_check(), which resolves them; their positions
+ * go to m->pool_at now. */
+static gboolean
+read_to_list(struct pctx *c, struct migration *m, struct ynode *v)
+{
+	GPtrArray *names;
+	gboolean ok = TRUE;
+
+	if (ydoc_kind(v) != YK_SEQ) {
+		diags_add(c->dg, ydoc_pos(v), "'to' must be a host name or a list of host names, not %s",
+			  ydoc_kind_name(ydoc_kind(v)));
+		return FALSE;
+	}
+	if (ydoc_seq_len(v) == 0) {
+		diags_add(c->dg, ydoc_pos(v),
+			  "'to' must list at least one host (a list is a pool of candidate targets)");
+		return FALSE;
+	}
+	names = g_ptr_array_new_with_free_func(g_free);
+	g_array_unref(m->pool_at);
+	m->pool_at = g_array_sized_new(FALSE, FALSE, sizeof(struct pos), ydoc_seq_len(v));
+	for (guint i = 0; i < ydoc_seq_len(v); i++) {
+		struct ynode *item = ydoc_seq_item(&c->y, v, i);
+		struct pos at = ydoc_pos(item);
+
+		if (ydoc_kind(item) != YK_STR || !*ydoc_str(item)) {
+			diags_add(c->dg, at, "each entry of 'to' must be a host name, not %s",
+				  ydoc_kind(item) == YK_STR ? "an empty string" : ydoc_kind_name(ydoc_kind(item)));
+			ok = FALSE;
+			continue;
+		}
+		g_ptr_array_add(names, g_strdup(ydoc_str(item)));
+		g_array_append_val(m->pool_at, at);
+	}
+	g_hash_table_replace(c->pool_names, m, names);
+	return ok;
+}
+
 /* The keys of a migration.  settings_fields come first in struct
  * settings, so one table walk reads them; the migration's own keys are
  * read by a second table.  @present: keys written, @given: keys read
@@ -258,7 +297,11 @@ read_migration_pairs(struct pctx *c, struct migration *m, struct ynode *item, st
 				continue;
 			done = TRUE;
 			*present |= 1u << f;
-			if (field_set(c, &mt->fields[f], pr->value, m)) {
+			if (f == MF_TO && pr->value->type != YAML_SCALAR_NODE) {
+				at[f] = ydoc_pos(pr->value);
+				if (read_to_list(c, m, pr->value))
+					*given |= 1u << f;
+			} else if (field_set(c, &mt->fields[f], pr->value, m)) {
 				*given |= 1u << f;
 				at[f] = ydoc_pos(pr->value);
 				if (f == MF_MATCH)
@@ -294,6 +337,8 @@ read_migration(struct pctx *c, struct ynode *item)
 	settings_init(&m->set, c->plan->no_items);
 	m->after_refs = g_array_ref(c->plan->no_refs);
 	m->after = g_ptr_array_ref(c->plan->no_items);
+	m->pool = g_ptr_array_ref(c->plan->no_items);
+	m->pool_at = g_array_ref(c->no_pos);
 	m->index = c->plan->migrations->len;
 	m->at = ydoc_pos(item);
 	g_ptr_array_add(c->plan->migrations, m);

@@ -14,7 +14,20 @@ struct pctx {
 	struct ydoc y;
 	struct diags *dg;
 	struct plan *plan;
+	/* to: lists as written, until plan_check() resolves them:
+	 * struct migration * -> GPtrArray of char * (parallel to its
+	 * ->pool_at) */
+	GHashTable *pool_names;
+	/* struct host * -> the one-host pool every plain to: naming it
+	 * shares (a large plan has tens of thousands of migrations) */
+	GHashTable *host_pools;
+	GArray *no_pos;		/* the empty ->pool_at of a plain to: */
 };
+
+/* load.c: a parse's context, and its release once the plan is checked
+ * (the plan keeps what it needs). */
+void pctx_init(struct pctx *c, const char *path, struct diags *dg);
+void pctx_release(struct pctx *c);
 
 /* plan_parse.c: the YAML tree into struct plan, key and type rules. */
 void plan_read_tree(struct pctx *c, struct ynode *root);
@@ -86,5 +99,6 @@ void settings_release(struct settings *s);
 void remap_init(struct remap *r);
 void remap_release(struct remap *r);
 void shared_pattern_free(gpointer p);
+void affinity_group_free(gpointer p);
 
 #endif

@@ -295,6 +295,146 @@ test_plan__shared_errors_all_reported(void)
 	diags_release(&dg);
 }
 
+/* to: a plain name, a one-name list, a pool: ->to, ->pool, ->pool_at. */
+static void
+test_plan__to_pool_resolved(void)
+{
+	struct diags dg;
+	struct plan *p = parse(HOSTS "defaults: {mode: cold}\nmigrations:\n"
+			       "  - {vm: x, from: a, to: b}\n"
+			       "  - {vm: y, from: a, to: [c]}\n"
+			       "  - {vm: z, from: a, to: [c, b]}\n"
+			       "  - {vm: w, from: c, to: b}\n", &dg);
+	struct migration *x, *y, *z, *w;
+	struct host *b, *c;
+
+	g_assert_nonnull(p);
+	b = plan_host(p, "b");
+	c = plan_host(p, "c");
+	x = plan_migration(p, "x");
+	y = plan_migration(p, "y");
+	z = plan_migration(p, "z");
+	w = plan_migration(p, "w");
+	/* a plain name: a pool of one, no list positions */
+	g_assert_true(x->to == b);
+	g_assert_cmpstr(x->to_name, ==, "b");
+	g_assert_cmpuint(x->pool->len, ==, 1);
+	g_assert_true(x->pool->pdata[0] == b);
+	g_assert_cmpuint(x->pool_at->len, ==, 0);
+	g_assert_true(w->pool->pdata[0] == b);
+	/* a one-name list is that host */
+	g_assert_true(y->to == c);
+	g_assert_cmpstr(y->to_name, ==, "c");
+	g_assert_cmpuint(y->pool->len, ==, 1);
+	g_assert_cmpuint(y->pool_at->len, ==, 1);
+	/* a pool: no single target, candidates in the order written */
+	g_assert_null(z->to);
+	g_assert_null(z->to_name);
+	g_assert_cmpuint(z->pool->len, ==, 2);
+	g_assert_true(z->pool->pdata[0] == c);
+	g_assert_true(z->pool->pdata[1] == b);
+	g_assert_cmpuint(z->pool_at->len, ==, 2);
+	g_assert_cmpuint(g_array_index(z->pool_at, struct pos, 0).line, ==, 11);
+	g_assert_cmpuint(g_array_index(z->pool_at, struct pos, 0).col, ==, 27);
+	g_assert_cmpuint(g_array_index(z->pool_at, struct pos, 1).col, ==, 30);
+	plan_free(p);
+	diags_release(&dg);
+}
+
+/* A pooled migration counts against its source's max_parallel only. */
+static void
+test_plan__to_pool_waves(void)
+{
+	struct diags dg;
+	struct plan *p = parse("version: 1\nname: t\nconcurrency: {max_parallel: 8}\nhosts:\n"
+			       "  a: {uri: \"qemu:///system\", max_parallel: 3}\n"
+			       "  b: {uri: \"qemu+tcp://10.0.0.2/system\", max_parallel: 1}\n"
+			       "  c: {uri: \"qemu+tcp://10.0.0.3/system\", max_parallel: 1}\n"
+			       "defaults: {mode: cold}\nmigrations:\n"
+			       "  - {vm: p1, from: a, to: [b, c]}\n"
+			       "  - {vm: p2, from: a, to: [b, c]}\n"
+			       "  - {vm: s1, from: a, to: b}\n"
+			       "  - {vm: p3, from: a, to: [b, c]}\n", &dg);
+
+	g_assert_nonnull(p);
+	g_assert_cmpuint(plan_migration(p, "p1")->wave, ==, 1);
+	g_assert_cmpuint(plan_migration(p, "p2")->wave, ==, 1);
+	g_assert_cmpuint(plan_migration(p, "s1")->wave, ==, 1);	/* b's one slot */
+	g_assert_cmpuint(plan_migration(p, "p3")->wave, ==, 2);	/* a's three are taken */
+	plan_free(p);
+	diags_release(&dg);
+}
+
+/* Every problem of a to: list, each at its item. */
+static void
+test_plan__to_pool_errors(void)
+{
+	struct diags dg;
+	struct plan *p = parse(HOSTS "defaults: {mode: cold}\nmigrations:\n"
+			       "  - {vm: x, from: a, to: [b, bb, b, a, 3]}\n"
+			       "  - {vm: y, from: a, to: []}\n", &dg);
+	g_autofree char *all = NULL;
+
+	g_assert_null(p);
+	all = diags_format(&dg);
+	g_assert_nonnull(strstr(all, "t.yaml:9:30: error: 'to' names unknown host 'bb' (did you mean 'b'?)"));
+	g_assert_nonnull(strstr(all, "t.yaml:9:34: error: 'to' lists host 'b' twice (first at line 9, column 27)"));
+	g_assert_nonnull(strstr(all, "t.yaml:9:37: error: 'to' lists 'a', the host the VMs leave"));
+	g_assert_nonnull(strstr(all, "t.yaml:9:40: error: each entry of 'to' must be a host name, not an integer"));
+	g_assert_nonnull(strstr(all, "t.yaml:10:26: error: 'to' must list at least one host"));
+	g_assert_cmpuint(diags_count(&dg), ==, 5);
+	diags_release(&dg);
+}
+
+/* The fingerprint of a single-host entry is what vmshift computed
+ * before to: lists existed (main at 5d4cdd0, fingerprint version 4):
+ * a journal begun then still matches.  Pools differ by candidates and
+ * their order, and from a single host. */
+static void
+test_plan__fingerprint_single_host_unchanged_pools_differ(void)
+{
+	struct diags dg, dg2;
+	struct plan *p = parse(HOSTS "defaults: {mode: live, live: {max_downtime_ms: 500}}\n"
+			       "migrations:\n  - {vm: x, from: a, to: b, verify: {tcp: \"x.example.net:22\"}}\n"
+			       "  - {vm: y, from: a, to: c, mode: cold, disks: {shared: [\"^/nfs/\"]}}\n", &dg);
+	struct plan *q = parse(HOSTS "defaults: {mode: live, live: {max_downtime_ms: 500}}\n"
+			       "migrations:\n  - {vm: x, from: a, to: [b], verify: {tcp: \"x.example.net:22\"}}\n"
+			       "  - {vm: y, from: a, to: [b, c], mode: cold}\n"
+			       "  - {vm: z, from: a, to: [c, b], mode: cold}\n"
+			       "  - {vm: v, from: a, to: [b, c], mode: cold}\n", &dg2);
+	g_autofree char *fx = NULL, *fy = NULL, *fx1 = NULL, *fpy = NULL, *fpz = NULL, *fpv = NULL, *fpv2 = NULL;
+	struct host *c;
+	char *uri;
+
+	g_assert_nonnull(p);
+	g_assert_nonnull(q);
+	fx = plan_migration_fingerprint(p, plan_migration(p, "x"));
+	fy = plan_migration_fingerprint(p, plan_migration(p, "y"));
+	g_assert_cmpstr(fx, ==, "a1a92c33a1b9c8c7e8693eaa63f42147f09b9a1a6a7ebb77453d2773e5dd049c");
+	g_assert_cmpstr(fy, ==, "5855391ebb72ba37003c9e67ce309a6821768a5399b4b47bc765e2c4cd9a0d4c");
+	/* a one-name list is that host, fingerprint included */
+	fx1 = plan_migration_fingerprint(q, plan_migration(q, "x"));
+	g_assert_cmpstr(fx1, ==, fx);
+	fpy = plan_migration_fingerprint(q, plan_migration(q, "y"));
+	fpz = plan_migration_fingerprint(q, plan_migration(q, "z"));
+	g_assert_cmpstr(fpy, !=, fpz);		/* order is the pack order */
+	g_assert_cmpuint(strlen(fpy), ==, 64);
+	/* the same pool on another VM differs only by the vm; a candidate's
+	 * uri is part of it */
+	c = plan_host(q, "c");
+	fpv = plan_migration_fingerprint(q, plan_migration(q, "v"));
+	uri = c->uri;
+	c->uri = g_strdup("qemu+tcp://10.9.9.9/system");
+	fpv2 = plan_migration_fingerprint(q, plan_migration(q, "v"));
+	g_free(c->uri);
+	c->uri = uri;
+	g_assert_cmpstr(fpv, !=, fpv2);
+	plan_free(p);
+	plan_free(q);
+	diags_release(&dg);
+	diags_release(&dg2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -312,5 +452,10 @@ main(int argc, char **argv)
 	g_test_add_func("/plan/shared_absent_is_empty", test_plan__shared_absent_is_empty);
 	g_test_add_func("/plan/disk_opts_shared_matches", test_plan__disk_opts_shared_matches);
 	g_test_add_func("/plan/shared_errors_all_reported", test_plan__shared_errors_all_reported);
+	g_test_add_func("/plan/to_pool_resolved", test_plan__to_pool_resolved);
+	g_test_add_func("/plan/to_pool_waves", test_plan__to_pool_waves);
+	g_test_add_func("/plan/to_pool_errors", test_plan__to_pool_errors);
+	g_test_add_func("/plan/fingerprint_single_host_unchanged_pools_differ",
+			test_plan__fingerprint_single_host_unchanged_pools_differ);
 	return g_test_run();
 }
