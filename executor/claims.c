@@ -156,7 +156,7 @@ claims_check(struct exec *x, GError **err)
 		char uuid[VIR_UUID_STRING_BUFLEN] = "";
 		int r = 0;
 
-		if (u->status == U_ROLLED_BACK)
+		if (u->status == U_ROLLED_BACK || !u->dst)	/* not placed: it takes nothing */
 			continue;
 		if (will_run(u) && (r = load_unit(x, u, uuid, err)) < 0)
 			return -1;

@@ -464,9 +464,11 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 	if (o->dry_run) {
 		/* what the journal says this run did (its domains, its copies) */
 		units_replay(&x, recs);
-		if (placement_restore(&x, err) < 0 || claims_check(&x, err) < 0)
+		if (placement_restore(&x, err) < 0)
 			goto out;
 		placement_decide(&x);
+		if (claims_check(&x, err) < 0)
+			goto out;
 		for (guint i = 0; i < x.units->len; i++)
 			if (((struct unit *)x.units->pdata[i])->selected && ((struct unit *)x.units->pdata[i])->to)
 				window_note(&x, x.units->pdata[i]);
@@ -476,10 +478,12 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 		goto out;
 	}
 	units_replay(&x, recs);
-	if (placement_restore(&x, err) < 0 || check_plan_file(&x, recs, err) < 0 || check_unchanged(&x, err) < 0 ||
-	    claims_check(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
+	if (placement_restore(&x, err) < 0 || check_plan_file(&x, recs, err) < 0 || check_unchanged(&x, err) < 0)
 		goto out;
+	/* where each VM of a to: list goes, journaled before anything is claimed or done */
 	placement_decide(&x);
+	if (claims_check(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
+		goto out;
 	x.started_us = g_get_monotonic_time();	/* --now is the clock when the migrations start */
 	schedule(&x);
 	rc = finish_journal(&x, report_overall(&x));
