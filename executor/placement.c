@@ -13,13 +13,26 @@ struct cand {
 	GPtrArray *names;	/* of the domains defined there */
 	gint64 placed_mib, placed_vcpus;	/* units heading there, not done yet */
 	guint placed_n;
+	GHashTable *nets;	/* "network NAME" / "bridge NAME" -> "" there, or why not */
 };
 
 /* What a VM needs. */
 struct need {
 	gint64 mib, vcpus;
 	char *cpu;		/* its <cpu> element (live only), or NULL */
+	GPtrArray *nets, *bridges;	/* of its remapped definition */
 };
+
+static void
+need_clear(struct need *nd)
+{
+	g_free(nd->cpu);
+	if (nd->nets)
+		g_ptr_array_unref(nd->nets);
+	if (nd->bridges)
+		g_ptr_array_unref(nd->bridges);
+	memset(nd, 0, sizeof(*nd));
+}
 
 struct placer {
 	struct exec *x;
@@ -35,6 +48,8 @@ cand_free(gpointer p)
 	g_free(c->error);
 	if (c->names)
 		g_ptr_array_unref(c->names);
+	if (c->nets)
+		g_hash_table_unref(c->nets);
 	g_free(c);
 }
 
@@ -87,6 +102,7 @@ cand_get(struct placer *p, struct host *h)
 	c = g_new0(struct cand, 1);
 	c->hc = exec_host(p->x, h);
 	c->names = g_ptr_array_new_with_free_func(g_free);
+	c->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_hash_table_insert(p->cands, h, c);
 	if (!c->hc || !c->hc->conn) {
 		c->error = g_strdup("not connected");
@@ -127,6 +143,34 @@ cpu_of(const char *xml)
 	return (b = strstr(a, "/>")) ? g_strndup(a, (b + 2) - a) : NULL;
 }
 
+/* The networks and bridges @u's remapped definition names. */
+static int
+need_networks(struct placer *p, struct unit *u, virDomainPtr d, struct need *nd, GError **err)
+{
+	const struct remap *sets[] = { &u->m->set.remap, &p->x->plan->defaults.remap, &p->x->plan->remap };
+	g_autofree char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	struct domxml *dx;
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func((GDestroyNotify)dom_change_free);
+
+	if (!xml) {
+		g_autofree char *e = virt_error();
+
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the definition of '%s' on %s: %s", u->vm,
+			    u->src->h->name, e);
+		return -1;
+	}
+	if (!(dx = domxml_parse(xml, err)))
+		return -1;
+	if (domxml_remap(dx, sets, G_N_ELEMENTS(sets), changes, err) < 0) {
+		domxml_free(dx);
+		return -1;
+	}
+	nd->nets = domxml_networks(dx);
+	nd->bridges = domxml_bridges(dx);
+	domxml_free(dx);
+	return 0;
+}
+
 static int
 need_of(struct placer *p, struct unit *u, struct need *nd, GError **err)
 {
@@ -155,7 +199,7 @@ need_of(struct placer *p, struct unit *u, struct need *nd, GError **err)
 
 		nd->cpu = xml ? cpu_of(xml) : NULL;
 	}
-	return 0;
+	return need_networks(p, u, d, nd, err);
 }
 
 /* TRUE if @name matches the whole of a pattern of @g. */
@@ -218,6 +262,64 @@ cpu_compatible(struct placer *p, struct cand *c, const char *cpu)
 	return GPOINTER_TO_INT(v) == 1;
 }
 
+/* "" if @c has the network (active) or bridge @name, else why not; each
+ * asked once a run.  A bridge is looked for as /sys/class/net/NAME/bridge
+ * over SSH; without SSH access it is not checked here (preflight says so). */
+static const char *
+cand_has(struct cand *c, gboolean bridge, const char *name)
+{
+	g_autofree char *key = g_strdup_printf("%s %s", bridge ? "bridge" : "network", name);
+	const char *v = g_hash_table_lookup(c->nets, key);
+	char *r = NULL;
+
+	if (v)
+		return v;
+	if (!bridge) {
+		virNetworkPtr n = virNetworkLookupByName(c->hc->conn, name);
+
+		r = g_strdup(!n ? "missing" : virNetworkIsActive(n) != 1 ? "defined, not active" : "");
+		if (n)
+			virNetworkFree(n);
+	} else if (!host_has_ssh(c->hc)) {
+		r = g_strdup("");
+	} else {
+		struct host_lock lk;
+		g_autoptr(GError) e = NULL;
+		g_autofree char *path = g_strdup_printf("/sys/class/net/%s/bridge", name);
+		struct sshx *s;
+		gboolean exists = FALSE;
+
+		host_lock(&lk, c->hc, NULL);
+		if (!(s = host_ssh(c->hc, &e)) || sshx_stat(s, path, &exists, NULL, NULL, &e) < 0)
+			r = g_strdup_printf("cannot be checked: %s", e->message);
+		else
+			r = g_strdup(exists ? "" : "missing");
+		host_unlock(&lk);
+	}
+	g_hash_table_insert(c->nets, g_steal_pointer(&key), r);
+	return r;
+}
+
+/* Why @c lacks a network or bridge @nd names, or NULL.  A missing bridge
+ * is no reason with prepare.create_bridges: prepare-target makes it. */
+static char *
+cand_networks(struct cand *c, struct unit *u, const struct need *nd)
+{
+	for (guint i = 0; nd->nets && i < nd->nets->len; i++) {
+		const char *v = cand_has(c, FALSE, nd->nets->pdata[i]);
+
+		if (*v)
+			return g_strdup_printf("network '%s' %s", (char *)nd->nets->pdata[i], v);
+	}
+	for (guint i = 0; nd->bridges && i < nd->bridges->len; i++) {
+		const char *v = cand_has(c, TRUE, nd->bridges->pdata[i]);
+
+		if (*v && !(u->m->set.prepare.create_bridges && !strcmp(v, "missing")))
+			return g_strdup_printf("bridge '%s' %s", (char *)nd->bridges->pdata[i], v);
+	}
+	return NULL;
+}
+
 /* The memory @c has for one more VM: free, less reserve, less what the
  * run placed there. */
 static gint64
@@ -234,6 +336,7 @@ cand_check(struct placer *p, struct unit *u, const struct need *nd, struct host 
 	struct cand *c = cand_get(p, h);
 	double ratio = p->x->plan->placement.max_vcpu_ratio;
 	gint64 room;
+	char *why;
 
 	json_object_set_string_member(fig, "host", h->name);
 	if (c->error)
@@ -260,6 +363,8 @@ cand_check(struct placer *p, struct unit *u, const struct need *nd, struct host 
 	}
 	if (nd->cpu && !cpu_compatible(p, c, nd->cpu))
 		return g_strdup("cannot run the VM's CPU (virConnectCompareHypervisorCPU)");
+	if ((why = cand_networks(c, u, nd)))
+		return why;
 	return affinity_conflict(p, u, h, c);
 }
 
@@ -354,6 +459,7 @@ place_one(struct placer *p, struct unit *u)
 
 	if (need_of(p, u, &nd, &e) < 0) {
 		unplaceable(p, u, e->message);
+		need_clear(&nd);
 		return;
 	}
 	for (guint i = 0; i < pool_len(m); i++) {
@@ -380,12 +486,12 @@ place_one(struct placer *p, struct unit *u)
 						       u->vm, nd.mib, nd.vcpus, nd.vcpus == 1 ? "" : "s", why->str);
 
 		unplaceable(p, u, msg);
-		g_free(nd.cpu);
+		need_clear(&nd);
 		return;
 	}
 	if (place(p, u, best_h, &nd, figs, &e) < 0) {
 		unplaceable(p, u, e->message);
-		g_free(nd.cpu);
+		need_clear(&nd);
 		return;
 	}
 	cand_add(best, &nd);
@@ -393,7 +499,7 @@ place_one(struct placer *p, struct unit *u)
 		report_placement(u, best_h, &nd, figs);
 	sink_log(&p->x->sink, "%s: placed on %s (%s; needs %" G_GINT64_FORMAT " MiB, %" G_GINT64_FORMAT " vCPUs; %s had %" G_GINT64_FORMAT " MiB room)",
 		 u->id, best_h->name, m->id, nd.mib, nd.vcpus, best_h->name, cand_room(p, best) + nd.mib);
-	g_free(nd.cpu);
+	need_clear(&nd);
 }
 
 /* Would the run try @u now? */
@@ -421,7 +527,7 @@ count_placed(struct placer *p)
 		c = g_hash_table_lookup(p->cands, u->to);
 		if (!c->error && need_of(p, u, &nd, &e) == 0)
 			cand_add(c, &nd);
-		g_free(nd.cpu);
+		need_clear(&nd);
 	}
 }
 

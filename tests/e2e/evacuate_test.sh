@@ -44,7 +44,8 @@ ev_drop() {	# ev_drop: every ev-* guest gone from every host, with its disk
 	rm -rf "$W/.vmshift"
 	return 0
 }
-# ev_plan NAME POLICY [PLACEMENT_EXTRA [TOP_EXTRA]]: every ev-* guest of host-a to [host-b, host-c], cold
+# ev_plan NAME POLICY [PLACEMENT_EXTRA [TOP_EXTRA [ENTRY_EXTRA]]]: every ev-* guest of host-a to
+# [host-b, host-c], cold
 ev_plan() {
 	cat <<PLAN
 version: 1
@@ -58,7 +59,7 @@ ${4:-}
 defaults:
   shutdown: {timeout_s: 20, force: true}
 migrations:
-  - {id: evac, match: "^ev-", from: host-a, to: [host-b, host-c], mode: cold}
+  - {id: evac, match: "^ev-", from: host-a, to: [host-b, host-c], mode: cold${5:+, $5}}
 PLAN
 }
 # placed JOURNAL: "UNIT=HOST ..." in unit order, from the journal's facts
@@ -145,6 +146,17 @@ t_too_large() {
 	absent_on host-a ev-small
 }
 
+t_no_bridge() {
+	ev_drop
+	ev_clone ev-1 64 start
+	ev_plan nobr spread "" "" 'remap: {bridges: [{from: "^labbr0$", to: "evnobr0"}]}' >"$W/nobr.yaml"
+	vmshift apply -q nobr.yaml >"$W/out" 2>&1
+	[ $? = 1 ] || die "apply should exit 1: $(tail -5 "$W/out")"
+	grep -q "no candidate fits; host-b: bridge 'evnobr0' missing; host-c: bridge 'evnobr0' missing" "$W/out" ||
+		die "no clear error: $(cat "$W/out")"
+	running_on host-a ev-1
+}
+
 t_dry_run() {
 	ev_drop
 	ev_clone ev-1 64 start; ev_clone ev-huge 4194304
@@ -227,6 +239,7 @@ t "spread: equal guests alternate between the candidates; status names the polic
 t "pack: every guest on the first candidate that fits" t_pack
 t "anti_affinity: a group's VMs on distinct hosts, even when packing" t_anti_affinity
 t "a VM too large for every candidate fails with every candidate's figures; the others move" t_too_large
+t "a bridge the remapped definition names is missing on every candidate: no placement, the VM stays" t_no_bridge
 t "dry run: the placement, the figures and the refusal, nothing written" t_dry_run
 t "killed during an evacuation: resume keeps the journaled placement" t_kept_on_resume
 t "window: a copy that would end after it closes is deferred (exit 1), resume in a later window moves it" t_window_defers
