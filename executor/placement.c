@@ -1,323 +1,17 @@
 /* placement.c: which host of a to: list each VM goes to (placement.h). */
 #include <string.h>
 
-#include "placement.h"
-
-/* What a candidate host has, read once a run, and what the run put there. */
-struct cand {
-	struct hostconn *hc;
-	char *error;		/* its facts could not be read: it takes nothing */
-	gint64 free_mib;
-	gint64 cpus;
-	gint64 vcpus_defined;	/* of every domain defined there, any state */
-	GPtrArray *names;	/* of the domains defined there */
-	gint64 placed_mib, placed_vcpus;	/* units heading there, not done yet */
-	guint placed_n;
-	GHashTable *nets;	/* "network NAME" / "bridge NAME" -> "" there, or why not */
-};
-
-/* What a VM needs. */
-struct need {
-	gint64 mib, vcpus;
-	char *cpu;		/* its <cpu> element (live only), or NULL */
-	GPtrArray *nets, *bridges;	/* of its remapped definition */
-};
-
-static void
-need_clear(struct need *nd)
-{
-	g_free(nd->cpu);
-	if (nd->nets)
-		g_ptr_array_unref(nd->nets);
-	if (nd->bridges)
-		g_ptr_array_unref(nd->bridges);
-	memset(nd, 0, sizeof(*nd));
-}
-
-struct placer {
-	struct exec *x;
-	GHashTable *cands;	/* struct host * -> struct cand * */
-	GHashTable *cpu_ok;	/* "host\ncpu xml" -> GINT_TO_POINTER(1 ok, 2 incompatible) */
-};
-
-static void
-cand_free(gpointer p)
-{
-	struct cand *c = p;
-
-	g_free(c->error);
-	if (c->names)
-		g_ptr_array_unref(c->names);
-	if (c->nets)
-		g_hash_table_unref(c->nets);
-	g_free(c);
-}
-
-static guint
-pool_len(const struct migration *m)
-{
-	return m->pool ? m->pool->len : 1;
-}
-
-static struct host *
-pool_host(const struct migration *m, guint i)
-{
-	return m->pool ? m->pool->pdata[i] : m->to;
-}
-
-static gboolean
-is_pool(const struct migration *m)
-{
-	return !m->to;
-}
+#include "placement_priv.h"
 
 char *
 placement_pool_text(const struct migration *m)
 {
 	GString *s = g_string_new("[");
 
-	for (guint i = 0; i < pool_len(m); i++)
-		g_string_append_printf(s, "%s%s", i ? "|" : "", pool_host(m, i)->name);
+	for (guint i = 0; i < place_pool_len(m); i++)
+		g_string_append_printf(s, "%s%s", i ? "|" : "", place_pool_host(m, i)->name);
 	g_string_append_c(s, ']');
 	return g_string_free(s, FALSE);
-}
-
-static gint64
-mib_up(unsigned long long kib)
-{
-	return (gint64)((kib + 1023) / 1024);
-}
-
-static struct cand *
-cand_get(struct placer *p, struct host *h)
-{
-	struct cand *c = g_hash_table_lookup(p->cands, h);
-	virDomainPtr *doms = NULL;
-	virNodeInfo ni;
-	unsigned long long free_b;
-	int n;
-
-	if (c)
-		return c;
-	c = g_new0(struct cand, 1);
-	c->hc = exec_host(p->x, h);
-	c->names = g_ptr_array_new_with_free_func(g_free);
-	c->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	g_hash_table_insert(p->cands, h, c);
-	if (!c->hc || !c->hc->conn) {
-		c->error = g_strdup("not connected");
-		return c;
-	}
-	free_b = virNodeGetFreeMemory(c->hc->conn);
-	if (free_b == 0 || virNodeGetInfo(c->hc->conn, &ni) < 0 ||
-	    (n = virConnectListAllDomains(c->hc->conn, &doms, 0)) < 0) {
-		g_autofree char *e = virt_error();
-
-		c->error = g_strdup_printf("cannot read its memory, CPUs or domains: %s", e);
-		return c;
-	}
-	c->free_mib = (gint64)(free_b / (1024 * 1024));
-	c->cpus = ni.cpus;
-	for (int i = 0; i < n; i++) {
-		virDomainInfo di;
-
-		if (virDomainGetInfo(doms[i], &di) == 0)
-			c->vcpus_defined += di.nrVirtCpu;
-		g_ptr_array_add(c->names, g_strdup(virDomainGetName(doms[i])));
-		virDomainFree(doms[i]);
-	}
-	free(doms);
-	return c;
-}
-
-/* The <cpu> element of a definition, or NULL. */
-static char *
-cpu_of(const char *xml)
-{
-	const char *a = strstr(xml, "<cpu"), *b;
-
-	if (!a || (a[4] != ' ' && a[4] != '>' && a[4] != '/'))
-		return NULL;
-	if ((b = strstr(a, "</cpu>")))
-		return g_strndup(a, (b + strlen("</cpu>")) - a);
-	return (b = strstr(a, "/>")) ? g_strndup(a, (b + 2) - a) : NULL;
-}
-
-/* The networks and bridges @u's remapped definition names. */
-static int
-need_networks(struct placer *p, struct unit *u, virDomainPtr d, struct need *nd, GError **err)
-{
-	const struct remap *sets[] = { &u->m->set.remap, &p->x->plan->defaults.remap, &p->x->plan->remap };
-	g_autofree char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
-	struct domxml *dx;
-	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func((GDestroyNotify)dom_change_free);
-
-	if (!xml) {
-		g_autofree char *e = virt_error();
-
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the definition of '%s' on %s: %s", u->vm,
-			    u->src->h->name, e);
-		return -1;
-	}
-	if (!(dx = domxml_parse(xml, err)))
-		return -1;
-	if (domxml_remap(dx, sets, G_N_ELEMENTS(sets), changes, err) < 0) {
-		domxml_free(dx);
-		return -1;
-	}
-	nd->nets = domxml_networks(dx);
-	nd->bridges = domxml_bridges(dx);
-	domxml_free(dx);
-	return 0;
-}
-
-static int
-need_of(struct placer *p, struct unit *u, struct need *nd, GError **err)
-{
-	gboolean missing = FALSE;
-	g_auto(virDomainPtr) d = host_dom_lookup(u->src, u->vm, &missing, err);
-	virDomainInfo di;
-
-	(void)p;
-	if (!d) {
-		if (missing)
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "'%s' is not defined on %s", u->vm,
-				    u->src->h->name);
-		return -1;
-	}
-	if (virDomainGetInfo(d, &di) < 0) {
-		g_autofree char *e = virt_error();
-
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the memory and vCPUs of '%s' on %s: %s",
-			    u->vm, u->src->h->name, e);
-		return -1;
-	}
-	nd->mib = mib_up(di.maxMem);
-	nd->vcpus = di.nrVirtCpu;
-	if (u->mode == MODE_LIVE && !u->m->set.live.skip_cpu_check && virt_dom_is_running(d)) {
-		g_autofree char *xml = virDomainGetXMLDesc(d, 0);
-
-		nd->cpu = xml ? cpu_of(xml) : NULL;
-	}
-	return need_networks(p, u, d, nd, err);
-}
-
-/* TRUE if @name matches the whole of a pattern of @g. */
-static gboolean
-group_has(const struct affinity_group *g, const char *name)
-{
-	for (guint i = 0; i < g->patterns->len; i++) {
-		const struct shared_pattern *sp = g->patterns->pdata[i];
-		pcre2_match_data *md = pcre2_match_data_create_from_pattern(sp->re, NULL);
-		int r = pcre2_match(sp->re, (PCRE2_SPTR)name, strlen(name), 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
-				    NULL);
-
-		pcre2_match_data_free(md);
-		if (r >= 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
-/* Why @u may not go to @h for anti-affinity, or NULL. */
-static char *
-affinity_conflict(struct placer *p, struct unit *u, struct host *h, struct cand *c)
-{
-	const GPtrArray *groups = p->x->plan->placement.anti_affinity;
-
-	for (guint g = 0; groups && g < groups->len; g++) {
-		const struct affinity_group *ag = groups->pdata[g];
-
-		if (!group_has(ag, u->vm))
-			continue;
-		for (guint i = 0; i < p->x->units->len; i++) {
-			struct unit *o = p->x->units->pdata[i];
-
-			if (o != u && o->to == h && strcmp(o->vm, u->vm) && o->status != U_ROLLED_BACK &&
-			    group_has(ag, o->vm))
-				return g_strdup_printf("anti_affinity group %u: %s goes there", g + 1, o->vm);
-		}
-		for (guint i = 0; i < c->names->len; i++) {
-			const char *name = c->names->pdata[i];
-
-			if (strcmp(name, u->vm) && group_has(ag, name))
-				return g_strdup_printf("anti_affinity group %u: %s is defined there", g + 1, name);
-		}
-	}
-	return NULL;
-}
-
-static gboolean
-cpu_compatible(struct placer *p, struct cand *c, const char *cpu)
-{
-	g_autofree char *key = g_strdup_printf("%s\n%s", c->hc->h->name, cpu);
-	gpointer v = g_hash_table_lookup(p->cpu_ok, key);
-
-	if (!v) {
-		int r = virConnectCompareHypervisorCPU(c->hc->conn, NULL, NULL, NULL, NULL, cpu, 0);
-
-		v = GINT_TO_POINTER(r == VIR_CPU_COMPARE_INCOMPATIBLE ? 2 : 1);
-		g_hash_table_insert(p->cpu_ok, g_steal_pointer(&key), v);
-	}
-	return GPOINTER_TO_INT(v) == 1;
-}
-
-/* "" if @c has the network (active) or bridge @name, else why not; each
- * asked once a run.  A bridge is looked for as /sys/class/net/NAME/bridge
- * over SSH; without SSH access it is not checked here (preflight says so). */
-static const char *
-cand_has(struct cand *c, gboolean bridge, const char *name)
-{
-	g_autofree char *key = g_strdup_printf("%s %s", bridge ? "bridge" : "network", name);
-	const char *v = g_hash_table_lookup(c->nets, key);
-	char *r = NULL;
-
-	if (v)
-		return v;
-	if (!bridge) {
-		virNetworkPtr n = virNetworkLookupByName(c->hc->conn, name);
-
-		r = g_strdup(!n ? "missing" : virNetworkIsActive(n) != 1 ? "defined, not active" : "");
-		if (n)
-			virNetworkFree(n);
-	} else if (!host_has_ssh(c->hc)) {
-		r = g_strdup("");
-	} else {
-		struct host_lock lk;
-		g_autoptr(GError) e = NULL;
-		g_autofree char *path = g_strdup_printf("/sys/class/net/%s/bridge", name);
-		struct sshx *s;
-		gboolean exists = FALSE;
-
-		host_lock(&lk, c->hc, NULL);
-		if (!(s = host_ssh(c->hc, &e)) || sshx_stat(s, path, &exists, NULL, NULL, &e) < 0)
-			r = g_strdup_printf("cannot be checked: %s", e->message);
-		else
-			r = g_strdup(exists ? "" : "missing");
-		host_unlock(&lk);
-	}
-	g_hash_table_insert(c->nets, g_steal_pointer(&key), r);
-	return r;
-}
-
-/* Why @c lacks a network or bridge @nd names, or NULL.  A missing bridge
- * is no reason with prepare.create_bridges: prepare-target makes it. */
-static char *
-cand_networks(struct cand *c, struct unit *u, const struct need *nd)
-{
-	for (guint i = 0; nd->nets && i < nd->nets->len; i++) {
-		const char *v = cand_has(c, FALSE, nd->nets->pdata[i]);
-
-		if (*v)
-			return g_strdup_printf("network '%s' %s", (char *)nd->nets->pdata[i], v);
-	}
-	for (guint i = 0; nd->bridges && i < nd->bridges->len; i++) {
-		const char *v = cand_has(c, TRUE, nd->bridges->pdata[i]);
-
-		if (*v && !(u->m->set.prepare.create_bridges && !strcmp(v, "missing")))
-			return g_strdup_printf("bridge '%s' %s", (char *)nd->bridges->pdata[i], v);
-	}
-	return NULL;
 }
 
 /* The memory @c has for one more VM: free, less reserve, less what the
@@ -333,7 +27,7 @@ cand_room(struct placer *p, struct cand *c)
 static char *
 cand_check(struct placer *p, struct unit *u, const struct need *nd, struct host *h, JsonObject *fig)
 {
-	struct cand *c = cand_get(p, h);
+	struct cand *c = place_cand_get(p, h);
 	double ratio = p->x->plan->placement.max_vcpu_ratio;
 	gint64 room;
 	char *why;
@@ -361,11 +55,11 @@ cand_check(struct placer *p, struct unit *u, const struct need *nd, struct host 
 			return g_strdup_printf("%" G_GINT64_FORMAT " vCPUs defined + %" G_GINT64_FORMAT " placed + %" G_GINT64_FORMAT " > %g x %" G_GINT64_FORMAT " CPUs",
 					       c->vcpus_defined, c->placed_vcpus, nd->vcpus, ratio, c->cpus);
 	}
-	if (nd->cpu && !cpu_compatible(p, c, nd->cpu))
+	if (nd->cpu && !place_cpu_compatible(p, c, nd->cpu))
 		return g_strdup("cannot run the VM's CPU (virConnectCompareHypervisorCPU)");
-	if ((why = cand_networks(c, u, nd)))
+	if ((why = place_cand_networks(c, u, nd)))
 		return why;
-	return affinity_conflict(p, u, h, c);
+	return place_affinity_conflict(p, u, h, c);
 }
 
 /* Better for spread: more room after placing, free values within
@@ -457,13 +151,13 @@ place_one(struct placer *p, struct unit *u)
 	struct host *best_h = NULL;
 	const struct migration *m = u->m;
 
-	if (need_of(p, u, &nd, &e) < 0) {
+	if (place_need_of(p, u, &nd, &e) < 0) {
 		unplaceable(p, u, e->message);
-		need_clear(&nd);
+		place_need_clear(&nd);
 		return;
 	}
-	for (guint i = 0; i < pool_len(m); i++) {
-		struct host *h = pool_host(m, i);
+	for (guint i = 0; i < place_pool_len(m); i++) {
+		struct host *h = place_pool_host(m, i);
 		JsonObject *fig = json_object_new();
 		g_autofree char *no = cand_check(p, u, &nd, h, fig);
 		struct cand *c = g_hash_table_lookup(p->cands, h);
@@ -486,12 +180,12 @@ place_one(struct placer *p, struct unit *u)
 						       u->vm, nd.mib, nd.vcpus, nd.vcpus == 1 ? "" : "s", why->str);
 
 		unplaceable(p, u, msg);
-		need_clear(&nd);
+		place_need_clear(&nd);
 		return;
 	}
 	if (place(p, u, best_h, &nd, figs, &e) < 0) {
 		unplaceable(p, u, e->message);
-		need_clear(&nd);
+		place_need_clear(&nd);
 		return;
 	}
 	cand_add(best, &nd);
@@ -499,7 +193,7 @@ place_one(struct placer *p, struct unit *u)
 		report_placement(u, best_h, &nd, figs);
 	sink_log(&p->x->sink, "%s: placed on %s (%s; needs %" G_GINT64_FORMAT " MiB, %" G_GINT64_FORMAT " vCPUs; %s had %" G_GINT64_FORMAT " MiB room)",
 		 u->id, best_h->name, m->id, nd.mib, nd.vcpus, best_h->name, cand_room(p, best) + nd.mib);
-	need_clear(&nd);
+	place_need_clear(&nd);
 }
 
 /* Would the run try @u now? */
@@ -525,9 +219,9 @@ count_placed(struct placer *p)
 		    !g_hash_table_contains(p->cands, u->to))
 			continue;
 		c = g_hash_table_lookup(p->cands, u->to);
-		if (!c->error && need_of(p, u, &nd, &e) == 0)
+		if (!c->error && place_need_of(p, u, &nd, &e) == 0)
 			cand_add(c, &nd);
-		need_clear(&nd);
+		place_need_clear(&nd);
 	}
 }
 
@@ -541,15 +235,15 @@ placement_decide(struct exec *x)
 		any = to_place(x->units->pdata[i]);
 	if (!any)
 		return;
-	p.cands = g_hash_table_new_full(NULL, NULL, NULL, cand_free);
+	p.cands = g_hash_table_new_full(NULL, NULL, NULL, place_cand_free);
 	p.cpu_ok = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	/* every candidate's facts first, read together: the same facts for every decision */
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
 
-		if (is_pool(u->m))
-			for (guint k = 0; k < pool_len(u->m); k++)
-				cand_get(&p, pool_host(u->m, k));
+		if (place_is_pool(u->m))
+			for (guint k = 0; k < place_pool_len(u->m); k++)
+				place_cand_get(&p, place_pool_host(u->m, k));
 	}
 	count_placed(&p);
 	for (guint i = 0; i < x->units->len; i++) {
@@ -573,11 +267,11 @@ placement_restore(struct exec *x, GError **err)
 		const char *name = fact_str(u, FACT_PLACED_HOST);
 		struct host *h = NULL;
 
-		if (!is_pool(u->m) || !*name)
+		if (!place_is_pool(u->m) || !*name)
 			continue;
-		for (guint k = 0; k < pool_len(u->m) && !h; k++)
-			if (!strcmp(pool_host(u->m, k)->name, name))
-				h = pool_host(u->m, k);
+		for (guint k = 0; k < place_pool_len(u->m) && !h; k++)
+			if (!strcmp(place_pool_host(u->m, k)->name, name))
+				h = place_pool_host(u->m, k);
 		if (!h) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
 				    "%s: the journal in %s says it was placed on '%s', which is no candidate of its to: any more; put the plan back as it was to resume or roll back, or use another --state-dir to start over",

@@ -1,0 +1,286 @@
+/* placement_facts.c: what each candidate host has (memory, CPUs, domains,
+ * networks and bridges) and what a VM needs, for placement.c. */
+#include <string.h>
+
+#include "placement_priv.h"
+
+void
+place_need_clear(struct need *nd)
+{
+	g_free(nd->cpu);
+	if (nd->nets)
+		g_ptr_array_unref(nd->nets);
+	if (nd->bridges)
+		g_ptr_array_unref(nd->bridges);
+	memset(nd, 0, sizeof(*nd));
+}
+
+void
+place_cand_free(gpointer p)
+{
+	struct cand *c = p;
+
+	g_free(c->error);
+	if (c->names)
+		g_ptr_array_unref(c->names);
+	if (c->nets)
+		g_hash_table_unref(c->nets);
+	g_free(c);
+}
+
+guint
+place_pool_len(const struct migration *m)
+{
+	return m->pool ? m->pool->len : 1;
+}
+
+struct host *
+place_pool_host(const struct migration *m, guint i)
+{
+	return m->pool ? m->pool->pdata[i] : m->to;
+}
+
+gboolean
+place_is_pool(const struct migration *m)
+{
+	return !m->to;
+}
+
+static gint64
+mib_up(unsigned long long kib)
+{
+	return (gint64)((kib + 1023) / 1024);
+}
+
+struct cand *
+place_cand_get(struct placer *p, struct host *h)
+{
+	struct cand *c = g_hash_table_lookup(p->cands, h);
+	virDomainPtr *doms = NULL;
+	virNodeInfo ni;
+	unsigned long long free_b;
+	int n;
+
+	if (c)
+		return c;
+	c = g_new0(struct cand, 1);
+	c->hc = exec_host(p->x, h);
+	c->names = g_ptr_array_new_with_free_func(g_free);
+	c->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_hash_table_insert(p->cands, h, c);
+	if (!c->hc || !c->hc->conn) {
+		c->error = g_strdup("not connected");
+		return c;
+	}
+	free_b = virNodeGetFreeMemory(c->hc->conn);
+	if (free_b == 0 || virNodeGetInfo(c->hc->conn, &ni) < 0 ||
+	    (n = virConnectListAllDomains(c->hc->conn, &doms, 0)) < 0) {
+		g_autofree char *e = virt_error();
+
+		c->error = g_strdup_printf("cannot read its memory, CPUs or domains: %s", e);
+		return c;
+	}
+	c->free_mib = (gint64)(free_b / (1024 * 1024));
+	c->cpus = ni.cpus;
+	for (int i = 0; i < n; i++) {
+		virDomainInfo di;
+
+		if (virDomainGetInfo(doms[i], &di) == 0)
+			c->vcpus_defined += di.nrVirtCpu;
+		g_ptr_array_add(c->names, g_strdup(virDomainGetName(doms[i])));
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	return c;
+}
+
+/* The <cpu> element of a definition, or NULL. */
+static char *
+cpu_of(const char *xml)
+{
+	const char *a = strstr(xml, "<cpu"), *b;
+
+	if (!a || (a[4] != ' ' && a[4] != '>' && a[4] != '/'))
+		return NULL;
+	if ((b = strstr(a, "</cpu>")))
+		return g_strndup(a, (b + strlen("</cpu>")) - a);
+	return (b = strstr(a, "/>")) ? g_strndup(a, (b + 2) - a) : NULL;
+}
+
+/* The networks and bridges @u's remapped definition names. */
+static int
+need_networks(struct placer *p, struct unit *u, virDomainPtr d, struct need *nd, GError **err)
+{
+	const struct remap *sets[] = { &u->m->set.remap, &p->x->plan->defaults.remap, &p->x->plan->remap };
+	g_autofree char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	struct domxml *dx;
+	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func((GDestroyNotify)dom_change_free);
+
+	if (!xml) {
+		g_autofree char *e = virt_error();
+
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the definition of '%s' on %s: %s", u->vm,
+			    u->src->h->name, e);
+		return -1;
+	}
+	if (!(dx = domxml_parse(xml, err)))
+		return -1;
+	if (domxml_remap(dx, sets, G_N_ELEMENTS(sets), changes, err) < 0) {
+		domxml_free(dx);
+		return -1;
+	}
+	nd->nets = domxml_networks(dx);
+	nd->bridges = domxml_bridges(dx);
+	domxml_free(dx);
+	return 0;
+}
+
+int
+place_need_of(struct placer *p, struct unit *u, struct need *nd, GError **err)
+{
+	gboolean missing = FALSE;
+	g_auto(virDomainPtr) d = host_dom_lookup(u->src, u->vm, &missing, err);
+	virDomainInfo di;
+
+	(void)p;
+	if (!d) {
+		if (missing)
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "'%s' is not defined on %s", u->vm,
+				    u->src->h->name);
+		return -1;
+	}
+	if (virDomainGetInfo(d, &di) < 0) {
+		g_autofree char *e = virt_error();
+
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the memory and vCPUs of '%s' on %s: %s",
+			    u->vm, u->src->h->name, e);
+		return -1;
+	}
+	nd->mib = mib_up(di.maxMem);
+	nd->vcpus = di.nrVirtCpu;
+	if (u->mode == MODE_LIVE && !u->m->set.live.skip_cpu_check && virt_dom_is_running(d)) {
+		g_autofree char *xml = virDomainGetXMLDesc(d, 0);
+
+		nd->cpu = xml ? cpu_of(xml) : NULL;
+	}
+	return need_networks(p, u, d, nd, err);
+}
+
+/* TRUE if @name matches the whole of a pattern of @g. */
+static gboolean
+group_has(const struct affinity_group *g, const char *name)
+{
+	for (guint i = 0; i < g->patterns->len; i++) {
+		const struct shared_pattern *sp = g->patterns->pdata[i];
+		pcre2_match_data *md = pcre2_match_data_create_from_pattern(sp->re, NULL);
+		int r = pcre2_match(sp->re, (PCRE2_SPTR)name, strlen(name), 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
+				    NULL);
+
+		pcre2_match_data_free(md);
+		if (r >= 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Why @u may not go to @h for anti-affinity, or NULL. */
+char *
+place_affinity_conflict(struct placer *p, struct unit *u, struct host *h, struct cand *c)
+{
+	const GPtrArray *groups = p->x->plan->placement.anti_affinity;
+
+	for (guint g = 0; groups && g < groups->len; g++) {
+		const struct affinity_group *ag = groups->pdata[g];
+
+		if (!group_has(ag, u->vm))
+			continue;
+		for (guint i = 0; i < p->x->units->len; i++) {
+			struct unit *o = p->x->units->pdata[i];
+
+			if (o != u && o->to == h && strcmp(o->vm, u->vm) && o->status != U_ROLLED_BACK &&
+			    group_has(ag, o->vm))
+				return g_strdup_printf("anti_affinity group %u: %s goes there", g + 1, o->vm);
+		}
+		for (guint i = 0; i < c->names->len; i++) {
+			const char *name = c->names->pdata[i];
+
+			if (strcmp(name, u->vm) && group_has(ag, name))
+				return g_strdup_printf("anti_affinity group %u: %s is defined there", g + 1, name);
+		}
+	}
+	return NULL;
+}
+
+gboolean
+place_cpu_compatible(struct placer *p, struct cand *c, const char *cpu)
+{
+	g_autofree char *key = g_strdup_printf("%s\n%s", c->hc->h->name, cpu);
+	gpointer v = g_hash_table_lookup(p->cpu_ok, key);
+
+	if (!v) {
+		int r = virConnectCompareHypervisorCPU(c->hc->conn, NULL, NULL, NULL, NULL, cpu, 0);
+
+		v = GINT_TO_POINTER(r == VIR_CPU_COMPARE_INCOMPATIBLE ? 2 : 1);
+		g_hash_table_insert(p->cpu_ok, g_steal_pointer(&key), v);
+	}
+	return GPOINTER_TO_INT(v) == 1;
+}
+
+/* "" if @c has the network (active) or bridge @name, else why not; each
+ * asked once a run.  A bridge is looked for as /sys/class/net/NAME/bridge
+ * over SSH; without SSH access it is not checked here (preflight says so). */
+static const char *
+cand_has(struct cand *c, gboolean bridge, const char *name)
+{
+	g_autofree char *key = g_strdup_printf("%s %s", bridge ? "bridge" : "network", name);
+	const char *v = g_hash_table_lookup(c->nets, key);
+	char *r = NULL;
+
+	if (v)
+		return v;
+	if (!bridge) {
+		virNetworkPtr n = virNetworkLookupByName(c->hc->conn, name);
+
+		r = g_strdup(!n ? "missing" : virNetworkIsActive(n) != 1 ? "defined, not active" : "");
+		if (n)
+			virNetworkFree(n);
+	} else if (!host_has_ssh(c->hc)) {
+		r = g_strdup("");
+	} else {
+		struct host_lock lk;
+		g_autoptr(GError) e = NULL;
+		g_autofree char *path = g_strdup_printf("/sys/class/net/%s/bridge", name);
+		struct sshx *s;
+		gboolean exists = FALSE;
+
+		host_lock(&lk, c->hc, NULL);
+		if (!(s = host_ssh(c->hc, &e)) || sshx_stat(s, path, &exists, NULL, NULL, &e) < 0)
+			r = g_strdup_printf("cannot be checked: %s", e->message);
+		else
+			r = g_strdup(exists ? "" : "missing");
+		host_unlock(&lk);
+	}
+	g_hash_table_insert(c->nets, g_steal_pointer(&key), r);
+	return r;
+}
+
+/* Why @c lacks a network or bridge @nd names, or NULL.  A missing bridge
+ * is no reason with prepare.create_bridges: prepare-target makes it. */
+char *
+place_cand_networks(struct cand *c, struct unit *u, const struct need *nd)
+{
+	for (guint i = 0; nd->nets && i < nd->nets->len; i++) {
+		const char *v = cand_has(c, FALSE, nd->nets->pdata[i]);
+
+		if (*v)
+			return g_strdup_printf("network '%s' %s", (char *)nd->nets->pdata[i], v);
+	}
+	for (guint i = 0; nd->bridges && i < nd->bridges->len; i++) {
+		const char *v = cand_has(c, TRUE, nd->bridges->pdata[i]);
+
+		if (*v && !(u->m->set.prepare.create_bridges && !strcmp(v, "missing")))
+			return g_strdup_printf("bridge '%s' %s", (char *)nd->bridges->pdata[i], v);
+	}
+	return NULL;
+}
+
