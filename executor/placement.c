@@ -57,7 +57,7 @@ cand_check(struct placer *p, struct unit *u, const struct need *nd, struct host 
 	}
 	if (nd->cpu && !place_cpu_compatible(p, c, nd->cpu))
 		return g_strdup("cannot run the VM's CPU (virConnectCompareHypervisorCPU)");
-	if ((why = place_cand_networks(c, u, nd)))
+	if ((why = place_cand_networks(c, u, nd)) || (why = place_cand_disks(c, nd, fig)))
 		return why;
 	return place_affinity_conflict(p, u, h, c);
 }
@@ -73,14 +73,6 @@ spread_better(struct placer *p, struct cand *a, struct cand *best)
 	if (ra - rb >= PLACE_TIE_MIB || rb - ra >= PLACE_TIE_MIB)
 		return ra > rb;
 	return a->placed_n < best->placed_n;
-}
-
-static void
-cand_add(struct cand *c, const struct need *nd)
-{
-	c->placed_mib += nd->mib;
-	c->placed_vcpus += nd->vcpus;
-	c->placed_n++;
 }
 
 /* The figures and the decision, as a fact; u->to and u->dst set. */
@@ -188,7 +180,7 @@ place_one(struct placer *p, struct unit *u)
 		place_need_clear(&nd);
 		return;
 	}
-	cand_add(best, &nd);
+	place_cand_add(best, &nd);
 	if (u->report)
 		report_placement(u, best_h, &nd, figs);
 	sink_log(&p->x->sink, "%s: placed on %s (%s; needs %" G_GINT64_FORMAT " MiB, %" G_GINT64_FORMAT " vCPUs; %s had %" G_GINT64_FORMAT " MiB room)",
@@ -220,7 +212,7 @@ count_placed(struct placer *p)
 			continue;
 		c = g_hash_table_lookup(p->cands, u->to);
 		if (!c->error && place_need_of(p, u, &nd, &e) == 0)
-			cand_add(c, &nd);
+			place_cand_add(c, &nd);
 		place_need_clear(&nd);
 	}
 }

@@ -9,7 +9,12 @@
  *     most placement.max_vcpu_ratio x the host's CPUs (when set);
  *   - for live, the VM's CPU must be compatible with the host's;
  *   - placement.anti_affinity: no two VMs of a group on one host, counting
- *     the domains defined there already.
+ *     the domains defined there already;
+ *   - the networks (active) and bridges of its remapped definition (a
+ *     missing bridge is fine with prepare.create_bridges);
+ *   - offline-with-scp-disk: free space where its copies go (statvfs over
+ *     SFTP of the nearest existing directory) for the data of its disks,
+ *     less what the run sends there.
  * spread takes the candidate with the most memory left after placing the
  * VM (values within PLACE_TIE_MIB count as equal: fewer VMs placed by this
  * run first, then list order); pack the first that fits, in list order.
@@ -37,6 +42,11 @@ int placement_restore(struct exec *x, GError **err);
  * try; a unit that fits nowhere is failed (journaled).  Each decision is
  * logged and, in a dry run, noted in u->report. */
 void placement_decide(struct exec *x);
+
+/* The bytes copying @d's disks moves: the host storage each takes
+ * (virDomainGetBlockInfo's allocation: data, not holes), backing layers
+ * not counted; -1 if its definition cannot be read. */
+gint64 placement_copy_bytes(virDomainPtr d);
 
 /* "[host-b|host-c]": @m's candidates, for a unit not placed yet. */
 char *placement_pool_text(const struct migration *m);

@@ -12,6 +12,10 @@ place_need_clear(struct need *nd)
 		g_ptr_array_unref(nd->nets);
 	if (nd->bridges)
 		g_ptr_array_unref(nd->bridges);
+	if (nd->disk_dirs)
+		g_ptr_array_unref(nd->disk_dirs);
+	if (nd->disk_bytes)
+		g_array_unref(nd->disk_bytes);
 	memset(nd, 0, sizeof(*nd));
 }
 
@@ -25,6 +29,10 @@ place_cand_free(gpointer p)
 		g_ptr_array_unref(c->names);
 	if (c->nets)
 		g_hash_table_unref(c->nets);
+	if (c->avail)
+		g_hash_table_unref(c->avail);
+	if (c->placed_disk)
+		g_hash_table_unref(c->placed_disk);
 	g_free(c);
 }
 
@@ -67,6 +75,8 @@ place_cand_get(struct placer *p, struct host *h)
 	c->hc = exec_host(p->x, h);
 	c->names = g_ptr_array_new_with_free_func(g_free);
 	c->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	c->avail = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	c->placed_disk = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_hash_table_insert(p->cands, h, c);
 	if (!c->hc || !c->hc->conn) {
 		c->error = g_strdup("not connected");
@@ -107,7 +117,71 @@ cpu_of(const char *xml)
 	return (b = strstr(a, "/>")) ? g_strndup(a, (b + 2) - a) : NULL;
 }
 
-/* The networks and bridges @u's remapped definition names. */
+/* The bytes a copy of @path (a disk of @d) moves: the host storage its
+ * file takes (virDomainGetBlockInfo's allocation: a sparse file's data,
+ * as vmshift copies only data), or -1. */
+static gint64
+copy_bytes_of(virDomainPtr d, const char *path)
+{
+	virDomainBlockInfo bi;
+
+	return virDomainGetBlockInfo(d, path, &bi, 0) < 0 ? -1 : (gint64)bi.allocation;
+}
+
+gint64
+placement_copy_bytes(virDomainPtr d)
+{
+	g_autofree char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	g_autoptr(GError) e = NULL;
+	struct domxml *s = xml ? domxml_parse(xml, &e) : NULL;
+	g_autoptr(GPtrArray) sp = NULL;
+	gint64 total = 0, n;
+
+	if (!s)
+		return -1;
+	sp = domxml_paths(s);
+	for (guint i = 0; i < sp->len; i++) {
+		struct dom_path *a = sp->pdata[i];
+
+		if (a->copy && !a->backing && (n = copy_bytes_of(d, a->path)) > 0)
+			total += n;
+	}
+	domxml_free(s);
+	return total;
+}
+
+/* Where offline-with-scp-disk's copies of @u go (@t: the remapped
+ * definition; @xml: the source's) and how much each is (copy_bytes_of()),
+ * for disks; the other copied files (NVRAM) are small and not counted,
+ * nor the backing layers (the target may have them; preflight counts
+ * what it will copy). */
+static void
+need_disks(virDomainPtr d, const char *xml, struct domxml *t, struct need *nd)
+{
+	g_autoptr(GError) e = NULL;
+	struct domxml *s = domxml_parse(xml, &e);
+	g_autoptr(GPtrArray) sp = NULL, tp = NULL;
+
+	nd->disk_dirs = g_ptr_array_new_with_free_func(g_free);
+	nd->disk_bytes = g_array_new(FALSE, FALSE, sizeof(gint64));
+	if (!s)
+		return;
+	sp = domxml_paths(s);
+	tp = domxml_paths(t);
+	for (guint i = 0; i < sp->len && i < tp->len; i++) {
+		struct dom_path *a = sp->pdata[i], *b = tp->pdata[i];
+		gint64 n;
+
+		if (!a->copy || a->backing || (n = copy_bytes_of(d, a->path)) < 0)
+			continue;
+		g_ptr_array_add(nd->disk_dirs, g_path_get_dirname(b->path));
+		g_array_append_val(nd->disk_bytes, n);
+	}
+	domxml_free(s);
+}
+
+/* The networks and bridges @u's remapped definition names (and, offline,
+ * where its copies go). */
 static int
 need_networks(struct placer *p, struct unit *u, virDomainPtr d, struct need *nd, GError **err)
 {
@@ -131,6 +205,8 @@ need_networks(struct placer *p, struct unit *u, virDomainPtr d, struct need *nd,
 	}
 	nd->nets = domxml_networks(dx);
 	nd->bridges = domxml_bridges(dx);
+	if (u->mode == MODE_OFFLINE_SCP)
+		need_disks(d, xml, dx, nd);
 	domxml_free(dx);
 	return 0;
 }
@@ -284,3 +360,100 @@ place_cand_networks(struct cand *c, struct unit *u, const struct need *nd)
 	return NULL;
 }
 
+
+/* Bytes free in @dir on @c (its nearest existing ancestor's file system,
+ * statvfs over SFTP), or -1 when it cannot be told (no SSH access). */
+static gint64
+cand_avail(struct cand *c, const char *dir)
+{
+	gint64 *v = g_hash_table_lookup(c->avail, dir);
+	g_autofree char *at = g_strdup(dir);
+	struct host_lock lk;
+	struct sshx *s;
+	g_autoptr(GError) e = NULL;
+	guint64 avail = 0;
+	gint64 r = -1;
+
+	if (v)
+		return *v;
+	if (host_has_ssh(c->hc)) {
+		host_lock(&lk, c->hc, NULL);
+		for (s = host_ssh(c->hc, &e); s; ) {
+			g_clear_error(&e);
+			if (sshx_statvfs_avail(s, at, &avail, &e) == 0) {
+				r = (gint64)avail;
+				break;
+			}
+			if (!strcmp(at, "/"))
+				break;
+			{
+				char *up = g_path_get_dirname(at);
+
+				g_free(at);
+				at = up;
+			}
+		}
+		host_unlock(&lk);
+	}
+	v = g_new(gint64, 1);
+	*v = r;
+	g_hash_table_insert(c->avail, g_strdup(dir), v);
+	return r;
+}
+
+static gint64
+placed_in(struct cand *c, const char *dir)
+{
+	gint64 *v = g_hash_table_lookup(c->placed_disk, dir);
+
+	return v ? *v : 0;
+}
+
+char *
+place_cand_disks(struct cand *c, const struct need *nd, JsonObject *fig)
+{
+	g_autoptr(GHashTable) want = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);	/* dir -> gint64 * bytes */
+	GHashTableIter it;
+	gpointer k, v;
+
+	for (guint i = 0; nd->disk_dirs && i < nd->disk_dirs->len; i++) {
+		gint64 *sum = g_hash_table_lookup(want, nd->disk_dirs->pdata[i]);
+
+		if (!sum) {
+			sum = g_new0(gint64, 1);
+			g_hash_table_insert(want, nd->disk_dirs->pdata[i], sum);
+		}
+		*sum += g_array_index(nd->disk_bytes, gint64, i);
+	}
+	g_hash_table_iter_init(&it, want);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		gint64 need = *(gint64 *)v, avail = cand_avail(c, k), placed = placed_in(c, k);
+
+		if (avail >= 0) {
+			json_object_set_int_member(fig, "disk_free_mib", avail / (1024 * 1024));
+			json_object_set_int_member(fig, "disk_placed_mib", placed / (1024 * 1024));
+		}
+		if (avail >= 0 && placed + need > avail)
+			return g_strdup_printf("%" G_GINT64_FORMAT " MiB free in %s - %" G_GINT64_FORMAT " MiB placed by this run, less than the %" G_GINT64_FORMAT " MiB its copies take",
+					      avail / (1024 * 1024), (char *)k, placed / (1024 * 1024),
+					      (need + 1024 * 1024 - 1) / (1024 * 1024));
+	}
+	return NULL;
+}
+
+void
+place_cand_add(struct cand *c, const struct need *nd)
+{
+	c->placed_mib += nd->mib;
+	c->placed_vcpus += nd->vcpus;
+	c->placed_n++;
+	for (guint i = 0; nd->disk_dirs && i < nd->disk_dirs->len; i++) {
+		gint64 *v = g_hash_table_lookup(c->placed_disk, nd->disk_dirs->pdata[i]);
+
+		if (!v) {
+			v = g_new0(gint64, 1);
+			g_hash_table_insert(c->placed_disk, g_strdup(nd->disk_dirs->pdata[i]), v);
+		}
+		*v += g_array_index(nd->disk_bytes, gint64, i);
+	}
+}

@@ -16,6 +16,8 @@ struct cand {
 	gint64 placed_mib, placed_vcpus;	/* units heading there, not done yet */
 	guint placed_n;
 	GHashTable *nets;	/* "network NAME" / "bridge NAME" -> "" there, or why not */
+	GHashTable *avail;	/* directory -> gint64 * bytes free there (-1: unknown) */
+	GHashTable *placed_disk;	/* directory -> gint64 * bytes the run copies there */
 };
 
 /* What a VM needs. */
@@ -23,6 +25,10 @@ struct need {
 	gint64 mib, vcpus;
 	char *cpu;		/* its <cpu> element (live only), or NULL */
 	GPtrArray *nets, *bridges;	/* of its remapped definition */
+	/* offline-with-scp-disk: the directories its copies go to, and the
+	 * bytes of each (the files' sizes on the source host) */
+	GPtrArray *disk_dirs;	/* of char * */
+	GArray *disk_bytes;	/* of gint64, parallel */
 };
 
 struct placer {
@@ -46,6 +52,10 @@ int place_need_of(struct placer *p, struct unit *u, struct need *nd, GError **er
 gboolean place_cpu_compatible(struct placer *p, struct cand *c, const char *cpu);
 /* Why @c lacks what @nd names, or NULL. */
 char *place_cand_networks(struct cand *c, struct unit *u, const struct need *nd);
+/* Why @c has no room for the copies of @nd, or NULL; the figures go to @fig. */
+char *place_cand_disks(struct cand *c, const struct need *nd, JsonObject *fig);
+/* The run sends @nd to @c. */
+void place_cand_add(struct cand *c, const struct need *nd);
 /* Why @u may not go to @h for anti-affinity, or NULL. */
 char *place_affinity_conflict(struct placer *p, struct unit *u, struct host *h, struct cand *c);
 

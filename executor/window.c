@@ -1,6 +1,7 @@
 /* window.c: the maintenance window (window.h). */
 #include <string.h>
 
+#include "placement.h"
 #include "window.h"
 
 gint64
@@ -17,35 +18,6 @@ rfc3339(gint64 t)
 	g_autoptr(GDateTime) d = g_date_time_new_from_unix_utc(t);
 
 	return d ? g_date_time_format(d, "%Y-%m-%dT%H:%M:%SZ") : g_strdup_printf("@%" G_GINT64_FORMAT, t);
-}
-
-/* A domain's disks, in bytes: their files' sizes on the host
- * ("physical"; for a sparse raw file more than is copied: the estimate
- * errs on the long side), else their allocation, from its block stats. */
-static gint64
-disk_bytes(virDomainPtr d)
-{
-	virDomainStatsRecordPtr *recs = NULL;
-	virDomainPtr doms[] = { d, NULL };
-	gint64 total = 0, alloc = 0;
-
-	if (virDomainListGetStats(doms, VIR_DOMAIN_STATS_BLOCK, &recs, 0) < 0 || !recs[0]) {
-		virDomainStatsRecordListFree(recs);
-		return 0;
-	}
-	for (int i = 0; i < recs[0]->nparams; i++) {
-		virTypedParameterPtr p = &recs[0]->params[i];
-		const char *dot = strrchr(p->field, '.');
-
-		if (!g_str_has_prefix(p->field, "block.") || !dot)
-			continue;
-		if (!strcmp(dot, ".physical"))
-			total += (gint64)p->value.ul;
-		else if (!strcmp(dot, ".allocation"))
-			alloc += (gint64)p->value.ul;
-	}
-	virDomainStatsRecordListFree(recs);
-	return total ? total : alloc;
 }
 
 /* What @u moves, in bytes: -1 if it cannot be told. */
@@ -72,7 +44,7 @@ bytes_to_move(struct exec *x, struct unit *u)
 		if (u->m->set.live.copy_storage == COPY_STORAGE_NONE)
 			return n;
 	}
-	return n + disk_bytes(d);
+	return n + MAX(placement_copy_bytes(d), 0);
 }
 
 /* The run's throughput so far, in bytes per second, or the plan's
