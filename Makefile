@@ -24,8 +24,8 @@ LDLIBS_ALL   = $(shell $(PKG_CONFIG) --libs $(ALL_PKGS))
 LDLIBS_PLAN  = $(shell $(PKG_CONFIG) --libs $(PLANNER_PKGS))
 
 PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c planner/plan.c planner/fields.c \
-               planner/parse_map.c planner/parse_hosts.c planner/plan_parse.c planner/patterns.c \
-               planner/plan_check.c planner/order.c planner/load.c
+               planner/parse_map.c planner/parse_hosts.c planner/plan_parse.c planner/parse_run.c planner/patterns.c \
+               planner/plan_check.c planner/check_settings.c planner/order.c planner/load.c
 # The executor's layers, each calling only its own or lower ones (see
 # docs/architecture.md): entry points, engine, step table, steps, units
 # and hosts, and the leaves.

@@ -75,6 +75,24 @@ append_placement(GString *s, const struct placement *pl)
 	g_string_append(s, " (hosts chosen at apply time)\n");
 }
 
+/* @t (unix seconds) as RFC 3339 in UTC; 0 (unset) as "-". */
+static char *
+utc_time(gint64 t)
+{
+	g_autoptr(GDateTime) dt = t ? g_date_time_new_from_unix_utc(t) : NULL;
+
+	return dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup("-");
+}
+
+static void
+append_window(GString *s, const struct window *w)
+{
+	g_autofree char *from = utc_time(w->not_before), *until = utc_time(w->not_after);
+
+	g_string_append_printf(s, "window: %s .. %s; a migration starts only if its estimate ends by then (%" G_GINT64_FORMAT
+			       " MiB/s until one is measured)\n", from, until, w->assumed_mib_s);
+}
+
 static void
 render_text(const struct plan *plan, FILE *fp)
 {
@@ -88,6 +106,8 @@ render_text(const struct plan *plan, FILE *fp)
 			       plan->n_waves == 1 ? "" : "s", plan->max_parallel);
 	if (has_pool(plan))
 		append_placement(s, &plan->placement);
+	if (plan->window.at.line)
+		append_window(s, &plan->window);
 	for (guint i = 0; i < plan->order->len; i++) {
 		const struct migration *m = plan->order->pdata[i];
 
@@ -117,6 +137,41 @@ render_text(const struct plan *plan, FILE *fp)
 	g_string_free(s, TRUE);
 }
 
+/* "placement":{...},"window":{...}, : the plan-level keys of a run. */
+static void
+append_json_run(GString *s, const struct plan *plan)
+{
+	const struct placement *pl = &plan->placement;
+	char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+	g_string_append(s, "\"placement\":{\"policy\":");
+	json_append_string(s, pl->policy == PLACE_PACK ? "pack" : "spread");
+	g_string_append_printf(s, ",\"reserve_memory_mib\":%" G_GINT64_FORMAT ",\"max_vcpu_ratio\":%s,\"anti_affinity\":[",
+			       pl->reserve_memory_mib, g_ascii_dtostr(num, sizeof(num), pl->max_vcpu_ratio));
+	for (guint i = 0; i < pl->anti_affinity->len; i++) {
+		const struct affinity_group *g = pl->anti_affinity->pdata[i];
+
+		g_string_append(s, i ? ",[" : "[");
+		for (guint k = 0; k < g->patterns->len; k++) {
+			if (k)
+				g_string_append_c(s, ',');
+			json_append_string(s, ((const struct shared_pattern *)g->patterns->pdata[k])->pattern);
+		}
+		g_string_append_c(s, ']');
+	}
+	g_string_append(s, "]},");
+	if (plan->window.at.line) {
+		g_autofree char *from = plan->window.not_before ? utc_time(plan->window.not_before) : NULL;
+		g_autofree char *until = plan->window.not_after ? utc_time(plan->window.not_after) : NULL;
+
+		g_string_append(s, "\"window\":{\"not_before\":");
+		json_append_string(s, from);
+		g_string_append(s, ",\"not_after\":");
+		json_append_string(s, until);
+		g_string_append_printf(s, ",\"assumed_mib_s\":%" G_GINT64_FORMAT "},", plan->window.assumed_mib_s);
+	}
+}
+
 static void
 render_json(const struct plan *plan, FILE *fp)
 {
@@ -124,7 +179,9 @@ render_json(const struct plan *plan, FILE *fp)
 
 	g_string_append_printf(s, "{\"version\":%d,\"name\":", PLAN_VERSION);
 	json_append_string(s, plan->name);
-	g_string_append_printf(s, ",\"waves\":%u,\"migrations\":[", plan->n_waves);
+	g_string_append_printf(s, ",\"waves\":%u,", plan->n_waves);
+	append_json_run(s, plan);
+	g_string_append(s, "\"migrations\":[");
 	for (guint i = 0; i < plan->order->len; i++) {
 		const struct migration *m = plan->order->pdata[i];
 

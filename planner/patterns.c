@@ -1,5 +1,5 @@
 /* patterns.c: the plan's PCRE2 patterns (match:, disks.shared, remap
- * rules) compiled, with errors at the column of the pattern where the
+ * rules, placement.anti_affinity) compiled, with errors at the column of the pattern where the
  * file allows it, and remap replacements checked against their groups. */
 #include <string.h>
 
@@ -21,14 +21,14 @@ pos_in_scalar(struct ynode *v, const char *text, gsize offset)
 }
 
 static pcre2_code *
-pattern_compile(struct pctx *c, const char *pattern, struct ynode *v, const char *key)
+pattern_compile(struct pctx *c, const char *pattern, struct ynode *v, const char *key, uint32_t options)
 {
 	int errcode;
 	PCRE2_SIZE erroffset;
 	pcre2_code *re;
 	PCRE2_UCHAR msg[256];
 
-	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &errcode,
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | options, &errcode,
 			   &erroffset, NULL);
 	if (re)
 		return re;
@@ -42,14 +42,23 @@ pattern_compile(struct pctx *c, const char *pattern, struct ynode *v, const char
 int
 match_compile(struct pctx *c, struct migration *m, struct ynode *v)
 {
-	m->match_re = pattern_compile(c, m->match, v, "match");
+	m->match_re = pattern_compile(c, m->match, v, "match", 0);
 	return m->match_re ? 0 : -1;
 }
 
 int
 shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, struct ynode *v)
 {
-	sp->re = pattern_compile(c, sp->pattern, v, "shared");
+	sp->re = pattern_compile(c, sp->pattern, v, "shared", 0);
+	return sp->re ? 0 : -1;
+}
+
+/* Anchored at both ends: an anti_affinity entry names whole VM names,
+ * so a plain name means exactly that VM. */
+int
+affinity_pattern_compile(struct pctx *c, struct shared_pattern *sp, struct ynode *v)
+{
+	sp->re = pattern_compile(c, sp->pattern, v, "anti_affinity", PCRE2_ANCHORED | PCRE2_ENDANCHORED);
 	return sp->re ? 0 : -1;
 }
 
@@ -106,7 +115,7 @@ check_replacement(struct pctx *c, const struct remap_rule *r)
 int
 remap_rule_compile(struct pctx *c, struct remap_rule *r, struct ynode *from_node)
 {
-	if (!(r->re = pattern_compile(c, r->from, from_node, "from")))
+	if (!(r->re = pattern_compile(c, r->from, from_node, "from", 0)))
 		return -1;
 	return check_replacement(c, r);
 }

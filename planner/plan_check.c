@@ -1,6 +1,6 @@
 /* plan_check.c: the rules that relate parts of a plan to each other:
- * host and id references, duplicates, modes and their option blocks,
- * and SSH access. */
+ * host and id references and duplicates; then each migration's settings
+ * (check_settings.c). */
 #include <string.h>
 
 #include "plan_priv.h"
@@ -205,86 +205,13 @@ resolve_after(struct pctx *c, struct migration *m)
 	}
 }
 
-static gboolean
-has_ssh(const struct host *h)
-{
-	return h && h->ssh.host;
-}
-
-/* disks.shared applies to every mode; the keys of copy-disks and
- * delete-source-disks only to offline-with-scp-disk.  Only what the
- * migration itself wrote counts: a default applies where it can. */
-static void
-check_disks_mode(struct pctx *c, const struct settings *s)
-{
-	static const char *const copy_keys[] = {
-		[DF_VERIFY] = "verify", [DF_DELETE_SOURCE] = "delete_source", [DF_OVERWRITE] = "overwrite",
-		[DF_TRANSFER] = "transfer",
-	};
-	g_autoptr(GString) keys = g_string_new(NULL);
-	guint n = 0;
-
-	for (guint f = 0; f < G_N_ELEMENTS(copy_keys); f++) {
-		if (!(s->disks.given & (1u << f)))
-			continue;
-		g_string_append_printf(keys, "%s'%s'", n ? ", " : "", copy_keys[f]);
-		n++;
-	}
-	if (n)
-		diags_add(c->dg, s->disks_at,
-			  "%s in a 'disks' block appl%s only to mode offline-with-scp-disk; this migration's mode is %s (in every mode a 'disks' block may set 'shared')",
-			  keys->str, n == 1 ? "ies" : "y", mode_name(s->mode));
-}
-
-static void
-check_settings(struct pctx *c, struct migration *m)
-{
-	const struct settings *s = &m->set;
-	const struct live_opts *l = &s->live;
-
-	if (s->mode == MODE_UNSET) {
-		if (s->at[SF_MODE].line || c->plan->defaults.at[SF_MODE].line)
-			return;	/* written, but not valid: reported already */
-		diags_add(c->dg, m->at,
-			  "migration '%s' has no mode; set mode: cold, live or offline-with-scp-disk here or in defaults",
-			  m->id);
-		return;
-	}
-	if (s->live_at.line && s->mode != MODE_LIVE)
-		diags_add(c->dg, s->live_at, "a 'live' block applies only to mode live; this migration's mode is %s",
-			  mode_name(s->mode));
-	if (s->disks_at.line && s->mode != MODE_OFFLINE_SCP)
-		check_disks_mode(c, s);
-	if (s->mode == MODE_LIVE) {
-		if (l->on_timeout == ON_TIMEOUT_POSTCOPY && !l->postcopy)
-			diags_add(c->dg, l->at[LF_ON_TIMEOUT], "on_timeout: postcopy needs postcopy: true");
-		if (l->on_timeout != ON_TIMEOUT_ABORT && l->timeout_s == 0)
-			diags_add(c->dg, l->at[LF_ON_TIMEOUT],
-				  "on_timeout: %s needs timeout_s > 0 (0 means no timeout)",
-				  l->on_timeout == ON_TIMEOUT_SUSPEND ? "suspend" : "postcopy");
-	}
-	if (s->mode == MODE_OFFLINE_SCP) {
-		if (m->from && !m->from->uri_bad && !has_ssh(m->from))
-			diags_add(c->dg, m->from_at,
-				  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
-				  m->from->name);
-		for (guint i = 0; i < m->pool->len; i++) {
-			const struct host *h = m->pool->pdata[i];
-
-			if (!h->uri_bad && !has_ssh(h))
-				diags_add(c->dg, m->pool_at->len ? g_array_index(m->pool_at, struct pos, i) : m->to_at,
-					  "offline-with-scp-disk copies disks over SSH, but host '%s' has no SSH access: give it an ssh: block or a qemu+ssh:// URI",
-					  h->name);
-		}
-	}
-}
-
 void
 plan_check(struct pctx *c)
 {
 	struct plan *plan = c->plan;
 
 	check_unique(c);
+	check_defaults(c);
 	for (guint i = 0; i < plan->migrations->len; i++) {
 		struct migration *m = plan->migrations->pdata[i];
 

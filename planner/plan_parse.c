@@ -383,9 +383,12 @@ read_migrations(struct pctx *c, struct ynode *v)
 /* ---- top level ---- */
 
 static const char *const top_keys[] = {
-	"version", "name", "concurrency", "hosts", "defaults", "remap", "migrations", NULL
+	"version", "name", "concurrency", "hosts", "defaults", "remap", "placement", "window", "migrations", NULL
 };
-enum { TK_VERSION, TK_NAME, TK_CONCURRENCY, TK_HOSTS, TK_DEFAULTS, TK_REMAP, TK_MIGRATIONS, TK__COUNT };
+enum {
+	TK_VERSION, TK_NAME, TK_CONCURRENCY, TK_HOSTS, TK_DEFAULTS, TK_REMAP, TK_PLACEMENT, TK_WINDOW,
+	TK_MIGRATIONS, TK__COUNT
+};
 
 static void
 read_version(struct pctx *c, struct ynode *v)
@@ -432,7 +435,7 @@ read_concurrency(struct pctx *c, struct ynode *v)
 void
 plan_read_tree(struct pctx *c, struct ynode *root)
 {
-	struct ynode *val[TK__COUNT] = { 0 };
+	struct ynode *val[TK__COUNT] = { 0 }, *key[TK__COUNT] = { 0 };
 	g_autoptr(GArray) pairs = NULL;
 
 	if (ydoc_kind(root) != YK_MAP) {
@@ -448,10 +451,12 @@ plan_read_tree(struct pctx *c, struct ynode *root)
 
 		for (k = 0; k < TK__COUNT && strcmp(ydoc_str(pr->key), top_keys[k]); k++)
 			;
-		if (k == TK__COUNT)
+		if (k == TK__COUNT) {
 			unknown_key(c, pr->key, "the plan", NULL, 0, top_keys);
-		else
+		} else {
 			val[k] = pr->value;
+			key[k] = pr->key;
+		}
 	}
 	for (guint k = 0; k < TK__COUNT; k++) {
 		if (!val[k] && (k == TK_VERSION || k == TK_NAME || k == TK_HOSTS || k == TK_MIGRATIONS))
@@ -470,6 +475,10 @@ plan_read_tree(struct pctx *c, struct ynode *root)
 		read_defaults(c, val[TK_DEFAULTS]);
 	if (val[TK_REMAP])
 		read_remap(c, val[TK_REMAP], &c->plan->remap);
+	if (val[TK_PLACEMENT])
+		read_placement(c, key[TK_PLACEMENT], val[TK_PLACEMENT]);
+	if (val[TK_WINDOW])
+		read_window(c, key[TK_WINDOW], val[TK_WINDOW]);
 	if (val[TK_MIGRATIONS])
 		read_migrations(c, val[TK_MIGRATIONS]);
 }

@@ -1,7 +1,9 @@
 /* plan_priv.h: what the parts of the planner share; not for cmd/ or
  * executor/.  Who uses whom, one way only:
  *   load.c -> plan_parse.c -> parse_hosts.c -> parse_map.c -> fields.c
- *   load.c -> plan_check.c, order.c;  plan_parse.c -> patterns.c
+ *   load.c -> plan_check.c -> check_settings.c;  load.c -> order.c
+ *   plan_parse.c -> patterns.c
+ *   plan_parse.c -> parse_run.c -> parse_map.c, patterns.c
  *   everything -> plan.c (the model), ydoc.c, diag.c, suggest.c */
 #ifndef VMSHIFT_PLAN_PRIV_H
 #define VMSHIFT_PLAN_PRIV_H
@@ -58,8 +60,13 @@ gboolean has_nul(const struct ynode *v);
 /* 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit. */
 gboolean valid_name(const char *s);
 
-/* plan_check.c: rules across objects (hosts, ids, after, modes). */
+/* plan_check.c: rules across objects (hosts, ids, after), then each
+ * migration's settings. */
 void plan_check(struct pctx *c);
+/* check_settings.c: a migration's settings after defaults (modes and
+ * their blocks, live, fallback, SSH, verify.tcp); defaults: alone. */
+void check_settings(struct pctx *c, struct migration *m);
+void check_defaults(struct pctx *c);
 
 /* patterns.c: PCRE2 patterns, compiled with errors at their column. */
 int remap_rule_compile(struct pctx *c, struct remap_rule *r, struct ynode *from_node);
@@ -67,6 +74,14 @@ int match_compile(struct pctx *c, struct migration *m, struct ynode *v);
 /* Compile @sp->pattern, the scalar @v of disks.shared; -1 (reported) if
  * it is not valid PCRE2. */
 int shared_pattern_compile(struct pctx *c, struct shared_pattern *sp, struct ynode *v);
+/* The same for an entry of placement.anti_affinity, anchored at both
+ * ends (it must match the whole VM name). */
+int affinity_pattern_compile(struct pctx *c, struct shared_pattern *sp, struct ynode *v);
+
+/* parse_run.c: the plan-level placement: and window: blocks; @k is the
+ * block's key. */
+void read_placement(struct pctx *c, struct ynode *k, struct ynode *v);
+void read_window(struct pctx *c, struct ynode *k, struct ynode *v);
 
 /* Bits of struct settings.given and live_opts.given, in the order of the
  * field tables in fields.c. */

@@ -435,6 +435,185 @@ test_plan__fingerprint_single_host_unchanged_pools_differ(void)
 	diags_release(&dg2);
 }
 
+static gboolean
+whole_match(const struct shared_pattern *sp, const char *name)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(sp->re, NULL);
+	int rc = pcre2_match(sp->re, (PCRE2_SPTR)name, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
+
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+/* placement: its keys, its defaults, anti_affinity anchored at both ends. */
+static void
+test_plan__placement_parsed(void)
+{
+	struct diags dg, dg2;
+	struct plan *p = parse(HOSTS "placement:\n  policy: pack\n  reserve_memory_mib: 2048\n"
+			       "  max_vcpu_ratio: 1.5\n  anti_affinity:\n    - [db-1, db-2]\n    - [\"lb-[ab]\", web.*, x]\n"
+			       "migrations:\n  - {match: \".\", from: a, to: [b, c], mode: cold}\n", &dg);
+	struct plan *q = parse(HOSTS "placement: {max_vcpu_ratio: 4}\n"
+			       "migrations:\n  - {vm: x, from: a, to: b, mode: cold}\n", &dg2);
+	struct affinity_group *g0, *g1;
+
+	g_assert_nonnull(p);
+	g_assert_cmpint(p->placement.policy, ==, PLACE_PACK);
+	g_assert_cmpint(p->placement.reserve_memory_mib, ==, 2048);
+	g_assert_cmpfloat(p->placement.max_vcpu_ratio, ==, 1.5);
+	g_assert_cmpuint(p->placement.at.line, ==, 7);
+	g_assert_cmpuint(p->placement.anti_affinity->len, ==, 2);
+	g0 = p->placement.anti_affinity->pdata[0];
+	g1 = p->placement.anti_affinity->pdata[1];
+	g_assert_cmpuint(g0->patterns->len, ==, 2);
+	g_assert_cmpuint(g1->patterns->len, ==, 3);
+	g_assert_cmpuint(g1->at.line, ==, 13);
+	g_assert_cmpuint(((struct shared_pattern *)g1->patterns->pdata[1])->at.col, ==, 19);
+	/* a plain name is exactly that VM; a pattern covers the whole name */
+	g_assert_true(whole_match(g0->patterns->pdata[0], "db-1"));
+	g_assert_false(whole_match(g0->patterns->pdata[0], "db-10"));
+	g_assert_false(whole_match(g0->patterns->pdata[0], "old-db-1"));
+	g_assert_true(whole_match(g1->patterns->pdata[0], "lb-b"));
+	g_assert_false(whole_match(g1->patterns->pdata[0], "lb-bb"));
+	g_assert_true(whole_match(g1->patterns->pdata[1], "web-17"));
+	g_assert_false(whole_match(g1->patterns->pdata[1], "my-web-17"));
+	/* defaults, and an integer ratio; placement without a pool is fine */
+	g_assert_nonnull(q);
+	g_assert_cmpint(q->placement.policy, ==, PLACE_SPREAD);
+	g_assert_cmpint(q->placement.reserve_memory_mib, ==, 0);
+	g_assert_cmpfloat(q->placement.max_vcpu_ratio, ==, 4.0);
+	g_assert_nonnull(q->placement.anti_affinity);
+	g_assert_cmpuint(q->placement.anti_affinity->len, ==, 0);
+	plan_free(p);
+	plan_free(q);
+	diags_release(&dg);
+	diags_release(&dg2);
+}
+
+/* A plan without placement: or window: has their defaults. */
+static void
+test_plan__placement_window_absent(void)
+{
+	struct diags dg;
+	struct plan *p = parse(HOSTS "migrations:\n  - {vm: x, from: a, to: b, mode: cold}\n", &dg);
+
+	g_assert_nonnull(p);
+	g_assert_cmpint(p->placement.policy, ==, PLACE_SPREAD);
+	g_assert_cmpfloat(p->placement.max_vcpu_ratio, ==, 0);
+	g_assert_cmpuint(p->placement.anti_affinity->len, ==, 0);
+	g_assert_cmpuint(p->placement.at.line, ==, 0);
+	g_assert_cmpint(p->window.not_before, ==, 0);
+	g_assert_cmpint(p->window.not_after, ==, 0);
+	g_assert_cmpint(p->window.assumed_mib_s, ==, 100);
+	g_assert_cmpuint(p->window.at.line, ==, 0);
+	plan_free(p);
+	diags_release(&dg);
+}
+
+/* window: RFC 3339 with Z or an offset, to unix seconds. */
+static void
+test_plan__window_parsed(void)
+{
+	static const struct {
+		const char *text;
+		gint64 unix_s;
+	} ok[] = {
+		{ "2026-12-11T22:00:00Z", 1797026400 },
+		{ "2026-12-11T23:00:00+01:00", 1797026400 },
+		{ "2026-12-11t17:00:00-05:00", 1797026400 },
+		{ "2026-12-11 22:00:00z", 1797026400 },
+		{ "2026-12-11T22:00:00.999Z", 1797026400 },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
+		struct diags dg;
+		g_autofree char *text = g_strdup_printf(HOSTS "window:\n  not_before: \"%s\"\n"
+							"  not_after: 2026-12-12T02:00:00Z\n  assumed_mib_s: 250\n"
+							"migrations:\n  - {vm: x, from: a, to: b, mode: cold}\n",
+							ok[i].text);
+		struct plan *p = parse(text, &dg);
+
+		g_test_message("not_before: %s", ok[i].text);
+		g_assert_nonnull(p);
+		if (!p) {
+			diags_release(&dg);
+			continue;
+		}
+		g_assert_cmpint(p->window.not_before, ==, ok[i].unix_s);
+		g_assert_cmpint(p->window.not_after, ==, 1797026400 + 4 * 3600);
+		g_assert_cmpint(p->window.assumed_mib_s, ==, 250);
+		g_assert_cmpuint(p->window.at.line, ==, 7);
+		g_assert_cmpuint(p->window.not_before_at.line, ==, 8);
+		g_assert_cmpuint(p->window.not_before_at.col, ==, 15);
+		g_assert_cmpuint(p->window.not_after_at.line, ==, 9);
+		plan_free(p);
+		diags_release(&dg);
+	}
+}
+
+/* Each bad timestamp is one error at its value. */
+static void
+test_plan__window_errors(void)
+{
+	static const char *const bad[] = {
+		"2026-12-11T22:00:00",		/* no timezone */
+		"2026-12-11",			/* a date alone */
+		"2026-W50-5T22:00:00Z",		/* ISO 8601, not RFC 3339 */
+		"20261211T220000Z",
+		"2026-13-11T22:00:00Z",
+		"2026-12-11T22:00:00+0100",
+		"1969-12-31T23:59:59Z",		/* 0 and before are "unset" */
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct diags dg;
+		g_autofree char *text = g_strdup_printf(HOSTS "window: {not_after: \"%s\"}\n"
+							"migrations:\n  - {vm: x, from: a, to: b, mode: cold}\n",
+							bad[i]);
+		struct plan *p = parse(text, &dg);
+		struct diag *d;
+
+		g_test_message("not_after: %s", bad[i]);
+		g_assert_null(p);
+		g_assert_cmpuint(diags_count(&dg), ==, 1);
+		d = dg.items->pdata[0];
+		g_assert_cmpuint(d->at.line, ==, 7);
+		g_assert_cmpuint(d->at.col, ==, 21);
+		g_assert_nonnull(strstr(d->msg, "'not_after'"));
+		plan_free(p);
+		diags_release(&dg);
+	}
+}
+
+/* live.fallback: offline-with-scp-disk needs SSH to every end; fallback:
+ * cold does not. */
+static void
+test_plan__fallback_checks_its_mode(void)
+{
+	struct diags dg, dg2;
+	struct plan *p = parse(HOSTS "defaults: {mode: live}\nmigrations:\n"
+			       "  - {vm: x, from: a, to: [b, c], live: {fallback: offline-with-scp-disk}}\n", &dg);
+	struct plan *q = parse(HOSTS "defaults: {mode: live}\nmigrations:\n"
+			       "  - {vm: x, from: a, to: [b, c], live: {fallback: cold}}\n"
+			       "  - {vm: y, from: a, to: b, live: {fallback: offline-with-scp-disk},\n"
+			       "     disks: {verify: size}}\n", &dg2);
+	g_autofree char *all = NULL;
+
+	g_assert_null(p);
+	all = diags_format(&dg);
+	g_assert_cmpuint(diags_count(&dg), ==, 1);
+	g_assert_nonnull(strstr(all, "t.yaml:9:30: error: live.fallback: offline-with-scp-disk copies disks over SSH, but host 'c'"));
+	g_assert_nonnull(q);
+	if (q) {
+		g_assert_cmpint(plan_migration(q, "x")->set.live.fallback, ==, FALLBACK_COLD);
+		g_assert_cmpint(plan_migration(q, "y")->set.live.fallback, ==, FALLBACK_OFFLINE_SCP);
+		g_assert_cmpint(plan_migration(q, "y")->set.disks.verify, ==, VERIFY_SIZE);
+	}
+	plan_free(q);
+	diags_release(&dg);
+	diags_release(&dg2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -457,5 +636,10 @@ main(int argc, char **argv)
 	g_test_add_func("/plan/to_pool_errors", test_plan__to_pool_errors);
 	g_test_add_func("/plan/fingerprint_single_host_unchanged_pools_differ",
 			test_plan__fingerprint_single_host_unchanged_pools_differ);
+	g_test_add_func("/plan/placement_parsed", test_plan__placement_parsed);
+	g_test_add_func("/plan/placement_window_absent", test_plan__placement_window_absent);
+	g_test_add_func("/plan/window_parsed", test_plan__window_parsed);
+	g_test_add_func("/plan/window_errors", test_plan__window_errors);
+	g_test_add_func("/plan/fallback_checks_its_mode", test_plan__fallback_checks_its_mode);
 	return g_test_run();
 }
