@@ -43,18 +43,18 @@ read_vcpu_ratio(struct pctx *c, struct ynode *v)
 	c->plan->placement.max_vcpu_ratio = d;
 }
 
-/* One group of placement.anti_affinity: two or more patterns. */
+/* One group of placement.anti_affinity: one or more patterns (one
+ * pattern such as "db-.*" is a group of every VM it matches). */
 static void
 read_affinity_group(struct pctx *c, struct ynode *v)
 {
 	struct affinity_group *g;
 	guint n = ydoc_seq_len(v);
 
-	if (ydoc_kind(v) != YK_SEQ || n < 2) {
+	if (ydoc_kind(v) != YK_SEQ || n < 1) {
 		diags_add(c->dg, ydoc_pos(v),
-			  "each group of 'anti_affinity' must be a list of at least two VM names or patterns, not %s",
-			  ydoc_kind(v) != YK_SEQ ? ydoc_kind_name(ydoc_kind(v)) :
-			  n == 1 ? "a list of one (a VM alone needs no rule)" : "an empty list");
+			  "each group of 'anti_affinity' must be a list of VM names or patterns, not %s",
+			  ydoc_kind(v) != YK_SEQ ? ydoc_kind_name(ydoc_kind(v)) : "an empty list");
 		return;
 	}
 	g = g_new0(struct affinity_group, 1);
