@@ -223,7 +223,7 @@ struct migration {
 	char *match;
 	pcre2_code *match_re;
 	char *from_name;	/* as written */
-	char *to_name;		/* NULL when to: is a list */
+	char *to_name;		/* NULL when to: is a list of two or more hosts */
 	struct host *from;	/* resolved; NULL if unknown */
 	/* The target: the one host to: names.  NULL when to: is a list of
 	 * two or more hosts (a pool): the executor places each VM of the
