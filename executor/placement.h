@@ -12,7 +12,7 @@
  *     the domains defined there already;
  *   - the networks (active) and bridges of its remapped definition (a
  *     missing bridge is fine with prepare.create_bridges);
- *   - offline-with-scp-disk: free space where its copies go (statvfs over
+ *   - offline-with-scp-disk and live with copy_storage: free space where its copies go (statvfs over
  *     SFTP of the nearest existing directory) for the data of its disks,
  *     less what the run sends there.
  * spread takes the candidate with the most memory left after placing the

@@ -205,7 +205,7 @@ need_networks(struct placer *p, struct unit *u, virDomainPtr d, struct need *nd,
 	}
 	nd->nets = domxml_networks(dx);
 	nd->bridges = domxml_bridges(dx);
-	if (u->mode == MODE_OFFLINE_SCP)
+	if (u->mode == MODE_OFFLINE_SCP || (u->mode == MODE_LIVE && u->m->set.live.copy_storage != COPY_STORAGE_NONE))
 		need_disks(d, xml, dx, nd);
 	domxml_free(dx);
 	return 0;
