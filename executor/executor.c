@@ -236,14 +236,17 @@ runnable(struct unit *u)
 			       u->status == U_ROLLED_BACK || u->status == U_BLOCKED || u->status == U_DEFERRED);
 }
 
-/* Outside the window, or too long for what is left of it: not started. */
+/* Outside the window, or too long for what is left of it: not started.
+ * A migration under way (a step done, begun or failed) is never
+ * deferred: it finishes, rather than leave a VM down until the next
+ * window. */
 static gboolean
 deferred(struct exec *x, struct unit *u)
 {
 	gint64 est;
-	g_autofree char *why = window_check(x, u, &est);
+	g_autofree char *why = NULL;
 
-	if (!why)
+	if (u->done->len || u->running >= 0 || u->failed_step >= 0 || !(why = window_check(x, u, &est)))
 		return FALSE;
 	g_mutex_lock(&x->mu);
 	u->status = U_DEFERRED;
@@ -261,21 +264,24 @@ run_job(gpointer ud, guint j)
 	struct exec *x = ud;
 	struct unit *u = x->units->pdata[j];
 	g_autofree char *fp = fingerprint(x->plan, u->m);
-	gboolean reset = FALSE;
+	gboolean reset = FALSE, copied_before;
 	gint64 t0;
 
-	if (deferred(x, u))
-		return FALSE;	/* its dependents are blocked */
 	g_mutex_lock(&x->mu);	/* other units' workers read its facts */
 	if ((reset = u->status == U_ROLLED_BACK))
 		unit_reset(u);
-	u->status = U_RUNNING;
 	g_mutex_unlock(&x->mu);
 	if (reset)
 		unit_journal_put(x, unit_record_new("reset", u), NULL);
+	if (deferred(x, u))
+		return FALSE;	/* its dependents are blocked */
+	g_mutex_lock(&x->mu);
+	u->status = U_RUNNING;
+	g_mutex_unlock(&x->mu);
+	copied_before = unit_has_done(u, STEP_COPY_DISKS);
 	t0 = g_get_monotonic_time();
 	engine_run_unit(x, u, fp, FINGERPRINT_VERSION);
-	window_measured(x, u, g_get_monotonic_time() - t0);
+	window_measured(x, u, copied_before, g_get_monotonic_time() - t0);
 	return u->status == U_DONE;
 }
 
@@ -369,6 +375,7 @@ exec_init(struct exec *x, struct plan *plan, const struct exec_opts *o)
 	x->sink = (struct sink){ .log = o->log, .progress = o->progress, .ud = o->log_ud };
 	x->by_id = g_hash_table_new(g_str_hash, g_str_equal);
 	x->started_us = g_get_monotonic_time();
+	x->placed_now = g_ptr_array_new();
 	g_mutex_init(&x->mu);
 	fault_parse(x);
 }
@@ -376,6 +383,7 @@ exec_init(struct exec *x, struct plan *plan, const struct exec_opts *o)
 static void
 exec_release(struct exec *x)
 {
+	g_ptr_array_unref(x->placed_now);
 	if (x->units)
 		g_ptr_array_unref(x->units);
 	g_hash_table_unref(x->by_id);
@@ -464,7 +472,7 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 	if (o->dry_run) {
 		/* what the journal says this run did (its domains, its copies) */
 		units_replay(&x, recs);
-		if (placement_restore(&x, err) < 0)
+		if (placement_restore(&x, TRUE, err) < 0)
 			goto out;
 		placement_decide(&x);
 		if (claims_check(&x, err) < 0)
@@ -478,11 +486,13 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 		goto out;
 	}
 	units_replay(&x, recs);
-	if (placement_restore(&x, err) < 0 || check_plan_file(&x, recs, err) < 0 || check_unchanged(&x, err) < 0)
+	if (check_plan_file(&x, recs, err) < 0 || placement_restore(&x, TRUE, err) < 0 || check_unchanged(&x, err) < 0)
 		goto out;
-	/* where each VM of a to: list goes, journaled before anything is claimed or done */
+	/* where each VM of a to: list goes: a claim needs its target host;
+	 * journaled once the run starts, before its first step */
 	placement_decide(&x);
-	if (claims_check(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0)
+	if (claims_check(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0 ||
+	    placement_journal(&x, err) < 0)
 		goto out;
 	x.started_us = g_get_monotonic_time();	/* --now is the clock when the migrations start */
 	schedule(&x);
@@ -509,7 +519,7 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 	if (exec_setup(&x, TRUE, TRUE, NULL, &recs, err) < 0)
 		goto out;
 	units_replay(&x, recs);
-	if (placement_restore(&x, err) < 0 || check_plan_file(&x, recs, err) < 0)
+	if (check_plan_file(&x, recs, err) < 0 || placement_restore(&x, TRUE, err) < 0)
 		goto out;
 	for (guint i = 0; i < x.units->len; i++) {
 		struct unit *u = x.units->pdata[i];
@@ -563,8 +573,7 @@ executor_status(struct plan *plan, const struct exec_opts *o, GString *json, GSt
 	if (exec_setup(&x, FALSE, FALSE, shown, &recs, err) < 0)
 		goto out;
 	units_replay(&x, recs);
-	if (placement_restore(&x, err) < 0)
-		goto out;
+	placement_restore(&x, FALSE, NULL);
 	if (!recs->len)
 		g_string_append_printf(text, "no run yet (no journal in %s)\n", x.state_dir);
 	for (guint k = 0; k < x.units->len; k++)

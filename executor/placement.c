@@ -75,24 +75,26 @@ spread_better(struct placer *p, struct cand *a, struct cand *best)
 	return a->placed_n < best->placed_n;
 }
 
-/* The figures and the decision, as a fact; u->to and u->dst set. */
-static int
-place(struct placer *p, struct unit *u, struct host *h, const struct need *nd, JsonArray *figs, GError **err)
+/* The figures, and the decision if any, in @u's facts (journaled by
+ * placement_journal()). */
+static void
+note_placement(struct placer *p, struct unit *u, struct host *h, const struct need *nd, JsonArray *figs)
 {
-	g_autoptr(JsonObject) f = json_object_new();
 	JsonObject *pl = json_object_new();
 
 	json_object_set_string_member(pl, "policy", p->x->plan->placement.policy == PLACE_PACK ? "pack" : "spread");
 	json_object_set_int_member(pl, "need_mib", nd->mib);
 	json_object_set_int_member(pl, "need_vcpus", nd->vcpus);
 	json_object_set_array_member(pl, "candidates", json_array_ref(figs));
-	json_object_set_string_member(f, FACT_PLACED_HOST, h->name);
-	json_object_set_object_member(f, FACT_PLACEMENT, pl);
 	g_mutex_lock(&p->x->mu);
-	u->to = h;
-	u->dst = exec_host(p->x, h);
+	json_object_set_object_member(u->facts, FACT_PLACEMENT, pl);
+	if (h) {
+		json_object_set_string_member(u->facts, FACT_PLACED_HOST, h->name);
+		u->to = h;
+		u->dst = exec_host(p->x, h);
+	}
 	g_mutex_unlock(&p->x->mu);
-	return unit_record_facts(p->x, u, STEP_PREFLIGHT, f, err);
+	g_ptr_array_add(p->x->placed_now, u);
 }
 
 static void
@@ -103,12 +105,11 @@ unplaceable(struct placer *p, struct unit *u, const char *why)
 	g_mutex_lock(&x->mu);
 	u->status = U_FAILED;
 	g_free(u->error);
-	u->error = g_strdup_printf("placement: %s", why);
+	u->error = g_strdup(why);
 	g_mutex_unlock(&x->mu);
 	sink_log(&x->sink, "%s: FAILED at placement: %s", u->id, why);
 	if (u->report)
 		g_string_append_printf(u->report, "    PLACEMENT FAILS: %s\n", why);
-	unit_record_status(x, u, NULL);
 }
 
 /* For the dry run: the decision and the figures that made it. */
@@ -144,7 +145,9 @@ place_one(struct placer *p, struct unit *u)
 	const struct migration *m = u->m;
 
 	if (place_need_of(p, u, &nd, &e) < 0) {
-		unplaceable(p, u, e->message);
+		g_autofree char *msg = g_strdup_printf("cannot tell what %s needs: %s", u->vm, e->message);
+
+		unplaceable(p, u, msg);
 		place_need_clear(&nd);
 		return;
 	}
@@ -160,23 +163,18 @@ place_one(struct placer *p, struct unit *u)
 			g_string_append_printf(why, "; %s: %s", h->name, no);
 			continue;
 		}
+		/* pack: the first that fits; every candidate's figures are kept all the same */
 		if (!best || (p->x->plan->placement.policy == PLACE_SPREAD && spread_better(p, c, best))) {
 			best = c;
 			best_h = h;
 		}
-		if (p->x->plan->placement.policy == PLACE_PACK)
-			break;
 	}
+	note_placement(p, u, best_h, &nd, figs);
 	if (!best) {
-		g_autofree char *msg = g_strdup_printf("%s needs %" G_GINT64_FORMAT " MiB and %" G_GINT64_FORMAT " vCPU%s; no candidate fits%s",
+		g_autofree char *msg = g_strdup_printf("%s needs %" G_GINT64_FORMAT " MiB and %" G_GINT64_FORMAT " vCPU%s; no candidate fits%s; make room on one (or add a candidate to to:, or lower placement.reserve_memory_mib), then vmshift resume",
 						       u->vm, nd.mib, nd.vcpus, nd.vcpus == 1 ? "" : "s", why->str);
 
 		unplaceable(p, u, msg);
-		place_need_clear(&nd);
-		return;
-	}
-	if (place(p, u, best_h, &nd, figs, &e) < 0) {
-		unplaceable(p, u, e->message);
 		place_need_clear(&nd);
 		return;
 	}
@@ -197,7 +195,10 @@ to_place(struct unit *u)
 		u->status == U_ROLLED_BACK || u->status == U_BLOCKED);
 }
 
-/* The units already heading to a candidate count against it. */
+/* The units already heading to a candidate count against it: placed by
+ * an earlier run of the journal (a placement is kept for the unit's
+ * life, through a rollback too) or with a fixed to:, selected now or
+ * not, until they are done (then the host's own figures have them). */
 static void
 count_placed(struct placer *p)
 {
@@ -207,8 +208,7 @@ count_placed(struct placer *p)
 		struct cand *c;
 		g_autoptr(GError) e = NULL;
 
-		if (!u->to || !u->selected || u->status == U_DONE || u->status == U_ROLLED_BACK ||
-		    !g_hash_table_contains(p->cands, u->to))
+		if (!u->to || u->status == U_DONE || !g_hash_table_contains(p->cands, u->to))
 			continue;
 		c = g_hash_table_lookup(p->cands, u->to);
 		if (!c->error && place_need_of(p, u, &nd, &e) == 0)
@@ -252,7 +252,7 @@ placement_decide(struct exec *x)
 }
 
 int
-placement_restore(struct exec *x, GError **err)
+placement_restore(struct exec *x, gboolean strict, GError **err)
 {
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
@@ -264,6 +264,8 @@ placement_restore(struct exec *x, GError **err)
 		for (guint k = 0; k < place_pool_len(u->m) && !h; k++)
 			if (!strcmp(place_pool_host(u->m, k)->name, name))
 				h = place_pool_host(u->m, k);
+		if (!h && !strict)
+			continue;	/* status: shown as not placed */
 		if (!h) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
 				    "%s: the journal in %s says it was placed on '%s', which is no candidate of its to: any more; put the plan back as it was to resume or roll back, or use another --state-dir to start over",
@@ -273,5 +275,24 @@ placement_restore(struct exec *x, GError **err)
 		u->to = h;
 		u->dst = x->hosts ? exec_host(x, h) : NULL;
 	}
+	return 0;
+}
+
+int
+placement_journal(struct exec *x, GError **err)
+{
+	for (guint i = 0; i < x->placed_now->len; i++) {
+		struct unit *u = x->placed_now->pdata[i];
+		g_autoptr(JsonObject) f = json_object_new();
+
+		g_mutex_lock(&x->mu);
+		json_object_set_member(f, FACT_PLACEMENT, json_object_dup_member(u->facts, FACT_PLACEMENT));
+		if (u->to)
+			json_object_set_string_member(f, FACT_PLACED_HOST, u->to->name);
+		g_mutex_unlock(&x->mu);
+		if (unit_record_facts(x, u, STEP_PREFLIGHT, f, err) < 0 || (!u->to && unit_record_status(x, u, err) < 0))
+			return -1;
+	}
+	g_ptr_array_set_size(x->placed_now, 0);
 	return 0;
 }

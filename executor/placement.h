@@ -23,7 +23,8 @@
  * Each decision is a fact of its unit ("placed_host", "placement": the
  * figures that decided it), journaled before any step, so that resume,
  * rollback and status keep it.  A VM that fits nowhere fails (its error
- * names what it needs and every candidate's figures); the others go on.
+ * names what it needs and every candidate's figures, which are journaled
+ * too); the others go on.
  *
  * Between the units and the top: it reads hosts and records unit facts.
  */
@@ -34,14 +35,20 @@
 
 #define PLACE_TIE_MIB 256
 
-/* u->to and u->dst from the journaled facts of every placed unit.  -1
- * (@err) if a journal names a host that is no candidate any more. */
-int placement_restore(struct exec *x, GError **err);
+/* u->to and u->dst from the journaled facts of every placed unit.  A
+ * placement is kept for the unit's life in the journal, through resume
+ * and rollback (unit_reset() keeps it).  -1 (@err) if a journal names a
+ * host that is no candidate any more, unless not @strict (status: the
+ * unit shows as not placed). */
+int placement_restore(struct exec *x, gboolean strict, GError **err);
 
 /* Place every selected unit still without a target that the run will
- * try; a unit that fits nowhere is failed (journaled).  Each decision is
- * logged and, in a dry run, noted in u->report. */
+ * try, in memory: u->to, u->dst and the facts; a unit that fits nowhere
+ * is failed.  Each decision is logged and, in a dry run, noted in
+ * u->report.  Then, once the run is known to start, placement_journal()
+ * writes them (before any step). */
 void placement_decide(struct exec *x);
+int placement_journal(struct exec *x, GError **err);
 
 /* The bytes copying @d's disks moves: the host storage each takes
  * (virDomainGetBlockInfo's allocation: data, not holes), backing layers

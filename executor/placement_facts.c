@@ -60,6 +60,32 @@ mib_up(unsigned long long kib)
 	return (gint64)((kib + 1023) / 1024);
 }
 
+/* Memory a VM can have on the host: free, buffers and page cache
+ * (virNodeGetMemoryStats, as Nova counts it: the kernel gives cache back);
+ * virNodeGetFreeMemory where the driver has no statistics; 0 on error. */
+static unsigned long long
+available_bytes(virConnectPtr conn)
+{
+	int n = 0;
+	g_autofree virNodeMemoryStatsPtr st = NULL;
+	unsigned long long kib = 0;
+
+	if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) == 0 && n > 0) {
+		st = g_new0(virNodeMemoryStats, n);
+		if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, st, &n, 0) == 0) {
+			for (int i = 0; i < n; i++)
+				if (!strcmp(st[i].field, VIR_NODE_MEMORY_STATS_FREE) ||
+				    !strcmp(st[i].field, VIR_NODE_MEMORY_STATS_BUFFERS) ||
+				    !strcmp(st[i].field, VIR_NODE_MEMORY_STATS_CACHED))
+					kib += st[i].value;
+			if (kib)
+				return kib * 1024;
+		}
+	}
+	virResetLastError();
+	return virNodeGetFreeMemory(conn);
+}
+
 struct cand *
 place_cand_get(struct placer *p, struct host *h)
 {
@@ -82,7 +108,7 @@ place_cand_get(struct placer *p, struct host *h)
 		c->error = g_strdup("not connected");
 		return c;
 	}
-	free_b = virNodeGetFreeMemory(c->hc->conn);
+	free_b = available_bytes(c->hc->conn);
 	if (free_b == 0 || virNodeGetInfo(c->hc->conn, &ni) < 0 ||
 	    (n = virConnectListAllDomains(c->hc->conn, &doms, 0)) < 0) {
 		g_autofree char *e = virt_error();
@@ -104,13 +130,16 @@ place_cand_get(struct placer *p, struct host *h)
 	return c;
 }
 
-/* The <cpu> element of a definition, or NULL. */
+/* The <cpu> element of a definition, or NULL (<cputune>, before it in
+ * libvirt's XML, is another element). */
 static char *
 cpu_of(const char *xml)
 {
-	const char *a = strstr(xml, "<cpu"), *b;
+	const char *a = xml, *b;
 
-	if (!a || (a[4] != ' ' && a[4] != '>' && a[4] != '/'))
+	while ((a = strstr(a, "<cpu")) && a[4] != ' ' && a[4] != '>' && a[4] != '/')
+		a += 4;
+	if (!a)
 		return NULL;
 	if ((b = strstr(a, "</cpu>")))
 		return g_strndup(a, (b + strlen("</cpu>")) - a);
@@ -249,8 +278,8 @@ group_has(const struct affinity_group *g, const char *name)
 	for (guint i = 0; i < g->patterns->len; i++) {
 		const struct shared_pattern *sp = g->patterns->pdata[i];
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(sp->re, NULL);
-		int r = pcre2_match(sp->re, (PCRE2_SPTR)name, strlen(name), 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
-				    NULL);
+		int r = md ? pcre2_match(sp->re, (PCRE2_SPTR)name, strlen(name), 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED,
+					 md, NULL) : -1;
 
 		pcre2_match_data_free(md);
 		if (r >= 0)
@@ -273,7 +302,7 @@ place_affinity_conflict(struct placer *p, struct unit *u, struct host *h, struct
 		for (guint i = 0; i < p->x->units->len; i++) {
 			struct unit *o = p->x->units->pdata[i];
 
-			if (o != u && o->to == h && strcmp(o->vm, u->vm) && o->status != U_ROLLED_BACK &&
+			if (o != u && o->to == h && strcmp(o->vm, u->vm) &&
 			    group_has(ag, o->vm))
 				return g_strdup_printf("anti_affinity group %u: %s goes there", g + 1, o->vm);
 		}
@@ -361,8 +390,9 @@ place_cand_networks(struct cand *c, struct unit *u, const struct need *nd)
 }
 
 
-/* Bytes free in @dir on @c (its nearest existing ancestor's file system,
- * statvfs over SFTP), or -1 when it cannot be told (no SSH access). */
+/* Bytes free in @dir on @c: statvfs over SFTP of it, or of its nearest
+ * existing ancestor when it does not exist yet (copy-disks makes it);
+ * -1 when it cannot be told (no SSH access, or the call failed). */
 static gint64
 cand_avail(struct cand *c, const char *dir)
 {
@@ -377,21 +407,18 @@ cand_avail(struct cand *c, const char *dir)
 	if (v)
 		return *v;
 	if (host_has_ssh(c->hc)) {
+		gboolean exists = FALSE;
+
 		host_lock(&lk, c->hc, NULL);
-		for (s = host_ssh(c->hc, &e); s; ) {
-			g_clear_error(&e);
-			if (sshx_statvfs_avail(s, at, &avail, &e) == 0) {
-				r = (gint64)avail;
-				break;
-			}
-			if (!strcmp(at, "/"))
-				break;
-			{
+		if ((s = host_ssh(c->hc, &e))) {
+			while (sshx_stat(s, at, &exists, NULL, NULL, &e) == 0 && !exists && strcmp(at, "/")) {
 				char *up = g_path_get_dirname(at);
 
 				g_free(at);
 				at = up;
 			}
+			if (exists && sshx_statvfs_avail(s, at, &avail, &e) == 0)
+				r = (gint64)avail;
 		}
 		host_unlock(&lk);
 	}
@@ -429,11 +456,13 @@ place_cand_disks(struct cand *c, const struct need *nd, JsonObject *fig)
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		gint64 need = *(gint64 *)v, avail = cand_avail(c, k), placed = placed_in(c, k);
 
-		if (avail >= 0) {
-			json_object_set_int_member(fig, "disk_free_mib", avail / (1024 * 1024));
-			json_object_set_int_member(fig, "disk_placed_mib", placed / (1024 * 1024));
+		if (avail < 0) {
+			json_object_set_string_member(fig, "disk", "not checked (no SSH access): preflight checks the host chosen");
+			continue;
 		}
-		if (avail >= 0 && placed + need > avail)
+		json_object_set_int_member(fig, "disk_free_mib", avail / (1024 * 1024));
+		json_object_set_int_member(fig, "disk_placed_mib", placed / (1024 * 1024));
+		if (placed + need > avail)
 			return g_strdup_printf("%" G_GINT64_FORMAT " MiB free in %s - %" G_GINT64_FORMAT " MiB placed by this run, less than the %" G_GINT64_FORMAT " MiB its copies take",
 					      avail / (1024 * 1024), (char *)k, placed / (1024 * 1024),
 					      (need + 1024 * 1024 - 1) / (1024 * 1024));

@@ -127,12 +127,23 @@ report_json(struct exec *x, const char *what, int result, GString *json)
 void
 report_write(struct exec *x, const char *what, int result, GString *json, GString *text)
 {
+	guint deferred = 0;
+
 	if (json)
 		report_json(x, what, result, json);
-	if (text)
-		for (guint i = 0; i < x->units->len; i++)
-			if (((struct unit *)x->units->pdata[i])->selected || !strcmp(what, "status"))
-				unit_text(x->units->pdata[i], text);
+	if (!text)
+		return;
+	for (guint i = 0; i < x->units->len; i++) {
+		struct unit *u = x->units->pdata[i];
+
+		if (!u->selected && strcmp(what, "status"))
+			continue;
+		unit_text(u, text);
+		deferred += u->status == U_DEFERRED;
+	}
+	if (deferred)
+		g_string_append_printf(text, "%u migration%s deferred by the plan's window: vmshift resume %s in a later one\n",
+				       deferred, deferred == 1 ? "" : "s", x->plan->path);
 }
 
 int

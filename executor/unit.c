@@ -278,9 +278,17 @@ unit_forget_step(struct unit *u, enum step s)
 void
 unit_reset(struct unit *u)
 {
+	/* placement is of the unit, not of an attempt: a rolled-back unit
+	 * that runs again goes where it was placed */
+	static const char *const kept[] = { FACT_PLACED_HOST, FACT_PLACEMENT };
+	JsonObject *fresh = json_object_new();
+
+	for (guint i = 0; i < G_N_ELEMENTS(kept); i++)
+		if (json_object_has_member(u->facts, kept[i]))
+			json_object_set_member(fresh, kept[i], json_object_dup_member(u->facts, kept[i]));
 	g_array_set_size(u->done, 0);
 	json_object_unref(u->facts);
-	u->facts = json_object_new();
+	u->facts = fresh;
 	u->running = -1;
 	u->failed_step = -1;
 	g_clear_pointer(&u->error, g_free);

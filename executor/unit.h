@@ -74,6 +74,7 @@ struct exec {
 	GHashTable *file_locks;	/* "host uuid\npath" -> GMutex *: one writer per target file (under mu) */
 	gint journal_failed;	/* a journal write failed (atomic) */
 	GPtrArray *faults;	/* VMSHIFT_FAULT (test only): char *[3] step, action, unit or NULL */
+	GPtrArray *placed_now;	/* struct unit *, borrowed: placed by this run, not journaled yet (placement.c) */
 	gint64 started_us;	/* monotonic, when the run began (window.c's clock) */
 	gint64 moved_bytes, moved_us;	/* throughput measured so far (window.c; under mu) */
 };
@@ -110,6 +111,8 @@ void unit_free(gpointer p);
 struct unit *unit_find(struct exec *x, const char *id);
 gboolean unit_has_done(struct unit *u, enum step s);
 void unit_forget_step(struct unit *u, enum step s);	/* undone: not done, not running, not failed */
+/* A fresh attempt: nothing done, no facts but those that outlive an
+ * attempt (where placement put it). */
 void unit_reset(struct unit *u);
 /* A path in the unit's state directory. */
 char *unit_file(struct unit *u, const char *name);

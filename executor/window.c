@@ -80,7 +80,7 @@ window_check(struct exec *x, struct unit *u, gint64 *est_s)
 	if (now >= w->not_after) {
 		g_autofree char *at = rfc3339(w->not_after);
 
-		return g_strdup_printf("the window closed at %s; resume in the next one", at);
+		return g_strdup_printf("the window closed at %s; give the plan a new window:, then vmshift resume", at);
 	}
 	if ((bytes = bytes_to_move(x, u)) < 0)
 		bytes = 0;	/* unknown: preflight will say why */
@@ -89,7 +89,7 @@ window_check(struct exec *x, struct unit *u, gint64 *est_s)
 	if (now + *est_s > w->not_after) {
 		g_autofree char *at = rfc3339(w->not_after);
 
-		return g_strdup_printf("it would end after the window closes at %s: %.1f MiB to move at %.1f MiB/s (%s) take about %" G_GINT64_FORMAT " s, %" G_GINT64_FORMAT " s are left; resume in the next window",
+		return g_strdup_printf("it would end after the window closes at %s: %.1f MiB to move at %.1f MiB/s (%s) take about %" G_GINT64_FORMAT " s, %" G_GINT64_FORMAT " s are left; give the plan a later window:, then vmshift resume",
 				       at, (double)bytes / (1024 * 1024), r / (1024 * 1024),
 				       measured ? "measured in this run" : "window.assumed_mib_s", *est_s,
 				       w->not_after - now);
@@ -98,7 +98,7 @@ window_check(struct exec *x, struct unit *u, gint64 *est_s)
 }
 
 void
-window_measured(struct exec *x, struct unit *u, gint64 elapsed_us)
+window_measured(struct exec *x, struct unit *u, gboolean copied_before, gint64 elapsed_us)
 {
 	gint64 bytes = 0, us = elapsed_us;
 
@@ -107,8 +107,9 @@ window_measured(struct exec *x, struct unit *u, gint64 elapsed_us)
 	if (json_object_has_member(u->facts, FACT_LIVE_BYTES)) {
 		bytes = json_object_get_int_member(u->facts, FACT_LIVE_BYTES);
 		us = json_object_get_int_member_with_default(u->facts, FACT_LIVE_TIME_MS, 0) * 1000;
-	} else if (json_object_has_member(u->facts, FACT_COPY_BYTES)) {
-		bytes = json_object_get_int_member(u->facts, FACT_COPY_BYTES);	/* over the whole unit: a low rate */
+	} else if (json_object_has_member(u->facts, FACT_COPY_BYTES) && !copied_before) {
+		/* copied in this attempt, over the whole unit's time: a low rate */
+		bytes = json_object_get_int_member(u->facts, FACT_COPY_BYTES);
 	}
 	if (bytes <= 0 || us <= 0)
 		return;

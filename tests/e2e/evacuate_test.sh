@@ -138,7 +138,7 @@ t_too_large() {
 	vmshift apply -q huge.yaml >"$W/out" 2>&1
 	rc=$?
 	[ $rc = 1 ] || die "exit $rc, not 1: $(tail -5 "$W/out")"
-	grep -q "evac/ev-huge (host-a -> \[host-b|host-c\], cold): failed at placement: placement: ev-huge needs 4194304 MiB and 1 vCPU; no candidate fits; host-b: .* MiB free - 0 placed by this run - 0 reserved = .* MiB, less than 4194304; host-c: " "$W/out" ||
+	grep -q "evac/ev-huge (host-a -> \[host-b|host-c\], cold): failed at placement: ev-huge needs 4194304 MiB and 1 vCPU; no candidate fits; host-b: .* MiB free - 0 placed by this run - 0 reserved = .* MiB, less than 4194304; host-c: " "$W/out" ||
 		die "no clear error: $(cat "$W/out")"
 	[ "$(where_is ev-huge)" = host-a ] || die "ev-huge is on $(where_is ev-huge)"
 	[ "$(vsh host-a domstate ev-huge)" = "shut off" ] || die "ev-huge changed state"
@@ -185,6 +185,24 @@ t_kept_on_resume() {
 	[ "$(placed "$W/.vmshift/keep/journal.jsonl")" = "evac/ev-1=host-b evac/ev-2=host-b" ] || die "placed again"
 }
 
+t_kept_after_rollback() {
+	ev_drop
+	ev_clone ev-1 64 start; ev_clone ev-2 64 start
+	ev_plan again pack >"$W/again.yaml"
+	faulty "define-target:fail:evac/ev-1" apply -q again.yaml >"$W/out" 2>&1
+	[ "$(vsh host-a domstate ev-1)" = running ] || die "ev-1 was not rolled back"
+	running_on host-b ev-2
+	# the rolled-back one runs again, is killed, and is resumed
+	faulty "start-target:kill:evac/ev-1" resume -q again.yaml >"$W/out" 2>&1
+	vmshift resume -q again.yaml >"$W/out" 2>&1 || die "resume failed: $(tail -5 "$W/out")"
+	running_on host-b ev-1
+	absent_on host-a ev-1
+	n=$(grep -c '"unit":"evac/ev-1".*"placed_host"' "$W/.vmshift/again/journal.jsonl")
+	[ "$n" = 1 ] || die "ev-1 was placed $n times"
+	vmshift status again.yaml >"$W/status" 2>&1
+	grep -q 'evac/ev-1 (host-a -> host-b (placed: pack), cold): done' "$W/status" || die "status: $(cat "$W/status")"
+}
+
 # The window: vm-local's copy (about 9 MiB) at an assumed 1 MiB/s cannot
 # end in the 3 s left, vm-shared (cold: nothing to copy) can.  --now is
 # the clock when the migrations start, and vm-local is the first.
@@ -213,6 +231,7 @@ t_window_defers() {
 	[ $rc = 1 ] || die "exit $rc, not 1: $(tail -5 "$W/out")"
 	grep -q 'vm-local (host-a -> host-b, offline-with-scp-disk): deferred: it would end after the window closes at 2030-01-01T01:00:00Z: .* MiB to move at 1.0 MiB/s (window.assumed_mib_s)' "$W/out" ||
 		die "no deferral: $(cat "$W/out")"
+	grep -q '^1 migration deferred by the plan.s window: vmshift resume ' "$W/out" || die "no summary: $(cat "$W/out")"
 	running_on host-c vm-shared
 	running_on host-a vm-local
 	absent_on host-b vm-local
@@ -221,6 +240,20 @@ t_window_defers() {
 	vmshift resume -q --now 2030-01-01T00:10:00Z win.yaml >"$W/out" 2>&1 || die "resume failed: $(tail -5 "$W/out")"
 	running_on host-b vm-local
 	absent_on host-a vm-local
+}
+
+t_window_underway() {
+	lab_reset
+	window_plan >"$W/win3.yaml"
+	sed -i 's/name: win/name: win3/' "$W/win3.yaml"
+	faulty "shutdown-source:kill:vm-local" apply -q --now 2030-01-01T00:10:00Z win3.yaml >"$W/out" 2>&1
+	[ "$(vsh host-a domstate vm-local)" = "shut off" ] || die "vm-local was not shut down before the kill"
+	# after the window: vm-local, under way, finishes; vm-shared, not begun, waits
+	vmshift resume -q --now 2030-01-01T02:00:00Z win3.yaml >"$W/out" 2>&1
+	[ $? = 1 ] || die "resume should exit 1 (vm-shared deferred): $(tail -5 "$W/out")"
+	running_on host-b vm-local
+	grep -q 'vm-shared (host-a -> host-c, cold): deferred: the window closed at 2030-01-01T01:00:00Z' "$W/out" || die "$(cat "$W/out")"
+	running_on host-a vm-shared
 }
 
 t_window_closed() {
@@ -242,7 +275,9 @@ t "a VM too large for every candidate fails with every candidate's figures; the 
 t "a bridge the remapped definition names is missing on every candidate: no placement, the VM stays" t_no_bridge
 t "dry run: the placement, the figures and the refusal, nothing written" t_dry_run
 t "killed during an evacuation: resume keeps the journaled placement" t_kept_on_resume
+t "a rolled-back VM that runs again keeps its placement through a kill and resume" t_kept_after_rollback
 t "window: a copy that would end after it closes is deferred (exit 1), resume in a later window moves it" t_window_defers
+t "window: a migration under way when it closes finishes; one not begun is deferred" t_window_underway
 t "window: before it opens nothing starts and nothing changes" t_window_closed
 ev_drop
 lab_reset
