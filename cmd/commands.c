@@ -7,7 +7,10 @@
 #include "cmd.h"
 
 const struct cmd cmd_table[] = {
-	{ "validate", CMD_PLANNER, "PLAN...", "check plans; print every error as FILE:LINE:COL",
+	{ "validate", CMD_PLANNER, "[--output text|json|github] PLAN...", "check plans; print every error as FILE:LINE:COL",
+	  "  -o, --output FORMAT  text (the default: FILE:LINE:COL: error: MESSAGE on stderr),\n"
+	  "                       json (one document on stdout: schema/validate-output.schema.json),\n"
+	  "                       github (GitHub Actions ::error annotations on stdout)\n"
 	  "  Exit status 0 if every plan is valid, 2 if any is not.\n" },
 	{ "plan", CMD_PLANNER, "PLAN [--output text|json|dot]",
 	  "show the ordered migrations, their steps and waves",
