@@ -191,14 +191,24 @@ $(BUILD)/mandirs.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(DATADIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(DATADIR) $(LIBEXECDIR)' > $@
 
+# The programs, the man pages (gzip'd, as Debian does), the bash
+# completion (cmd/vmshift-completion.bash, loaded on demand by
+# bash-completion) and the JSON Schemas.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/vmshift
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/vmshift $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DATADIR)/vmshift
 	install -m 0755 $(BUILD)/vmshift $(DESTDIR)$(BINDIR)/vmshift
 	install -m 0755 $(BUILD)/vmshift-executor $(DESTDIR)$(LIBEXECDIR)/vmshift/vmshift-executor
+	install -m 0644 $(BUILD)/man/vmshift.1.gz $(DESTDIR)$(MANDIR)/man1/vmshift.1.gz
+	install -m 0644 $(BUILD)/man/vmshift-plan.5.gz $(DESTDIR)$(MANDIR)/man5/vmshift-plan.5.gz
+	install -m 0644 cmd/vmshift-completion.bash $(DESTDIR)$(BASHCOMPDIR)/vmshift
+	install -m 0644 $(wildcard schema/*.json) $(DESTDIR)$(DATADIR)/vmshift/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/vmshift $(DESTDIR)$(LIBEXECDIR)/vmshift/vmshift-executor
-	-rmdir $(DESTDIR)$(LIBEXECDIR)/vmshift
+	rm -f $(DESTDIR)$(BINDIR)/vmshift $(DESTDIR)$(LIBEXECDIR)/vmshift/vmshift-executor \
+		$(DESTDIR)$(MANDIR)/man1/vmshift.1.gz $(DESTDIR)$(MANDIR)/man5/vmshift-plan.5.gz \
+		$(DESTDIR)$(BASHCOMPDIR)/vmshift $(patsubst schema/%,$(DESTDIR)$(DATADIR)/vmshift/%,$(wildcard schema/*.json))
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/vmshift $(DESTDIR)$(DATADIR)/vmshift
 
 clean:
 	rm -rf $(BUILD)
