@@ -29,29 +29,39 @@ print_ok_line(FILE *fp, const char *path, const struct plan *plan)
 		plan->n_waves, plan->n_waves == 1 ? "" : "s");
 }
 
+/* @s as a JSON string; a path (or a message quoting one) need not be
+ * UTF-8, JSON must: invalid bytes become U+FFFD. */
+static void
+append_json_text(GString *s, const char *text)
+{
+	g_autofree char *valid = text ? g_utf8_make_valid(text, -1) : NULL;
+
+	json_append_string(s, valid);
+}
+
 /* One file's object; keys in a fixed order: file, valid, plan, errors,
  * errors_not_shown. */
 static void
 append_json_file(GString *s, const struct diags *dg, const struct plan *plan)
 {
 	g_string_append(s, "  {\"file\": ");
-	json_append_string(s, dg->file);
+	append_json_text(s, dg->file);
 	g_string_append_printf(s, ", \"valid\": %s, \"plan\": ", plan ? "true" : "false");
-	json_append_string(s, plan ? plan->name : NULL);
+	append_json_text(s, plan ? plan->name : NULL);
 	g_string_append(s, ", \"errors\": [");
 	for (guint i = 0; i < dg->items->len; i++) {
 		const struct diag *d = dg->items->pdata[i];
 
 		g_string_append(s, i ? ",\n    {" : "\n    {");
 		g_string_append(s, "\"file\": ");
-		json_append_string(s, dg->file);
+		append_json_text(s, dg->file);
 		/* line 0 is "about the whole file": no position */
 		if (d->at.line)
 			g_string_append_printf(s, ", \"line\": %u, \"column\": %u", d->at.line, d->at.col);
 		else
 			g_string_append(s, ", \"line\": null, \"column\": null");
 		g_string_append(s, ", \"message\": ");
-		json_append_string(s, d->msg);
+		append_json_text(s, d->msg);
 		g_string_append_c(s, '}');
 	}
 	g_string_append(s, dg->items->len ? "\n  ]" : "]");

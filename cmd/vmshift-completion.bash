@@ -62,12 +62,11 @@ _vmshift_complete_ids()
 # _vmshift_plan_files CUR: plan files and directories starting with CUR
 _vmshift_plan_files()
 {
-	local IFS=$'\n'
-
+	# mapfile, not COMPREPLY=($(...)): a file name is not a pattern
 	compopt -o filenames 2>/dev/null
-	COMPREPLY+=($(compgen -d -- "$1"))
-	COMPREPLY+=($(compgen -f -X '!*.yaml' -- "$1"))
-	COMPREPLY+=($(compgen -f -X '!*.yml' -- "$1"))
+	mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -d -- "$1")
+	mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -X '!*.yaml' -- "$1")
+	mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -X '!*.yml' -- "$1")
 }
 
 _vmshift()
@@ -133,8 +132,7 @@ _vmshift()
 		;;
 	--state-dir)
 		compopt -o filenames 2>/dev/null
-		local IFS=$'\n'
-		COMPREPLY=($(compgen -d -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return 0
 		;;
 	--now)
