@@ -4,12 +4,16 @@
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 DESTDIR    ?=
 BUILD      ?= build
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 SANITIZE   ?=
 PKG_CONFIG ?= pkg-config
+SCDOC      ?= scdoc
 
 # The planner needs no hypervisor library; the executor brings libvirt,
 # libxml2 and libssh2 in.  Deferred (=) so that `make deps` can install
@@ -54,20 +58,21 @@ CMD_OBJ      = $(CMD_SRC:%.c=$(BUILD)/%.o)
 CMD_EXEC_OBJ = $(CMD_EXEC_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%) $(EXEC_TESTS:%=$(BUILD)/tests/%)
 
-# Debian packages: to build, to test (schema validator, lab), to run the lab.
+# Debian packages: to build (scdoc: the man pages), to test (schema
+# validator, man page linters), to run the lab.
 DEB_BUILD = build-essential pkg-config libvirt-dev libyaml-dev libxml2-dev \
-            libssh2-1-dev libpcre2-dev libglib2.0-dev libjson-glib-dev libyajl-dev libssl-dev
-DEB_TEST  = python3 python3-jsonschema python3-yaml
+            libssh2-1-dev libpcre2-dev libglib2.0-dev libjson-glib-dev libyajl-dev libssl-dev scdoc
+DEB_TEST  = python3 python3-jsonschema python3-yaml mandoc man-db groff-base
 DEB_LAB   = libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
             qemu-system-x86 qemu-utils openssh-server openssh-client iproute2 procps
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_LAB)
 # `make bench` only: instruction counts and peak RSS.
 DEB_BENCH = valgrind time
 
-.PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale bench-disks lint
+.PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale bench-disks lint man
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/vmshift $(BUILD)/vmshift-executor
+all: $(BUILD)/vmshift $(BUILD)/vmshift-executor man
 
 $(BUILD)/vmshift: $(CMD_OBJ) $(PLANNER_OBJ)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS_PLAN)
@@ -171,14 +176,39 @@ $(BUILD)/bench/yaml-peer: bench/yaml-peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs yaml-0.1)
 
+# Man pages: scdoc sources in docs/man/, with the install's directories
+# put in (the stamp holds them, so that another PREFIX rebuilds them);
+# SOURCE_DATE_EPOCH (Debian's builds set it) dates them reproducibly.
+MAN_PAGES = $(BUILD)/man/vmshift.1 $(BUILD)/man/vmshift-plan.5
+man: $(MAN_PAGES) $(MAN_PAGES:%=%.gz)
+$(BUILD)/man/%: docs/man/%.scd $(BUILD)/mandirs.stamp
+	@mkdir -p $(dir $@)
+	@command -v $(SCDOC) >/dev/null || { echo "make: the man pages need scdoc: apt-get install scdoc (or make deps)" >&2; exit 1; }
+	sed -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' $< | $(SCDOC) > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/%.gz: $(BUILD)/man/%
+	gzip -9n < $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/mandirs.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DATADIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(DATADIR) $(LIBEXECDIR)' > $@
+
+# The programs, the man pages (gzip'd, as Debian does), the bash
+# completion (cmd/vmshift-completion.bash, loaded on demand by
+# bash-completion) and the JSON Schemas.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/vmshift
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/vmshift $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DATADIR)/vmshift
 	install -m 0755 $(BUILD)/vmshift $(DESTDIR)$(BINDIR)/vmshift
 	install -m 0755 $(BUILD)/vmshift-executor $(DESTDIR)$(LIBEXECDIR)/vmshift/vmshift-executor
+	install -m 0644 $(BUILD)/man/vmshift.1.gz $(DESTDIR)$(MANDIR)/man1/vmshift.1.gz
+	install -m 0644 $(BUILD)/man/vmshift-plan.5.gz $(DESTDIR)$(MANDIR)/man5/vmshift-plan.5.gz
+	install -m 0644 cmd/vmshift-completion.bash $(DESTDIR)$(BASHCOMPDIR)/vmshift
+	install -m 0644 $(wildcard schema/*.json) $(DESTDIR)$(DATADIR)/vmshift/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/vmshift $(DESTDIR)$(LIBEXECDIR)/vmshift/vmshift-executor
-	-rmdir $(DESTDIR)$(LIBEXECDIR)/vmshift
+	rm -f $(DESTDIR)$(BINDIR)/vmshift $(DESTDIR)$(LIBEXECDIR)/vmshift/vmshift-executor \
+		$(DESTDIR)$(MANDIR)/man1/vmshift.1.gz $(DESTDIR)$(MANDIR)/man5/vmshift-plan.5.gz \
+		$(DESTDIR)$(BASHCOMPDIR)/vmshift $(patsubst schema/%,$(DESTDIR)$(DATADIR)/vmshift/%,$(wildcard schema/*.json))
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/vmshift $(DESTDIR)$(DATADIR)/vmshift
 
 clean:
 	rm -rf $(BUILD)

@@ -7,7 +7,10 @@
 #include "cmd.h"
 
 const struct cmd cmd_table[] = {
-	{ "validate", CMD_PLANNER, "PLAN...", "check plans; print every error as FILE:LINE:COL",
+	{ "validate", CMD_PLANNER, "[--output text|json|github] PLAN...", "check plans; print every error as FILE:LINE:COL",
+	  "  -o, --output FORMAT  text (the default: FILE:LINE:COL: error: MESSAGE on stderr),\n"
+	  "                       json (one document on stdout: schema/validate-output.schema.json),\n"
+	  "                       github (GitHub Actions ::error annotations on stdout)\n"
 	  "  Exit status 0 if every plan is valid, 2 if any is not.\n" },
 	{ "plan", CMD_PLANNER, "PLAN [--output text|json|dot]",
 	  "show the ordered migrations, their steps and waves",
@@ -27,10 +30,11 @@ const struct cmd cmd_table[] = {
 	  "      --now TIME           the clock for the plan's window: (RFC 3339, for tests and rehearsals)\n"
 	  "  Exit status: 0 all done, 1 some migration failed or was deferred (window), 2 invalid plan or\n"
 	  "  usage, 3 interrupted.\n" },
-	{ "resume", CMD_EXECUTOR, "PLAN [--state-dir DIR] [--now TIME] [--output text|json]",
+	{ "resume", CMD_EXECUTOR, "PLAN [--state-dir DIR] [--on-failure rollback|stop] [--now TIME] [--output text|json]",
 	  "continue an interrupted, stopped or deferred run from its journal",
 	  "  Refuses a plan whose unfinished migrations changed since the run began.\n"
-	  "      --now TIME     the clock for the plan's window: (RFC 3339)\n" },
+	  "      --on-failure MODE  rollback (default) or stop, as for apply\n"
+	  "      --now TIME         the clock for the plan's window: (RFC 3339)\n" },
 	{ "rollback", CMD_EXECUTOR, "PLAN [--only ID...] [--force] [--state-dir DIR] [--output text|json]",
 	  "undo the completed steps of the named, or the failed, migrations (newest first)",
 	  "      --only ID...   these migrations (default: every failed or interrupted one)\n"

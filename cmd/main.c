@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <yaml.h>
+
 #include "cmd.h"
 #include "../planner/plan.h"
 
@@ -41,6 +43,34 @@ run_executor(char **argv)
 	return EXIT_FAILED;
 }
 
+/* vmshift --version: ours and libyaml's; libvirt's and libssh2's are
+ * vmshift-executor's to tell (it links them, vmshift does not): its
+ * "vmshift-executor VERSION" line is checked and the rest appended. */
+static int
+print_version(void)
+{
+	g_autofree char *path = executor_path();
+	g_autofree char *out = NULL;
+	g_autoptr(GError) err = NULL;
+	char *argv[] = { path, "--version", NULL };
+	g_autofree char *want = g_strdup_printf("vmshift-executor %s\n", VMSHIFT_VERSION);
+	int status = 0;
+
+	printf("vmshift %s\nlibyaml %s\n", VMSHIFT_VERSION, yaml_get_version_string());
+	if (!g_file_test(path, G_FILE_TEST_IS_EXECUTABLE))
+		printf("libvirt, libssh2: unknown (vmshift-executor not found at %s)\n", path);
+	else if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &err))
+		printf("libvirt, libssh2: unknown (cannot run %s: %s)\n", path, err->message);
+	else if (!g_spawn_check_wait_status(status, NULL) || !g_str_has_prefix(out, "vmshift-executor "))
+		printf("libvirt, libssh2: unknown (%s --version failed)\n", path);
+	else if (!g_str_has_prefix(out, want))
+		printf("libvirt, libssh2: unknown (%s is another version: %.*s)\n", path,
+		       (int)strcspn(out, "\n"), out);
+	else
+		fputs(out + strlen(want), stdout);
+	return cmd_finish_stdout(EXIT_OK);
+}
+
 static int
 cmd_help(const struct cmd *self, int argc, char **argv)
 {
@@ -65,10 +95,8 @@ main(int argc, char **argv)
 		cmd_print_overview(stderr);
 		return EXIT_INVALID;
 	}
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("vmshift %s\n", VMSHIFT_VERSION);
-		return cmd_finish_stdout(EXIT_OK);
-	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return print_version();
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return cmd_help(cmd_lookup("help"), 1, argv);
 	if (!(c = cmd_lookup(argv[1]))) {
