@@ -518,7 +518,7 @@ executor_status(struct plan *plan, const struct exec_opts *o, GString *json, GSt
 	g_autoptr(GPtrArray) recs = NULL;
 	g_autoptr(GHashTable) resolved = g_hash_table_new(NULL, NULL);	/* migrations with units */
 	/* the report shows one fact: building the others is most of a read */
-	static const char *const shown[] = { FACT_ALREADY_DONE, NULL };
+	static const char *const shown[] = { FACT_ALREADY_DONE, FACT_MODE, FACT_ATTEMPTS, NULL };
 	int rc = -1;
 
 	exec_init(&x, plan, o);
