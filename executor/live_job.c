@@ -137,6 +137,7 @@ struct watch {
 	gboolean forward;	/* the ladder, journaled; else the maximum at once */
 	gint64 limit;		/* the downtime limit set, ms; 0: none yet */
 	gint64 ladder_t0;	/* when the first limit was set (monotonic us) */
+	gint64 step;		/* the ladder's step set, 0 .. live_downtime_steps() */
 	guint64 passes;
 	struct live_end *end;
 };
@@ -186,35 +187,49 @@ record_limit(struct watch *w, gint64 ms, gboolean first)
 	unit_record_facts(w->x, w->u, STEP_MIGRATE_LIVE, delta, NULL);
 }
 
-/* The downtime limit the ladder allows now, set if it is higher than the
- * one set (only possible while the migration job runs). */
+/* The next downtime limit, if one is due: the first as soon as the job
+ * runs (setting it is only possible then), then one step of the ladder
+ * each live.downtime_step_s, or the maximum once the job's pass reaches
+ * live.finish_after_passes.  A migration back (undo) takes the maximum at
+ * once. */
 static void
 job_downtime(struct watch *w, gint64 now)
 {
 	const struct live_opts *l = w->l;
-	gboolean first = w->limit == 0;
-	gint64 elapsed_s = first ? 0 : (now - w->ladder_t0) / G_USEC_PER_SEC;
-	gint64 want = w->forward ? live_downtime_limit(l, elapsed_s, w->passes) : l->max_downtime_ms;
+	gint64 steps = live_downtime_steps(l), k, want;
+	gboolean first = w->limit == 0, finish = w->forward && live_downtime_finish(l, w->passes);
 
-	if (want <= w->limit || virDomainMigrateSetMaxDowntime(w->d, (unsigned long long)want, 0) < 0)
-		return;	/* a refusal is retried at the next poll */
+	if (!w->forward || finish)
+		k = steps;
+	else if (first)
+		k = 0;
+	else if (w->step < steps && now - w->ladder_t0 >= (w->step + 1) * l->downtime_step_s * G_USEC_PER_SEC)
+		k = w->step + 1;	/* one step at a time, even when late */
+	else
+		return;
+	want = live_downtime_at_step(l, k);
+	if (want <= w->limit) {
+		w->step = MAX(w->step, k);	/* a step of the same figure (rounding) */
+		return;
+	}
+	if (virDomainMigrateSetMaxDowntime(w->d, (unsigned long long)want, 0) < 0)
+		return;	/* retried at the next poll */
 	if (first)
 		w->ladder_t0 = now;
 	w->limit = want;
+	w->step = k;
 	if (!w->forward)
 		return;
 	record_limit(w, want, first);
 	if (first && want < l->max_downtime_ms)
 		sink_log(&w->x->sink, "%s: downtime <= %" G_GINT64_FORMAT " ms, raised in %" G_GINT64_FORMAT " step%s up to %" G_GINT64_FORMAT " ms, one every %" G_GINT64_FORMAT " s",
-			 w->u->id, want, MAX(l->downtime_steps, 1), l->downtime_steps > 1 ? "s" : "", l->max_downtime_ms,
-			 l->downtime_step_s);
-	else if (!first && l->finish_after_passes > 0 && w->passes >= (guint64)l->finish_after_passes &&
-		 want == l->max_downtime_ms)
+			 w->u->id, want, steps, steps > 1 ? "s" : "", l->max_downtime_ms, l->downtime_step_s);
+	else if (finish && !first)
 		sink_log(&w->x->sink, "%s: downtime <= %" G_GINT64_FORMAT " ms (pass %" G_GUINT64_FORMAT ": live.finish_after_passes)",
 			 w->u->id, want, w->passes);
 	else if (!first)
 		sink_log(&w->x->sink, "%s: downtime <= %" G_GINT64_FORMAT " ms (step %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT ")",
-			 w->u->id, want, live_downtime_step(l, elapsed_s), MAX(l->downtime_steps, 1));
+			 w->u->id, want, k, steps);
 }
 
 /* live.timeout_s reached: what on_timeout says.  TRUE if it paused the VM. */

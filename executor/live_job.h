@@ -36,15 +36,19 @@ int live_job_run(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr d
 		 const char *uri, const struct live_opts *l, gboolean persist, JsonObject *facts,
 		 struct live_end *end, GError **err);
 
-/* live_ladder.c: the downtime limit (ms) @l allows @elapsed_s seconds
- * after the job began, in its memory pass @passes: live.downtime_steps
- * steps evenly from initial_downtime_ms (0: max_downtime_ms) up to
- * max_downtime_ms, one each live.downtime_step_s; the maximum at once
- * when @passes reaches live.finish_after_passes (0: never).  Never
- * decreasing in either argument. */
+/* live_ladder.c: the ladder live.downtime_steps steps evenly from
+ * live.initial_downtime_ms (0, or above the maximum: max_downtime_ms) up
+ * to max_downtime_ms; the watch takes one step each live.downtime_step_s,
+ * never skipping one, and the maximum at once when the job's memory pass
+ * reaches live.finish_after_passes (0: never). */
+gint64 live_downtime_steps(const struct live_opts *l);	/* at least 1 */
+/* The limit (ms) of step @k: 0 is the initial, live_downtime_steps() the
+ * maximum; @k is clamped to those. */
+gint64 live_downtime_at_step(const struct live_opts *l, gint64 k);
+/* Has the job's pass @passes reached live.finish_after_passes? */
+gboolean live_downtime_finish(const struct live_opts *l, guint64 passes);
+/* The limit due @elapsed_s after the first, in pass @passes, on a clock
+ * that never falls behind: never decreasing in either argument. */
 gint64 live_downtime_limit(const struct live_opts *l, gint64 elapsed_s, guint64 passes);
-/* The limit's step for @elapsed_s (0 .. downtime_steps): how far the
- * ladder is, for the log. */
-gint64 live_downtime_step(const struct live_opts *l, gint64 elapsed_s);
 
 #endif

@@ -2,30 +2,32 @@
  * live_job.h): pure arithmetic, tested alone (tests/unit/test_live_ladder.c). */
 #include "live_job.h"
 
-static gint64
-initial_ms(const struct live_opts *l)
+gint64
+live_downtime_steps(const struct live_opts *l)
 {
-	/* unset, or above the maximum: the maximum from the start */
-	return l->initial_downtime_ms > 0 && l->initial_downtime_ms < l->max_downtime_ms ? l->initial_downtime_ms
-											: l->max_downtime_ms;
+	return MAX(l->downtime_steps, 1);
 }
 
 gint64
-live_downtime_step(const struct live_opts *l, gint64 elapsed_s)
+live_downtime_at_step(const struct live_opts *l, gint64 k)
 {
-	gint64 steps = MAX(l->downtime_steps, 1);
+	/* unset, or above the maximum: the maximum from the start */
+	gint64 hi = l->max_downtime_ms;
+	gint64 lo = l->initial_downtime_ms > 0 && l->initial_downtime_ms < hi ? l->initial_downtime_ms : hi;
 
-	if (l->downtime_step_s <= 0)
-		return steps;
-	return CLAMP(elapsed_s / l->downtime_step_s, 0, steps);
+	return lo + (hi - lo) * CLAMP(k, 0, live_downtime_steps(l)) / live_downtime_steps(l);
+}
+
+gboolean
+live_downtime_finish(const struct live_opts *l, guint64 passes)
+{
+	return l->finish_after_passes > 0 && passes >= (guint64)l->finish_after_passes;
 }
 
 gint64
 live_downtime_limit(const struct live_opts *l, gint64 elapsed_s, guint64 passes)
 {
-	gint64 lo = initial_ms(l), hi = l->max_downtime_ms, steps = MAX(l->downtime_steps, 1);
-
-	if (l->finish_after_passes > 0 && passes >= (guint64)l->finish_after_passes)
-		return hi;	/* Cloudpods' quickly-finish */
-	return lo + (hi - lo) * live_downtime_step(l, elapsed_s) / steps;
+	if (live_downtime_finish(l, passes))
+		return l->max_downtime_ms;	/* Cloudpods' quickly-finish */
+	return live_downtime_at_step(l, l->downtime_step_s > 0 ? elapsed_s / l->downtime_step_s : G_MAXINT64);
 }

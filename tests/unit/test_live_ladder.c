@@ -40,8 +40,13 @@ test_live_ladder__steps(void)
 
 	for (guint s = 0; s < G_N_ELEMENTS(want); s++)
 		g_assert_cmpint(live_downtime_limit(&l, s, 1), ==, want[s]);
-	g_assert_cmpint(live_downtime_step(&l, 5), ==, 2);
-	g_assert_cmpint(live_downtime_step(&l, 500), ==, 3);
+	g_assert_cmpint(live_downtime_steps(&l), ==, 3);
+	g_assert_cmpint(live_downtime_at_step(&l, 2), ==, 20);
+	g_assert_cmpint(live_downtime_at_step(&l, 7), ==, 30);
+	g_assert_cmpint(live_downtime_at_step(&l, -1), ==, 1);
+	l.downtime_steps = 0;	/* not given: one step */
+	g_assert_cmpint(live_downtime_at_step(&l, 1), ==, 30);
+	l.downtime_steps = 3;
 	l = opts(100, 300, 1, 10, 0);	/* the default one step: start, then max */
 	g_assert_cmpint(live_downtime_limit(&l, 9, 1), ==, 100);
 	g_assert_cmpint(live_downtime_limit(&l, 10, 1), ==, 300);
@@ -57,6 +62,10 @@ test_live_ladder__finish_after_passes(void)
 	g_assert_cmpint(live_downtime_limit(&l, 0, 1), ==, 50);
 	g_assert_cmpint(live_downtime_limit(&l, 0, 2), ==, 50);
 	g_assert_cmpint(live_downtime_limit(&l, 0, 3), ==, 500);
+	g_assert_true(live_downtime_finish(&l, 3));
+	g_assert_false(live_downtime_finish(&l, 2));
+	l.finish_after_passes = 0;	/* never */
+	g_assert_false(live_downtime_finish(&l, 1000));
 	g_assert_cmpint(live_downtime_limit(&l, 61, 2), ==, 95);
 }
 
