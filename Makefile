@@ -64,7 +64,7 @@ DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_LAB)
 # `make bench` only: instruction counts and peak RSS.
 DEB_BENCH = valgrind time
 
-.PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale bench-disks lint
+.PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale bench-disks bench-live lint
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vmshift $(BUILD)/vmshift-executor
@@ -165,6 +165,13 @@ bench-disks: all
 	$(MAKE) deps DEB_ALL="$(DEB_LAB) bc"
 	tests/lab/lab-up
 	bench/bench-disks --vmshift $(or $(VMSHIFT),$(BUILD)/vmshift) $(BENCH_DISKS_ARGS); rc=$$?; tests/lab/lab-down; exit $$rc
+
+# vmshift's live migration against bare virsh migrate --live on the lab,
+# alternately, 5 runs each (bench/bench-live); never a test.
+bench-live: all
+	$(MAKE) deps DEB_ALL="$(DEB_LAB) bc"
+	tests/lab/lab-up
+	bench/bench-live --vmshift $(or $(VMSHIFT),$(BUILD)/vmshift) $(BENCH_LIVE_ARGS); rc=$$?; tests/lab/lab-down; exit $$rc
 
 $(BUILD)/bench/bench-plan: bench/bench-plan.c $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)

@@ -39,7 +39,9 @@ struct job {
 	char *error;		/* libvirt's message, read in the migrating thread */
 	int code;		/* and its code */
 	gboolean ok;
-	gint done;
+	GMutex mu;
+	GCond ended;		/* signalled when done turns TRUE */
+	gboolean done;		/* under mu */
 };
 
 static gpointer
@@ -57,8 +59,28 @@ job_main(gpointer p)
 		j->code = e ? e->code : VIR_ERR_INTERNAL_ERROR;
 		j->error = virt_error();
 	}
-	g_atomic_int_set(&j->done, 1);
+	g_mutex_lock(&j->mu);
+	j->done = TRUE;
+	g_cond_signal(&j->ended);
+	g_mutex_unlock(&j->mu);
 	return NULL;
+}
+
+/* Wait up to @us for the job to end: TRUE once it has.  The watch wakes
+ * at once when it ends, not at its next poll (a short migration would
+ * otherwise wait for it). */
+static gboolean
+job_wait(struct job *j, gint64 us)
+{
+	gint64 until = g_get_monotonic_time() + us;
+	gboolean done;
+
+	g_mutex_lock(&j->mu);
+	while (!j->done && g_cond_wait_until(&j->ended, &j->mu, until))
+		;
+	done = j->done;
+	g_mutex_unlock(&j->mu);
+	return done;
 }
 
 static unsigned long long
@@ -293,13 +315,14 @@ live_job_run(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn
 		virTypedParamsFree(j.params, j.nparams);
 		return step_lv_fail(err, "cannot set up the migration of '%s'", u->vm);
 	}
+	g_mutex_init(&j.mu);
+	g_cond_init(&j.ended);
 	t = g_thread_new("migrate", job_main, &j);
-	while (!g_atomic_int_get(&j.done)) {
+	while (!job_wait(&j, first ? 50 * 1000 : 250 * 1000)) {
 		virTypedParameterPtr st = NULL;
 		int nst = 0, type = VIR_DOMAIN_JOB_NONE;
 		gint64 now;
 
-		g_usleep(first ? 50 * 1000 : 250 * 1000);
 		first = FALSE;
 		if (virDomainGetJobStats(d, &type, &st, &nst, 0) < 0 || type == VIR_DOMAIN_JOB_NONE) {
 			virTypedParamsFree(st, nst);
@@ -319,6 +342,8 @@ live_job_run(struct exec *x, struct unit *u, virDomainPtr d, virConnectPtr dconn
 		}
 	}
 	g_thread_join(t);
+	g_mutex_clear(&j.mu);
+	g_cond_clear(&j.ended);
 	virTypedParamsFree(j.params, j.nparams);
 	w.end->elapsed_ms = (g_get_monotonic_time() - t0) / 1000;
 	if (!j.ok) {
