@@ -143,4 +143,25 @@ killed_in_cold() {
 }
 t "killed during the cold fallback's define-target, resume finishes it cold" killed_in_cold
 
+not_a_convergence_failure() {
+	# a guest that migrates: the failure comes after the job, not from it
+	cat >"$W/fb-other.yaml" <<PLAN
+version: 1
+name: fb-other
+hosts:
+  host-a: {uri: "$A", migration_host: 127.0.0.2}
+  host-c: {uri: "$C", migration_host: 127.0.0.4}
+migrations:
+  - {vm: vm-shared, from: host-a, to: host-c, mode: live, live: {unsafe: true, fallback: cold}}
+PLAN
+	if VMSHIFT_FAULT=migrate-live:fail vmshift apply fb-other.yaml 2>"$W/other.log"; then die "apply succeeded despite the fault"; fi
+	grep -q "injected failure at migrate-live" "$W/other.log" || die "the fault did not fire: $(tail -5 "$W/other.log")"
+	running_on host-a vm-shared
+	absent_on host-c vm-shared
+	expect fb-other '"attempts" in facts, "mode" in facts, any(r.get("ev") == "reset" for r in recs)' "(False, False, False)"
+	expect fb-other 'starts("shutdown-source")' 0
+	expect fb-other '[r["status"] for r in recs if r.get("ev") == "unit"][-1]' rolled-back
+}
+t "live.fallback cold: a failure that is not the live job's (here after it) rolls back and does not fall back" not_a_convergence_failure
+
 tap_end
