@@ -36,7 +36,7 @@ PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c p
 EXECUTOR_SRC = executor/executor.c executor/placement.c executor/placement_facts.c executor/window.c \
                executor/engine.c executor/sched.c executor/report.c \
                executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_files.c executor/step_copy.c executor/step_direct.c executor/step_owner.c \
-               executor/step_live.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
+               executor/step_live.c executor/live_job.c executor/live_ladder.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
                executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_refs.c executor/domxml_paths.c \
@@ -50,7 +50,7 @@ CMD_SHARED   = cmd/commands.c cmd/common.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/json.c $(CMD_SHARED)
 CMD_EXEC_SRC = cmd/main_executor.c cmd/cmd_apply.c $(CMD_SHARED)
 UNIT_TESTS   = test_ydoc test_plan test_order test_fields
-EXEC_TESTS   = test_journal test_udiff test_domxml test_sched test_extents
+EXEC_TESTS   = test_journal test_udiff test_domxml test_sched test_extents test_live_ladder
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
 EXECUTOR_OBJ = $(EXECUTOR_SRC:%.c=$(BUILD)/%.o)
@@ -69,7 +69,7 @@ DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_LAB)
 # `make bench` only: instruction counts and peak RSS.
 DEB_BENCH = valgrind time
 
-.PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale bench-disks lint man
+.PHONY: all deps check check-fast asan install uninstall clean demo bench bench-scale bench-disks bench-live lint man
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vmshift $(BUILD)/vmshift-executor man
@@ -104,6 +104,9 @@ $(BUILD)/tests/test_journal: tests/unit/test_journal.c $(BUILD)/executor/journal
 $(BUILD)/tests/test_sched: tests/unit/test_sched.c $(BUILD)/executor/sched.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_PLAN)
+$(BUILD)/tests/test_live_ladder: tests/unit/test_live_ladder.c $(BUILD)/executor/live_ladder.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(BUILD)/tests/test_extents: tests/unit/test_extents.c $(BUILD)/executor/extents.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
@@ -167,6 +170,13 @@ bench-disks: all
 	$(MAKE) deps DEB_ALL="$(DEB_LAB) bc"
 	tests/lab/lab-up
 	bench/bench-disks --vmshift $(or $(VMSHIFT),$(BUILD)/vmshift) $(BENCH_DISKS_ARGS); rc=$$?; tests/lab/lab-down; exit $$rc
+
+# vmshift's live migration against bare virsh migrate --live on the lab,
+# alternately, 5 runs each (bench/bench-live); never a test.
+bench-live: all
+	$(MAKE) deps DEB_ALL="$(DEB_LAB) bc"
+	tests/lab/lab-up
+	bench/bench-live --vmshift $(or $(VMSHIFT),$(BUILD)/vmshift) $(BENCH_LIVE_ARGS); rc=$$?; tests/lab/lab-down; exit $$rc
 
 $(BUILD)/bench/bench-plan: bench/bench-plan.c $(PLANNER_OBJ)
 	@mkdir -p $(dir $@)

@@ -180,29 +180,117 @@ unit_failed(struct exec *x, struct unit *u, GError *err)
 	}
 }
 
-void
-engine_run_unit(struct exec *x, struct unit *u, const char *fingerprint, int fingerprint_version)
+/* ---- the fallback ladder: live, then live.fallback's mode ---- */
+
+static JsonObject *
+live_failure(struct unit *u)
+{
+	JsonNode *n = json_object_get_member(u->facts, FACT_LIVE_FAILURE);
+
+	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+static int
+fallback_mode(int fallback)
+{
+	switch (fallback) {
+	case FALLBACK_COLD:
+		return MODE_COLD;
+	case FALLBACK_OFFLINE_SCP:
+		return MODE_OFFLINE_SCP;
+	default:
+		return MODE_UNSET;
+	}
+}
+
+/* Does @u's failure call for live.fallback?  Only a live job that failed
+ * with the guest still healthy on the source (step_live.c judges that
+ * and journals it): not a failed preflight, a crashed guest, a leftover
+ * on the target. */
+static gboolean
+fallback_due(struct unit *u)
+{
+	JsonObject *f = live_failure(u);
+
+	return u->mode == MODE_LIVE && fallback_mode(u->m->set.live.fallback) != MODE_UNSET &&
+	       u->failed_step == STEP_MIGRATE_LIVE && f &&
+	       json_object_get_boolean_member_with_default(f, "fallback_ok", FALSE);
+}
+
+/* What the fallback's attempt starts with: the first attempt's identity
+ * (fingerprint, hosts), the failed attempts so far and this one, and the
+ * mode it runs in now.  A new object. */
+static JsonObject *
+fallback_facts(struct unit *u, int mode)
+{
+	static const char *const keep[] = {
+		FACT_FINGERPRINT, FACT_FINGERPRINT_VERSION, FACT_SOURCE_HOST_UUID, FACT_TARGET_HOST_UUID,
+	};
+	JsonObject *kept = json_object_new();
+	JsonArray *old = fact_array(u, FACT_ATTEMPTS), *attempts = json_array_new();
+
+	for (guint i = 0; i < G_N_ELEMENTS(keep); i++)
+		if (json_object_has_member(u->facts, keep[i]))
+			json_object_set_member(kept, keep[i], json_node_copy(json_object_get_member(u->facts, keep[i])));
+	for (guint i = 0; old && i < json_array_get_length(old); i++)
+		json_array_add_element(attempts, json_node_copy(json_array_get_element(old, i)));
+	json_array_add_element(attempts, json_node_copy(json_object_get_member(u->facts, FACT_LIVE_FAILURE)));
+	json_object_set_array_member(kept, FACT_ATTEMPTS, attempts);
+	json_object_set_string_member(kept, FACT_MODE, mode_name(mode));
+	return kept;
+}
+
+/* The live attempt failed and live.fallback says what next: roll it back
+ * as any failure, then make @u a fresh unit of the fallback's mode (its
+ * done-list empty: those steps are undone), journaled as a "reset" and
+ * the facts it keeps.  -1: it stays failed (u->status, u->error and the
+ * journal say so). */
+static int
+fallback_start(struct exec *x, struct unit *u)
+{
+	int mode = fallback_mode(u->m->set.live.fallback);
+	JsonObject *f = live_failure(u);
+	g_autoptr(JsonObject) kept = NULL;
+	g_autoptr(GError) e = NULL;
+
+	sink_log(&x->sink, "%s: %s", u->id, json_object_get_string_member_with_default(f, "error", "?"));
+	sink_log(&x->sink, "%s: live failed after %" G_GINT64_FORMAT " s (%s): rolling it back, then moving it %s (live.fallback)",
+		 u->id, json_object_get_int_member_with_default(f, "after_s", 0),
+		 json_object_get_string_member_with_default(f, "why", "?"), mode_name(mode));
+	if (engine_rollback_unit(x, u, &e) < 0) {
+		sink_log(&x->sink, "%s: %s; not falling back", u->id, e->message);
+		return -1;
+	}
+	kept = fallback_facts(u, mode);
+	g_mutex_lock(&x->mu);	/* other units' workers read its facts */
+	unit_reset(u);
+	u->mode = mode;
+	u->status = U_RUNNING;
+	g_mutex_unlock(&x->mu);
+	if (unit_journal_put(x, unit_record_new("reset", u), &e) < 0 ||
+	    unit_record_facts(x, u, STEP_PREFLIGHT, kept, &e) < 0) {
+		g_free(u->error);
+		u->error = g_strdup_printf("cannot journal the fallback to %s: %s", mode_name(mode), e->message);
+		u->status = U_FAILED;
+		sink_log(&x->sink, "%s: FAILED: %s", u->id, u->error);
+		unit_record_status(x, u, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* STEPS_STOPPED: interrupted, or a fallback that could not begin; either
+ * way u->status says what it is */
+enum steps_end { STEPS_DONE, STEPS_STOPPED, STEPS_FAILED, STEPS_FELL_BACK };
+
+/* @u's steps that are not done yet, in its mode's order. */
+static enum steps_end
+run_steps(struct exec *x, struct unit *u)
 {
 	guint n;
 	const enum step *steps = mode_steps(u->mode, &n);
 	g_autoptr(GError) err = NULL;
 
-	if (g_mkdir_with_parents(u->dir, 0700) < 0) {
-		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create '%s': %s", u->dir,
-			    g_strerror(errno));
-		unit_failed(x, u, err);
-		return;
-	}
-	if (u->status == U_FAILED) {
-		/* resumed after --on-failure stop: try the failed step again */
-		u->failed_step = -1;
-		g_clear_pointer(&u->error, g_free);
-	}
-	u->status = U_RUNNING;
-	if (record_attempt(x, u, fingerprint, fingerprint_version, &err) < 0) {
-		unit_failed(x, u, err);
-		return;
-	}
 	for (guint i = 0; i < n; i++) {
 		enum step s = steps[i];
 
@@ -214,16 +302,51 @@ engine_run_unit(struct exec *x, struct unit *u, const char *fingerprint, int fin
 		}
 		switch (run_step(x, u, s, &err)) {
 		case STEP_STOPPED:
-			return;
+			return STEPS_STOPPED;
 		case STEP_FAILED:
+			if (fallback_due(u))
+				return fallback_start(x, u) < 0 ? STEPS_STOPPED : STEPS_FELL_BACK;
 			unit_failed(x, u, err);
-			return;
+			return STEPS_FAILED;
 		case STEP_ENDED:
 			break;
 		}
 		if (s == STEP_PREFLIGHT && fact_bool(u, FACT_ALREADY_DONE, FALSE))
 			break;
 	}
+	return STEPS_DONE;
+}
+
+void
+engine_run_unit(struct exec *x, struct unit *u, const char *fingerprint, int fingerprint_version)
+{
+	g_autoptr(GError) err = NULL;
+	enum steps_end end;
+
+	if (g_mkdir_with_parents(u->dir, 0700) < 0) {
+		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create '%s': %s", u->dir,
+			    g_strerror(errno));
+		unit_failed(x, u, err);
+		return;
+	}
+	if (fallback_due(u)) {
+		/* resumed after a live failure whose fallback did not begin */
+		if (fallback_start(x, u) < 0)
+			return;
+	} else if (u->status == U_FAILED) {
+		/* resumed after --on-failure stop: try the failed step again */
+		u->failed_step = -1;
+		g_clear_pointer(&u->error, g_free);
+	}
+	u->status = U_RUNNING;
+	if (record_attempt(x, u, fingerprint, fingerprint_version, &err) < 0) {
+		unit_failed(x, u, err);
+		return;
+	}
+	while ((end = run_steps(x, u)) == STEPS_FELL_BACK)
+		;
+	if (end != STEPS_DONE)
+		return;
 	u->status = U_DONE;
 	sink_log(&x->sink, "%s: done", u->id);
 	unit_record_status(x, u, NULL);
@@ -276,6 +399,9 @@ engine_dry_run(struct exec *x, GString *text)
 			else
 				g_string_append_printf(text, "      %-20s undo: %s\n", step_name(steps[k]), impl->undo_says);
 		}
+		if (u->mode == MODE_LIVE && fallback_mode(u->m->set.live.fallback) != MODE_UNSET)
+			g_string_append_printf(text, "    if the live job fails with the guest still running on %s: rolled back, then moved %s (live.fallback)\n",
+					       u->m->from->name, mode_name(fallback_mode(u->m->set.live.fallback)));
 		if (u->sxml && u->txml) {
 			g_autofree char *a = domxml_format(u->sxml), *b = domxml_format(u->txml);
 			g_autofree char *an = g_strdup_printf("%s/%s (source)", u->m->from->name, u->vm);

@@ -565,8 +565,8 @@ executor_status(struct plan *plan, const struct exec_opts *o, GString *json, GSt
 	struct exec x;
 	g_autoptr(GPtrArray) recs = NULL;
 	g_autoptr(GHashTable) resolved = g_hash_table_new(NULL, NULL);	/* migrations with units */
-	/* the report shows one fact: building the others is most of a read */
-	static const char *const shown[] = { FACT_ALREADY_DONE, FACT_PLACED_HOST, FACT_PLACEMENT, NULL };
+	/* the report shows a few facts: building the others is most of a read */
+	static const char *const shown[] = { FACT_ALREADY_DONE, FACT_PLACED_HOST, FACT_PLACEMENT, FACT_MODE, FACT_ATTEMPTS, NULL };
 	int rc = -1;
 
 	exec_init(&x, plan, o);

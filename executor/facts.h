@@ -66,6 +66,24 @@
 #define FACT_LIVE_TIME_MS	"live_time_ms"		/* the live job's figures */
 #define FACT_LIVE_DOWNTIME_MS	"live_downtime_ms"
 #define FACT_LIVE_BYTES		"live_bytes"
+/* the downtime limits migrate-live set, in ms, in the order it set them
+ * (live.initial_downtime_ms up to max_downtime_ms; live_job.c); a
+ * migrate-live done again starts the list afresh */
+#define FACT_DOWNTIME_LIMITS	"downtime_limits"
+/* the live job failed: {"mode": "live", "error", "why" (for people:
+ * "not converging: 3.1 GiB/s dirty vs 1.0 GiB/s" or libvirt's error),
+ * "after_s", "dirty_mib_s", "bandwidth_mib_s" (the job's last figures),
+ * "timed_out", "fallback_ok" (the guest still ran on the source, nothing
+ * was left on the target, and the failure was the job's own: live.fallback
+ * may take over)} (step_live.c) */
+#define FACT_LIVE_FAILURE	"live_failure"
+
+/* the fallback (engine.c): a live attempt that failed is rolled back and
+ * the unit starts again in live.fallback's mode, after a "reset" record
+ * and one "facts" record that carries over the attempt's facts
+ * (fingerprint, host uuids) and these two */
+#define FACT_ATTEMPTS		"attempts"		/* [FACT_LIVE_FAILURE's objects]: the attempts that failed, oldest first */
+#define FACT_MODE		"mode"			/* the mode the unit runs in now (mode_name()); absent: the plan's */
 
 /* delete-source-disks */
 #define FACT_DELETED		"deleted"		/* source paths it began deleting: no rollback after */

@@ -293,6 +293,7 @@ unit_reset(struct unit *u)
 	u->failed_step = -1;
 	g_clear_pointer(&u->error, g_free);
 	u->status = U_PENDING;
+	u->mode = u->m->set.mode;	/* a fresh attempt: the plan's mode again */
 }
 
 /* ---- the journal's replay ---- */
@@ -348,11 +349,16 @@ units_replay(struct exec *x, GPtrArray *recs)
 		}
 	}
 	/* a run that died leaves steps open.  "blocked" stays as the last
-	 * run said (status shows why); each run decides it afresh */
+	 * run said (status shows why); each run decides it afresh.  A unit
+	 * that fell back runs in the mode its facts name (engine.c) */
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
+		const char *mode = fact_str(u, FACT_MODE);
 
 		if (u->status == U_RUNNING)
 			u->status = U_INTERRUPTED;
+		for (int m = MODE_COLD; *mode && m <= MODE_OFFLINE_SCP; m++)
+			if (!strcmp(mode, mode_name(m)))
+				u->mode = m;
 	}
 }

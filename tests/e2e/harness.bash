@@ -12,6 +12,9 @@
 #                          the state of every host, and checks on it
 #   plan_head, offline_entry, faulty, unchanged, refused, clone_of,
 #   clone_local, drop_local  plans, faults and refusals (see each)
+#   define_clone, remove_guest, setup_dirty  running guests of the live
+#                          tests (vm-dirty: a guest live migration cannot
+#                          finish at 1 MiB/s)
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 ROOT=$(readlink -f "$HERE/../..")
 LAB=$ROOT/tests/lab
@@ -159,5 +162,47 @@ drop_local() {	# drop_local NAME...: undefine them wherever they are, remove the
 offline_entry() {
 	printf '  - {vm: %s, from: host-a, to: host-b, mode: offline-with-scp-disk%s, remap: {paths: [{from: "^/var/lib/libvirt/images/", to: "%s"}]}}\n' \
 		"$1" "${3:+, $3}" "${2:-/srv/vms/}"
+}
+
+
+# ---- running guests the live and fallback tests make ----
+# define_clone HOST NAME DISK [raw]: a copy of vm-shared's definition with
+# its own name, disk and serial log (libvirt picks uuid and mac).
+define_clone() {
+	local host=$1 name=$2 disk=$3 fmt=${4:-qcow2}
+	vsh host-a dumpxml --inactive vm-shared |
+		sed -e "s|<name>vm-shared</name>|<name>$name</name>|" -e '/<uuid>/d' -e '/<mac address/d' \
+		    -e "s|$LAB_VM_SHARED_DISK|$disk|" -e "s|type='qcow2'|type='$fmt'|" \
+		    -e "s|vm-shared-serial.log|$name-serial.log|g" >"$W/$name.xml"
+	"$LAB/lab-host" "$host" virsh -q -c qemu:///system define "$W/$name.xml" >/dev/null &&
+		vsh "$host" start "$name" >/dev/null
+}
+remove_guest() {	# remove_guest NAME: wherever it is
+	local h
+	for h in host-a host-b host-c; do
+		vsh "$h" destroy "$1" >/dev/null 2>&1
+		vsh "$h" undefine "$1" >/dev/null 2>&1
+	done
+	return 0
+}
+
+# setup_dirty: vm-dirty, running on host-a.  It boots tests/lab/mk-dirty-mbr:
+# 12 MiB of its RAM non-zero and rewritten every pass, so at 1 MiB/s one
+# memory pass alone takes 12 s: a migration cannot finish within a few
+# seconds, under KVM or TCG, however busy the machine (a slower machine
+# only sends less).
+setup_dirty() {
+	remove_guest vm-dirty
+	rm -f "$LAB_DIR"/hosts/host-?/log/qemu/vm-dirty-serial.log	# an old 'F' must not count
+	{ "$LAB/mk-dirty-mbr"; head -c $((1024 * 1024 - 512)) /dev/zero; } >"$LAB_SHARED/vm-dirty.img" ||
+		die "cannot build the dirty guest's boot sector"
+	define_clone host-a vm-dirty "$LAB_SHARED/vm-dirty.img" raw || die "cannot start vm-dirty"
+	# its first 'F' on COM1: the 12 MiB are written (an event, not a delay)
+	local log=$LAB_DIR/hosts/host-a/log/qemu/vm-dirty-serial.log i
+	for ((i = 0; i < 600; i++)); do
+		grep -q F "$log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "vm-dirty never finished its first pass over its memory (no 'F' in $log)"
 }
 

@@ -140,26 +140,7 @@ PLAN
 t "live with copy_storage all: a host-private disk arrives byte-identical, and rollback brings it back" copy_storage_all
 
 # ------------------------------------------------ guests made for these tests
-
-# define_clone HOST NAME DISK [raw]: a copy of vm-shared's definition with
-# its own name, disk and serial log (libvirt picks uuid and mac).
-define_clone() {
-	local host=$1 name=$2 disk=$3 fmt=${4:-qcow2}
-	vsh host-a dumpxml --inactive vm-shared |
-		sed -e "s|<name>vm-shared</name>|<name>$name</name>|" -e '/<uuid>/d' -e '/<mac address/d' \
-		    -e "s|$LAB_VM_SHARED_DISK|$disk|" -e "s|type='qcow2'|type='$fmt'|" \
-		    -e "s|vm-shared-serial.log|$name-serial.log|g" >"$W/$name.xml"
-	"$LAB/lab-host" "$host" virsh -q -c qemu:///system define "$W/$name.xml" >/dev/null &&
-		vsh "$host" start "$name" >/dev/null
-}
-remove_guest() {	# remove_guest NAME: wherever it is
-	local h
-	for h in host-a host-b host-c; do
-		vsh "$h" destroy "$1" >/dev/null 2>&1
-		vsh "$h" undefine "$1" >/dev/null 2>&1
-	done
-	return 0
-}
+# (define_clone, remove_guest, setup_dirty: harness.bash)
 
 # vm-dirty boots tests/lab/mk-dirty-mbr: 12 MiB of its RAM non-zero and
 # rewritten every pass, so at 1 MiB/s one memory pass alone takes 12 s:
@@ -179,20 +160,6 @@ migrations:
     mode: live
     live: {unsafe: true, bandwidth_mib_s: 1, max_downtime_ms: 1, timeout_s: 3, on_timeout: $1}
 PLAN
-}
-
-setup_dirty() {
-	remove_guest vm-dirty
-	{ "$LAB/mk-dirty-mbr"; head -c $((1024 * 1024 - 512)) /dev/zero; } >"$LAB_SHARED/vm-dirty.img" ||
-		die "cannot build the dirty guest's boot sector"
-	define_clone host-a vm-dirty "$LAB_SHARED/vm-dirty.img" raw || die "cannot start vm-dirty"
-	# its first 'F' on COM1: the 12 MiB are written (an event, not a delay)
-	local log=$LAB_DIR/hosts/host-a/log/qemu/vm-dirty-serial.log i
-	for ((i = 0; i < 600; i++)); do
-		grep -q F "$log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "vm-dirty never finished its first pass over its memory (no 'F' in $log)"
 }
 
 timeout_abort() {
