@@ -285,3 +285,17 @@ domxml_format(const struct domxml *d)
 	g_string_append(out, d->text + at);
 	return g_string_free(out, FALSE);
 }
+
+char *
+domxml_cpu_element(const char *xml)
+{
+	const char *a = xml, *b;
+
+	while ((a = strstr(a, "<cpu")) && a[4] != ' ' && a[4] != '>' && a[4] != '/')
+		a += 4;
+	if (!a)
+		return NULL;
+	if ((b = strstr(a, "</cpu>")))
+		return g_strndup(a, (b + strlen("</cpu>")) - a);
+	return (b = strstr(a, "/>")) ? g_strndup(a, (b + 2) - a) : NULL;
+}

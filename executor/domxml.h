@@ -214,6 +214,10 @@ gboolean domxml_tpm_emulator(const struct domxml *d);
 GPtrArray *domxml_bridges(const struct domxml *d);
 GPtrArray *domxml_networks(const struct domxml *d);
 
+/* The <cpu> element of the domain XML text @xml (skipping <cputune> and
+ * other elements that begin alike), or NULL.  Caller frees. */
+char *domxml_cpu_element(const char *xml);
+
 /* Rewrite every value with remap_apply(): paths rules to every path
  * domxml_paths() lists, bridges rules to bridge names, networks rules to
  * network names.  For each value that changes, appends a struct

@@ -130,22 +130,6 @@ place_cand_get(struct placer *p, struct host *h)
 	return c;
 }
 
-/* The <cpu> element of a definition, or NULL (<cputune>, before it in
- * libvirt's XML, is another element). */
-static char *
-cpu_of(const char *xml)
-{
-	const char *a = xml, *b;
-
-	while ((a = strstr(a, "<cpu")) && a[4] != ' ' && a[4] != '>' && a[4] != '/')
-		a += 4;
-	if (!a)
-		return NULL;
-	if ((b = strstr(a, "</cpu>")))
-		return g_strndup(a, (b + strlen("</cpu>")) - a);
-	return (b = strstr(a, "/>")) ? g_strndup(a, (b + 2) - a) : NULL;
-}
-
 /* The bytes a copy of @path (a disk of @d) moves: the host storage its
  * file takes (virDomainGetBlockInfo's allocation: a sparse file's data,
  * as vmshift copies only data), or -1. */
@@ -266,7 +250,7 @@ place_need_of(struct placer *p, struct unit *u, struct need *nd, GError **err)
 	if (u->mode == MODE_LIVE && !u->m->set.live.skip_cpu_check && virt_dom_is_running(d)) {
 		g_autofree char *xml = virDomainGetXMLDesc(d, 0);
 
-		nd->cpu = xml ? cpu_of(xml) : NULL;
+		nd->cpu = xml ? domxml_cpu_element(xml) : NULL;
 	}
 	return need_networks(p, u, d, nd, err);
 }

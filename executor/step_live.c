@@ -5,21 +5,6 @@
 #include "step_common.h"
 #include "steps.h"
 
-/* The <cpu> element of the running guest's definition, or NULL. */
-static char *
-cpu_element(const char *xml)
-{
-	const char *a = strstr(xml, "<cpu"), *b;
-
-	if (!a || (a[4] != ' ' && a[4] != '>' && a[4] != '/'))
-		return NULL;
-	if ((b = strstr(a, "</cpu>")))
-		return g_strndup(a, (b + strlen("</cpu>")) - a);
-	if ((b = strstr(a, "/>")))
-		return g_strndup(a, (b + 2) - a);
-	return NULL;
-}
-
 static double
 dirty_rate_mib_s(struct exec *x, struct unit *u, virDomainPtr src, GError **err)
 {
@@ -56,7 +41,7 @@ step_preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray 
 {
 	const struct live_opts *l = &u->m->set.live;
 	g_autofree char *xml = virDomainGetXMLDesc(src, 0);
-	g_autofree char *cpu = xml ? cpu_element(xml) : NULL;
+	g_autofree char *cpu = xml ? domxml_cpu_element(xml) : NULL;
 	g_autoptr(GError) e = NULL;
 
 	if (l->skip_cpu_check) {

@@ -1413,6 +1413,21 @@ test_domxml__corpus(gconstpointer data)
 	plan_free(p);
 }
 
+/* <cputune> comes before <cpu> in libvirt's XML: it must not hide it */
+static void
+test_domxml__cpu_element(void)
+{
+	const char *tuned = "<domain><cputune><shares>1024</shares></cputune>"
+			    "<cpu mode='custom' match='exact'><model>Skylake</model></cpu></domain>";
+	const char *empty = "<domain><cpu mode='host-model'/></domain>";
+	g_autofree char *a = domxml_cpu_element(tuned), *b = domxml_cpu_element(empty);
+	g_autofree char *c = domxml_cpu_element("<domain><cputune/></domain>");
+
+	g_assert_cmpstr(a, ==, "<cpu mode='custom' match='exact'><model>Skylake</model></cpu>");
+	g_assert_cmpstr(b, ==, "<cpu mode='host-model'/>");
+	g_assert_null(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1440,6 +1455,7 @@ main(int argc, char **argv)
 	g_test_add_func("/domxml/name_and_uuid_required", test_domxml__name_and_uuid_required);
 	g_test_add_func("/domxml/malformed_names_line", test_domxml__malformed_names_line);
 	g_test_add_func("/domxml/remap_errors_change_nothing", test_domxml__remap_errors_change_nothing);
+	g_test_add_func("/domxml/cpu_element", test_domxml__cpu_element);
 	for (gsize i = 0; i < G_N_ELEMENTS(corpus); i++) {
 		g_autofree char *name = g_strdup_printf("/domxml/corpus/%s", corpus[i].file);
 
