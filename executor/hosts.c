@@ -71,12 +71,50 @@ refuse_same_hosts(const struct plan *plan, GPtrArray *hosts, GError **err)
 	return 0;
 }
 
+/* One host's libvirt connection, in a thread of hosts_connect()'s pool:
+ * the handshakes of several hosts overlap (each is a round trip or more,
+ * over ssh for qemu+ssh://). */
+struct connect_job {
+	struct hostconn *hc;
+	unsigned int flags;
+	GError *err;
+};
+
+static void
+connect_one(gpointer data, gpointer ud)
+{
+	struct connect_job *cj = data;
+	struct hostconn *hc = cj->hc;
+	struct host *h = hc->h;
+
+	(void)ud;
+	sink_log(hc->sink, "connecting to %s (%s)%s", h->name, h->uri, hc->read_only ? ", read-only" : "");
+	hc->conn = virConnectOpenAuth(h->uri, virConnectAuthPtrDefault, cj->flags);
+	if (!hc->conn) {
+		g_autofree char *e = virt_error();
+
+		g_set_error(&cj->err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot connect to host '%s' at %s: %s", h->name,
+			    h->uri, e);
+		return;
+	}
+	/* probe every 5 s, give up after 3 missed answers */
+	if (virConnectSetKeepAlive(hc->conn, 5, 3) < 0)
+		sink_log(hc->sink, "warning: no keepalive on %s (the driver has none)", h->name);
+	if (!(hc->uuid = host_uuid(hc->conn, &cj->err)))
+		g_prefix_error(&cj->err, "host '%s' at %s: ", h->name, h->uri);
+}
+
+#define CONNECT_THREADS 16
+
 int
 hosts_connect(struct plan *plan, const struct sink *sink, gboolean read_only, gboolean accept_new_host_keys,
 	      GPtrArray **hosts, GError **err)
 {
 	unsigned int flags = read_only ? VIR_CONNECT_RO : 0;
 	g_autoptr(GHashTable) needed = g_hash_table_new(NULL, NULL);
+	g_autofree struct connect_job *jobs = g_new0(struct connect_job, plan->hosts->len + 1);
+	GThreadPool *pool;
+	gboolean failed = FALSE;
 
 	if (virt_event_loop_start(err) < 0)
 		return -1;
@@ -90,6 +128,8 @@ hosts_connect(struct plan *plan, const struct sink *sink, gboolean read_only, gb
 			g_hash_table_add(needed, m->pool->pdata[k]);
 	}
 	*hosts = g_ptr_array_new();
+	pool = g_thread_pool_new(connect_one, NULL, MIN(CONNECT_THREADS, (int)MAX(g_hash_table_size(needed), 1)),
+				 FALSE, NULL);
 	for (guint i = 0; i < plan->hosts->len; i++) {
 		struct host *h = plan->hosts->pdata[i];
 		struct hostconn *hc = g_new0(struct hostconn, 1);
@@ -100,26 +140,22 @@ hosts_connect(struct plan *plan, const struct sink *sink, gboolean read_only, gb
 		hc->sink = sink;
 		hc->read_only = read_only;
 		hc->accept_new_host_keys = accept_new_host_keys;
-		if (!g_hash_table_contains(needed, h))
-			continue;
-		sink_log(sink, "connecting to %s (%s)%s", h->name, h->uri, read_only ? ", read-only" : "");
-		hc->conn = virConnectOpenAuth(h->uri, virConnectAuthPtrDefault, flags);
-		if (!hc->conn) {
-			g_autofree char *e = virt_error();
-
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-				    "cannot connect to host '%s' at %s: %s", h->name, h->uri, e);
-			return -1;
-		}
-		/* probe every 5 s, give up after 3 missed answers */
-		if (virConnectSetKeepAlive(hc->conn, 5, 3) < 0)
-			sink_log(sink, "warning: no keepalive on %s (the driver has none)", h->name);
-		if (!(hc->uuid = host_uuid(hc->conn, err))) {
-			g_prefix_error(err, "host '%s' at %s: ", h->name, h->uri);
-			return -1;
-		}
+		jobs[i] = (struct connect_job){ .hc = hc, .flags = flags };
+		if (g_hash_table_contains(needed, h))
+			g_thread_pool_push(pool, &jobs[i], NULL);
 	}
-	return refuse_same_hosts(plan, *hosts, err);
+	g_thread_pool_free(pool, FALSE, TRUE);	/* every connection tried */
+	for (guint i = 0; i < plan->hosts->len; i++) {
+		if (!jobs[i].err)
+			continue;
+		if (!failed)	/* the first in plan order */
+			g_propagate_error(err, jobs[i].err);
+		else
+			g_error_free(jobs[i].err);
+		jobs[i].err = NULL;
+		failed = TRUE;
+	}
+	return failed ? -1 : refuse_same_hosts(plan, *hosts, err);
 }
 
 void
