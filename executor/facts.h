@@ -53,6 +53,7 @@
 #define FACT_PREP_DIRS		"prep_dirs"		/* directories it made */
 #define FACT_PREP_MAYBE		"prep_maybe"		/* files it was about to create */
 #define FACT_PREP_FILES		"prep_files"		/* files it created */
+#define FACT_PREP_BRIDGES	"prep_bridges"		/* bridges it creates (journaled before `ip link add`); undo deletes them if unused */
 
 /* define-target, start-target, migrate-live */
 #define FACT_TARGET_DEFINED	"target_defined"	/* vmshift defined (or was about to define) the target domain */
@@ -61,6 +62,9 @@
 #define FACT_LIVE_TIME_MS	"live_time_ms"		/* the live job's figures */
 #define FACT_LIVE_DOWNTIME_MS	"live_downtime_ms"
 #define FACT_LIVE_BYTES		"live_bytes"
+
+/* verify-target */
+#define FACT_VERIFIED		"verified"		/* the checks it passed: ["running 1 s", "guest agent", "tcp H:P"] */
 
 /* delete-source-disks */
 #define FACT_DELETED		"deleted"		/* source paths it began deleting: no rollback after */
