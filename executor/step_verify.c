@@ -127,6 +127,7 @@ struct watch {
 	GMutex mu;
 	GCond cond;
 	char *ended;		/* the event that ended its run, or NULL */
+	gboolean stopped;	/* that was its stop, not only a shutdown's start */
 };
 
 static void
@@ -162,8 +163,12 @@ on_lifecycle(virConnectPtr c G_GNUC_UNUSED, virDomainPtr d G_GNUC_UNUSED, int ev
 	if (!what)
 		return 0;
 	g_mutex_lock(&w->mu);
-	if (!w->ended)
+	/* a shutdown is followed by the stop, which says how it ended */
+	if (!w->stopped) {
+		g_free(w->ended);
 		w->ended = g_strdup(what);
+		w->stopped = event != VIR_DOMAIN_EVENT_SHUTDOWN;
+	}
 	g_cond_broadcast(&w->cond);
 	g_mutex_unlock(&w->mu);
 	return 0;
@@ -233,6 +238,10 @@ check_running(struct exec *x, struct unit *u, virDomainPtr d, gint64 secs)
 		}
 		g_cond_wait_until(&w->cond, &w->mu, MIN(end, g_get_monotonic_time() + SLICE_US));
 	}
+	/* a shutdown began: how it ends comes a moment later */
+	for (gint64 grace = g_get_monotonic_time() + 2 * G_USEC_PER_SEC; w->ended && !w->stopped &&
+	     g_get_monotonic_time() < grace;)
+		g_cond_wait_until(&w->cond, &w->mu, grace);
 	if (!why && w->ended)
 		why = g_strdup_printf("%s within %" G_GINT64_FORMAT " s", w->ended, secs);
 	g_mutex_unlock(&w->mu);
