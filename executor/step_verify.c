@@ -287,7 +287,7 @@ check_agent(struct exec *x, struct unit *u, virDomainPtr d, gint64 timeout_s)
 			break;
 	}
 	sink_log(&x->sink, "%s: guest agent on %s: %s", u->id, u->dst->h->name, last);
-	return g_strdup_printf("the guest agent did not answer guest-ping within %" G_GINT64_FORMAT " s (%s)", timeout_s,
+	return g_strdup_printf("did not answer guest-ping within %" G_GINT64_FORMAT " s (%s)", timeout_s,
 			       last);
 }
 
