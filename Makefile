@@ -19,7 +19,7 @@ SCDOC      ?= scdoc
 # libxml2 and libssh2 in.  Deferred (=) so that `make deps` can install
 # them before they are first looked up.
 PLANNER_PKGS = yaml-0.1 libpcre2-8 glib-2.0
-ALL_PKGS     = libvirt libxml-2.0 libssh2 libcrypto json-glib-1.0 yajl $(PLANNER_PKGS)
+ALL_PKGS     = libvirt libvirt-qemu libxml-2.0 libssh2 libcrypto json-glib-1.0 yajl $(PLANNER_PKGS)
 WARN         = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 SAN_FLAGS    = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -35,7 +35,7 @@ PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c p
 # and hosts, and the leaves.
 EXECUTOR_SRC = executor/executor.c executor/placement.c executor/placement_facts.c executor/window.c \
                executor/engine.c executor/sched.c executor/report.c \
-               executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_files.c executor/step_copy.c executor/step_direct.c executor/step_owner.c \
+               executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_verify.c executor/bridges.c executor/step_files.c executor/step_copy.c executor/step_direct.c executor/step_owner.c \
                executor/step_live.c executor/live_job.c executor/live_ladder.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
                executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \

@@ -58,6 +58,7 @@
 #define FACT_PREP_DIRS		"prep_dirs"		/* directories it made */
 #define FACT_PREP_MAYBE		"prep_maybe"		/* files it was about to create */
 #define FACT_PREP_FILES		"prep_files"		/* files it created */
+#define FACT_PREP_BRIDGES	"prep_bridges"		/* bridges it creates (journaled before `ip link add`); undo deletes them if unused */
 
 /* define-target, start-target, migrate-live */
 #define FACT_TARGET_DEFINED	"target_defined"	/* vmshift defined (or was about to define) the target domain */
@@ -84,6 +85,9 @@
  * (fingerprint, host uuids) and these two */
 #define FACT_ATTEMPTS		"attempts"		/* [FACT_LIVE_FAILURE's objects]: the attempts that failed, oldest first */
 #define FACT_MODE		"mode"			/* the mode the unit runs in now (mode_name()); absent: the plan's */
+
+/* verify-target */
+#define FACT_VERIFIED		"verified"		/* the checks it passed: ["running 1 s", "guest agent", "tcp H:P"] */
 
 /* delete-source-disks */
 #define FACT_DELETED		"deleted"		/* source paths it began deleting: no rollback after */

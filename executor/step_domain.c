@@ -1,5 +1,6 @@
 /* step_domain.c: the steps that act on domains: shutdown-source,
- * define-target, start-target, verify-target, undefine-source. */
+ * define-target, start-target, undefine-source (verify-target is
+ * step_verify.c). */
 #include <string.h>
 
 #include "step_common.h"
@@ -167,86 +168,6 @@ step_start_target_undo(struct exec *x, struct unit *u, GError **err)
 		return missing ? 0 : -1;
 	if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0)
 		return step_lv_fail(err, "cannot stop '%s' on %s", u->vm, u->dst->h->name);
-	return 0;
-}
-
-/* ---- verify-target ---- */
-
-int
-step_verify_target(struct exec *x, struct unit *u, GError **err)
-{
-	g_auto(virDomainPtr) d = NULL;
-	g_autofree char *xml = NULL;
-	g_auto(Files) f = { 0 };
-	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
-	struct domxml *live = NULL;
-	gboolean missing = FALSE, want_running;
-
-	if (step_xml_load(x, u, err) < 0)
-		return -1;
-	if (!(d = host_dom_by_uuid(u->dst, fact_str(u, FACT_SOURCE_UUID), &missing, err)))
-		return missing ? step_fail(err, "'%s' is not defined on %s", u->vm, u->dst->h->name) : -1;
-	if (virDomainIsPersistent(d) != 1)
-		g_ptr_array_add(problems, g_strdup("it is not persistent"));
-	want_running = u->mode == MODE_LIVE || step_will_start(u, fact_bool(u, FACT_SOURCE_RUNNING, FALSE));
-	if (want_running) {
-		/* still running a moment after start: it did not crash at once */
-		g_usleep(500 * 1000);
-		if (!virt_dom_is_running(d))
-			g_ptr_array_add(problems, g_strdup("it is not running"));
-	} else if (virt_dom_is_running(d)) {
-		g_ptr_array_add(problems, g_strdup("it is running but should not be"));
-	}
-	if (!(xml = virDomainGetXMLDesc(d, XML_FLAGS(x))))
-		return step_lv_fail(err, "cannot read the definition of '%s' on %s", u->vm, u->dst->h->name);
-	if (!(live = domxml_parse(xml, err)))
-		return -1;
-	{
-		g_autoptr(GPtrArray) want = domxml_paths(u->txml);
-		g_autoptr(GPtrArray) got = domxml_paths(live);
-
-		for (guint i = 0; i < want->len; i++) {
-			struct dom_path *w = want->pdata[i];
-			gboolean found = FALSE;
-
-			for (guint k = 0; k < got->len && !found; k++)
-				found = !strcmp(((struct dom_path *)got->pdata[k])->path, w->path);
-			if (!found)
-				g_ptr_array_add(problems, g_strdup_printf("its definition lacks %s '%s'", w->what, w->path));
-		}
-	}
-	domxml_free(live);
-	step_files_load(u, &f);
-	if (host_has_ssh(u->dst)) {
-		struct host_lock lk;
-		struct sshx *ds;
-
-		host_lock(&lk, u->dst, NULL);
-		if (!(ds = host_ssh(u->dst, err))) {
-			host_unlock(&lk);
-			return -1;
-		}
-		for (guint i = 0; i < f.s->len; i++) {
-			struct file_pair fpv = { f.s->pdata[i], f.t->pdata[i] }, *fp = &fpv;
-			gboolean exists = FALSE;
-
-			if (!fp->dst->copy)
-				continue;
-			if (sshx_stat(ds, fp->dst->path, &exists, NULL, NULL, err) < 0) {
-				host_unlock(&lk);
-				return -1;
-			}
-			if (!exists)
-				g_ptr_array_add(problems, g_strdup_printf("%s '%s' is missing", fp->dst->what, fp->dst->path));
-		}
-		host_unlock(&lk);
-	}
-	if (problems->len) {
-		g_ptr_array_add(problems, NULL);
-		g_autofree char *all = g_strjoinv("; ", (char **)problems->pdata);
-
-		return step_fail(err, "'%s' on %s is not as expected: %s", u->vm, u->dst->h->name, all);
-	}
 	return 0;
 }
 

@@ -4,7 +4,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "step_common.h"
+#include "step_verify.h"
 #include "steps.h"
 
 
@@ -105,8 +105,8 @@ step_prepare_target(struct exec *x, struct unit *u, GError **err)
 		return -1;
 	step_files_load(u, &f);
 	if (!host_has_ssh(u->dst)) {
-		sink_log(&x->sink, "%s: no SSH access to %s: not creating log files; they must exist there", u->id,
-			 u->dst->h->name);
+		sink_log(&x->sink, "%s: no SSH access to %s: not creating log files%s; they must exist there", u->id,
+			 u->dst->h->name, u->m->set.prepare.create_bridges ? " nor bridges" : "");
 		return 0;
 	}
 	host_lock(&lk, u->dst, NULL);
@@ -145,12 +145,14 @@ step_prepare_target(struct exec *x, struct unit *u, GError **err)
 		if (created)
 			rc = unit_record_append(x, u, STEP_PREPARE_TARGET, FACT_PREP_FILES, fp->dst->path, err);
 	}
+	if (rc == 0)
+		rc = bridges_prepare(x, u, ds, err);
 	host_unlock(&lk);
 	return rc;
 }
 
 int
-step_prepare_target_undo(struct exec *x G_GNUC_UNUSED, struct unit *u, GError **err)
+step_prepare_target_undo(struct exec *x, struct unit *u, GError **err)
 {
 	JsonArray *maybe = fact_array(u, FACT_PREP_MAYBE);
 	JsonArray *files = fact_array(u, FACT_PREP_FILES);
@@ -158,7 +160,7 @@ step_prepare_target_undo(struct exec *x G_GNUC_UNUSED, struct unit *u, GError **
 	struct sshx *ds;
 	int rc = -1;
 
-	if (!files && !maybe && !fact_array(u, FACT_PREP_DIRS))
+	if (!files && !maybe && !fact_array(u, FACT_PREP_DIRS) && !fact_array(u, FACT_PREP_BRIDGES))
 		return 0;
 	host_lock(&lk, u->dst, NULL);
 	if (!(ds = host_ssh(u->dst, err)))
@@ -179,7 +181,11 @@ step_prepare_target_undo(struct exec *x G_GNUC_UNUSED, struct unit *u, GError **
 		if (exists && size == 0 && sshx_unlink(ds, p, err) < 0)
 			goto out;
 	}
-	rc = remove_listed(ds, fact_array(u, FACT_PREP_DIRS), TRUE, err);
+	if (remove_listed(ds, fact_array(u, FACT_PREP_DIRS), TRUE, err) < 0)
+		goto out;
+	/* the domain is undefined by now (define-target's undo came first):
+	 * its interfaces are off the bridges vmshift made */
+	rc = bridges_undo(x, u, ds, err);
 out:
 	host_unlock(&lk);
 	return rc;

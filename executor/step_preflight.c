@@ -3,7 +3,7 @@
 #include <sys/statvfs.h>
 #include <string.h>
 
-#include "step_common.h"
+#include "step_verify.h"
 #include "steps.h"
 #include "udiff.h"
 
@@ -266,9 +266,7 @@ static void
 preflight_network(struct unit *u, GPtrArray *problems)
 {
 	g_autoptr(GPtrArray) nets = domxml_networks(u->txml);
-	g_autoptr(GPtrArray) bridges = domxml_bridges(u->txml);
 	g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GError) e = NULL;
 
 	for (guint i = 0; i < nets->len; i++) {
 		virNetworkPtr n = virNetworkLookupByName(u->dst->conn, nets->pdata[i]);
@@ -282,30 +280,7 @@ preflight_network(struct unit *u, GPtrArray *problems)
 								 (char *)nets->pdata[i]));
 		virNetworkFree(n);
 	}
-	if (bridges->len) {
-		struct host_lock lk;
-		struct sshx *ds;
-
-		host_lock(&lk, u->dst, NULL);
-		ds = host_has_ssh(u->dst) ? host_ssh(u->dst, &e) : NULL;
-		for (guint i = 0; i < bridges->len; i++) {
-			g_autofree char *p = g_strdup_printf("/sys/class/net/%s/bridge", (char *)bridges->pdata[i]);
-			gboolean exists = FALSE;
-
-			if (!ds) {
-				step_note(u, "bridge %s: cannot check it exists on %s (no SSH access)",
-				     (char *)bridges->pdata[i], u->dst->h->name);
-				continue;
-			}
-			if (sshx_stat(ds, p, &exists, NULL, NULL, &e) < 0) {
-				g_ptr_array_add(problems, g_strdup(e->message));
-				g_clear_error(&e);
-			} else if (!exists) {
-				g_ptr_array_add(missing, g_strdup_printf("bridge '%s'", (char *)bridges->pdata[i]));
-			}
-		}
-		host_unlock(&lk);
-	}
+	bridges_preflight(u, missing, problems);
 	if (missing->len) {
 		g_ptr_array_add(missing, NULL);
 		g_autofree char *all = g_strjoinv(", ", (char **)missing->pdata);
@@ -574,6 +549,7 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	preflight_files(x, u, problems, facts);
 	preflight_network(u, problems);
 	preflight_room(x, u, running, problems);
+	verify_preflight(u, running, problems);
 	if (problems->len) {
 		g_ptr_array_add(problems, NULL);
 		g_autofree char *all = g_strjoinv("; ", (char **)problems->pdata);

@@ -206,3 +206,24 @@ setup_dirty() {
 	die "vm-dirty never finished its first pass over its memory (no 'F' in $log)"
 }
 
+# ---- verify and prepare (verify_test.sh) ----
+# clone_on_bridge NAME BRIDGE [EXTRA_DEVICE_XML]: clone_local NAME, its
+# interface on BRIDGE instead of the lab's bridge
+clone_on_bridge() {
+	clone_local "$1" "${3:-}" || return 1
+	vsh host-a dumpxml --inactive "$1" | sed "s|<source bridge='$LAB_BRIDGE'/>|<source bridge='$2'/>|" >"$W/$1.xml"
+	grep -q "<source bridge='$2'/>" "$W/$1.xml" || die "no bridge interface in $1's definition"
+	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/$1.xml" >/dev/null || die "cannot define $1 on $2"
+}
+bridge_exists() { [ -e "/sys/class/net/$1/bridge" ]; }	# one network namespace for every lab host
+fact_of() {	# fact_of PLAN_NAME UNIT KEY: the unit's last journaled value of KEY, as JSON
+	/usr/bin/python3 - "$W/.vmshift/$1/journal.jsonl" "$2" "$3" <<'PY'
+import json, sys
+v = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("ev") == "facts" and r.get("unit") == sys.argv[2] and sys.argv[3] in r.get("facts", {}):
+        v = r["facts"][sys.argv[3]]
+print(json.dumps(v))
+PY
+}
