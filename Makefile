@@ -151,12 +151,14 @@ asan: deps
 demo: deps all
 	tests/demo $(BUILD)/vmshift
 
-# Timing, then the instruction and memory budget (bench/run-bench).
+# Timing, then the instruction and memory budget (bench/run-bench), then a
+# live migration against bare virsh on the lab (bench-live: root, the lab).
 bench: all
 	$(MAKE) deps DEB_ALL="$(DEB_BENCH)"
 	$(MAKE) $(BUILD)/bench/bench-plan $(BUILD)/bench/yaml-peer
 	$(BUILD)/bench/bench-plan
 	bench/run-bench $(BUILD)
+	$(MAKE) bench-live
 
 # The executor at fleet scale on libvirt's test driver (5,000 and 10,000
 # VMs over 100 hosts): wall, CPU per VM, RSS, journal, status and resume.
