@@ -154,4 +154,17 @@ bridge_in_use_or_foreign_kept() {
 }
 t "rollback leaves a created bridge that has an interface attached, and never deletes one that was there before" bridge_in_use_or_foreign_kept
 
+# a name vmshift would have to put in a command line: refused, nothing made
+bridge_name_refused() {
+	clone_on_bridge vm-br4 'vsbr$(id)'
+	{ plan_head brbad; offline_entry vm-br4 /srv/vms/ "start: always, prepare: {create_bridges: true}"; } >"$W/brbad.yaml"
+	refused 1 brbad.log 'bridge .vsbr$(id). is missing on host-b, and prepare.create_bridges creates only names of 1 to 15 characters' \
+		vmshift apply brbad.yaml
+	[ -z "$(ip -o link show | grep -F 'vsbr$')" ] || die "an interface was created"
+	absent_on host-b vm-br4
+	drop_local vm-br4
+	unchanged
+}
+t "create_bridges refuses a bridge name it would not create, before anything runs" bridge_name_refused
+
 tap_end
