@@ -96,7 +96,7 @@ tcp_malformed(const char *addr)
 void
 verify_preflight(struct unit *u, gboolean running, GPtrArray *problems)
 {
-	gboolean want = u->mode == MODE_LIVE ? running : step_will_start(u, running);
+	gboolean want = u->mode == MODE_LIVE || step_will_start(u, running);	/* as verify-target decides */
 	struct checks c;
 	g_autofree char *what = NULL;
 	char *bad;

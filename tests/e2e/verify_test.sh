@@ -25,6 +25,9 @@ tcp_fails() {
 	  echo "  - {vm: vm-shared, from: host-a, to: host-c, mode: cold, verify: {tcp: '127.0.0.3:9', timeout_s: 2}}"; } >"$W/tcpbad.yaml"
 	vmshift apply --dry-run tcpbad.yaml >"$W/tcpbad.dry" 2>&1 || die "dry-run failed: $(tail -5 "$W/tcpbad.dry")"
 	grep -q "verify-target: checks running 1 s, tcp 127.0.0.3:9" "$W/tcpbad.dry" || die "the dry-run does not say what verify-target checks: $(cat "$W/tcpbad.dry")"
+	sed "s|tcp: '127.0.0.3:9'|tcp: '{vm}.lab.invalid:22'|" "$W/tcpbad.yaml" >"$W/tcpvm.yaml"
+	vmshift apply --dry-run tcpvm.yaml >"$W/tcpvm.dry" 2>&1 || die "dry-run failed: $(tail -5 "$W/tcpvm.dry")"
+	grep -q "tcp vm-shared.lab.invalid:22 " "$W/tcpvm.dry" || die "{vm} not replaced: $(grep verify-target "$W/tcpvm.dry")"
 	refused 1 tcpbad.log "verify-target.*tcp 127.0.0.3:9: no connection within 2 s" vmshift apply tcpbad.yaml
 	grep -q "rolled back" "$W/tcpbad.log" || die "not rolled back: $(tail -5 "$W/tcpbad.log")"
 	running_on host-a vm-shared
@@ -153,5 +156,18 @@ bridge_in_use_or_foreign_kept() {
 	unchanged
 }
 t "rollback leaves a created bridge that has an interface attached, and never deletes one that was there before" bridge_in_use_or_foreign_kept
+
+# a name vmshift would have to put in a command line: refused, nothing made
+bridge_name_refused() {
+	clone_on_bridge vm-br4 'vsbr$(id)'
+	{ plan_head brbad; offline_entry vm-br4 /srv/vms/ "start: always, prepare: {create_bridges: true}"; } >"$W/brbad.yaml"
+	refused 1 brbad.log 'bridge .vsbr$(id). is missing on host-b, and prepare.create_bridges creates only names of 1 to 15 characters' \
+		vmshift apply brbad.yaml
+	[ -z "$(ip -o link show | grep -F 'vsbr$')" ] || die "an interface was created"
+	absent_on host-b vm-br4
+	drop_local vm-br4
+	unchanged
+}
+t "create_bridges refuses a bridge name it would not create, before anything runs" bridge_name_refused
 
 tap_end
