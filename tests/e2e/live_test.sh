@@ -264,11 +264,12 @@ parallel_ring() {
 	most=$(max_per_host "$W/.vmshift/ring1/journal.jsonl")
 	echo "max_parallel 1: $(( (t4 - t3) / 1000000 )) ms, at most $most migrations per host at once"
 	[ "$most" -le 1 ] || die "a host had $most migrations at once (limit 1)"
-	[ $((t2 - t1)) -lt $((t4 - t3)) ] || die "max_parallel 2 ($(( (t2 - t1) / 1000000 )) ms) was not faster than 1 ($(( (t4 - t3) / 1000000 )) ms)"
+	# the journal's events prove the overlap (2 at once) and the limit (1):
+	# wall times are printed, never compared (they depend on the load)
 	for i in 1 2 3 4 5 6; do remove_guest "vm-p$i"; rm -f "$LAB_SHARED/vm-p$i.qcow2"; done
 	rm -f "$LAB_DIR"/hosts/*/log/qemu/vm-p?-serial.log
 }
-t "six live guests over three hosts: max_parallel 2 holds per host and beats max_parallel 1" parallel_ring
+t "six live guests over three hosts: max_parallel 2 runs two at once per host and never more, max_parallel 1 one" parallel_ring
 grep -E '^max_parallel' "$W/out" | sed 's/^/# /'
 
 tap_end
