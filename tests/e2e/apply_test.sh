@@ -265,11 +265,15 @@ t "a migration blocked by a failed one runs once a resume finishes the failed on
 lock_excludes() {
 	rm -rf "$W/.vmshift"
 	mkdir -p "$STATE"
-	flock "$STATE/lock" sleep 3 &
-	sleep 0.5
-	if vmshift apply plan.yaml 2>"$W/l.log"; then die "a second run got the lock"; fi
+	# a holder of the lock until killed (its sleep does not inherit the lock)
+	( exec 9>"$STATE/lock"; flock 9; : >"$W/locked"; while :; do sleep 1 9>&-; done ) &
+	local holder=$! i
+	for ((i = 0; i < 600 && ! -e "$W/locked"; i++)); do sleep 0.1; done
+	[ -e "$W/locked" ] || die "the lock holder never got the lock"
+	if vmshift apply plan.yaml 2>"$W/l.log"; then kill -9 $holder; die "a second run got the lock"; fi
+	kill -9 $holder; wait $holder 2>/dev/null
+	rm -f "$W/locked"
 	grep -q "another vmshift run holds" "$W/l.log" || die "$(cat "$W/l.log")"
-	wait
 }
 t "a second run of the same plan is refused while one holds the lock" lock_excludes
 

@@ -63,13 +63,13 @@ dry_run_live() {
 t "live dry-run lists migrate-live and the remapped XML, changes nothing" dry_run_live
 
 live_keeps_running() {
-	local last first
+	local last first i
 	vmshift apply plan.yaml 2>"$W/apply.log" || die "apply failed: $(tail -20 "$W/apply.log")"
 	grep -q "migrated live in .* ms, downtime .* ms" "$W/apply.log" || die "no job statistics: $(grep live "$W/apply.log")"
 	[ "$(vsh host-b domstate vm-shared)" = running ] || die "not running on host-b"
 	! vsh host-a dominfo vm-shared >/dev/null 2>&1 || die "still defined on host-a"
 	vsh host-b dumpxml --inactive vm-shared | grep -q "/var/log/libvirt/qemu/moved/vm-shared-serial.log" || die "host-b's XML is not remapped"
-	sleep 2.5
+	for ((i = 0; i < 240; i++)); do [ -s "$MOVED" ] && break; sleep 0.5; done	# its first line: an event
 	[ -s "$MOVED" ] || die "the guest writes nothing on host-b"
 	last=$(tr -d '\n' <"$LAB_DIR/hosts/host-a/log/qemu/vm-shared-serial.log" | tail -c 1)
 	first=$(head -c 1 "$MOVED")
