@@ -268,7 +268,7 @@ lock_excludes() {
 	# a holder of the lock until killed (its sleep does not inherit the lock)
 	( exec 9>"$STATE/lock"; flock 9; : >"$W/locked"; while :; do sleep 1 9>&-; done ) &
 	local holder=$! i
-	for ((i = 0; i < 600 && ! -e "$W/locked"; i++)); do sleep 0.1; done
+	for ((i = 0; i < 600; i++)); do [ -e "$W/locked" ] && break; sleep 0.1; done
 	[ -e "$W/locked" ] || die "the lock holder never got the lock"
 	if vmshift apply plan.yaml 2>"$W/l.log"; then kill -9 $holder; die "a second run got the lock"; fi
 	kill -9 $holder; wait $holder 2>/dev/null
