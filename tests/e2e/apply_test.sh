@@ -265,14 +265,17 @@ t "a migration blocked by a failed one runs once a resume finishes the failed on
 lock_excludes() {
 	rm -rf "$W/.vmshift"
 	mkdir -p "$STATE"
-	# a holder of the lock until killed (its sleep does not inherit the lock)
-	( exec 9>"$STATE/lock"; flock 9; : >"$W/locked"; while :; do sleep 1 9>&-; done ) &
-	local holder=$! i
+	rm -f "$W/locked" "$W/release"
+	# a holder of the lock until the test says so (or 120 s at most, should
+	# the test die first): the wait is on events, not on a fixed sleep
+	timeout 120 flock "$STATE/lock" sh -c 'touch "$1/locked"; while [ ! -e "$1/release" ]; do sleep 0.1; done' sh "$W" &
+	local holder=$! i rc=0
 	for ((i = 0; i < 600; i++)); do [ -e "$W/locked" ] && break; sleep 0.1; done
-	[ -e "$W/locked" ] || die "the lock holder never got the lock"
-	if vmshift apply plan.yaml 2>"$W/l.log"; then kill -9 $holder; die "a second run got the lock"; fi
-	kill -9 $holder; wait $holder 2>/dev/null
-	rm -f "$W/locked"
+	[ -e "$W/locked" ] || { touch "$W/release"; die "the lock holder never got the lock"; }
+	vmshift apply plan.yaml 2>"$W/l.log" && rc=1
+	touch "$W/release"
+	wait $holder
+	[ $rc = 0 ] || die "a second run got the lock"
 	grep -q "another vmshift run holds" "$W/l.log" || die "$(cat "$W/l.log")"
 }
 t "a second run of the same plan is refused while one holds the lock" lock_excludes
