@@ -47,13 +47,8 @@ ev_drop() {	# ev_drop: every ev-* guest gone from every host, with its disk
 # ev_plan NAME POLICY [PLACEMENT_EXTRA [TOP_EXTRA [ENTRY_EXTRA]]]: every ev-* guest of host-a to
 # [host-b, host-c], cold
 ev_plan() {
+	plan_hosts "$1"
 	cat <<PLAN
-version: 1
-name: $1
-hosts:
-  host-a: {uri: "$A"}
-  host-b: {uri: "$B"}
-  host-c: {uri: "$C"}
 placement: {policy: $2${3:+, $3}}
 ${4:-}
 defaults:
@@ -207,13 +202,8 @@ t_kept_after_rollback() {
 # end in the 3 s left, vm-shared (cold: nothing to copy) can.  --now is
 # the clock when the migrations start, and vm-local is the first.
 window_plan() {
+	plan_hosts win
 	cat <<PLAN
-version: 1
-name: win
-hosts:
-  host-a: {uri: "$A"}
-  host-b: {uri: "$B"}
-  host-c: {uri: "$C"}
 window: {not_before: "2030-01-01T00:00:00Z", not_after: "2030-01-01T01:00:00Z", assumed_mib_s: 1}
 defaults:
   shutdown: {timeout_s: 20, force: true}

@@ -112,7 +112,7 @@ A=qemu+ssh://root@127.0.0.2/system
 B=qemu+ssh://root@127.0.0.3/system
 C=qemu+ssh://root@127.0.0.4/system
 
-plan_head() {	# plan_head NAME: the hosts part of a plan
+plan_hosts() {	# plan_hosts NAME: a plan's version, name and the lab's hosts
 	cat <<PLAN
 version: 1
 name: $1
@@ -120,6 +120,11 @@ hosts:
   host-a: {uri: "$A"}
   host-b: {uri: "$B"}
   host-c: {uri: "$C"}
+PLAN
+}
+plan_head() {	# plan_head NAME: the hosts part of a plan
+	plan_hosts "$1"
+	cat <<PLAN
 defaults:
   shutdown: {timeout_s: 20, force: true}
 migrations:
