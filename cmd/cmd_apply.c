@@ -191,6 +191,8 @@ take_option(const struct cmd *self, enum which w, int ch, struct args *a)
 		a->o.resolved = optarg;
 		return -1;
 	case 'M':
+		if (w != W_APPLY)
+			return cmd_usage_error(self, "--max-age is for apply --resolved");
 		if ((a->o.max_age_s = parse_duration(optarg)) <= 0)
 			return cmd_usage_error(self, "--max-age must be a duration such as 90s, 30m, 2h or 1d, not '%s'", optarg);
 		return -1;
