@@ -89,7 +89,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 		die "units: $(jq_file '[(m["id"], m["target"]["host"]) for m in d["migrations"]]')"
 	[ "$(jq_file 'd["migrations"][1]["uuid"]')" = "$(vsh host-a domuuid rs-1)" ] || die "uuid of rs-1"
 	[ "$(jq_file 'd["migrations"][1]["source_xml_sha256"]')" = "$(sha256sum <"$W/rs-1.orig.xml" | cut -d' ' -f1)" ] ||
-		echo "note: the XML's sha256 is of libvirt's text, not virsh's" >&2
+		die "source_xml_sha256 is not the sha256 of dumpxml --inactive"
 	[ "$(jq_file 'd["migrations"][1]["placement"]["candidates"][0]["verdict"]')" = fits ] || die "placement: $(jq_file 'd["migrations"][1].get("placement")')"
 	[ "$(jq_file 'd["migrations"][0]["target"]["host_uuid"] is not None')" = True ] || die "no host uuid"
 }
@@ -134,7 +134,6 @@ t_too_old() {
 	cp "$W/rs.yaml.orig" "$W/rs.yaml"
 	mv "$W/r.good.json" "$W/r.json"
 	refused 2 age.log "--max-age must be a duration" vmshift apply --resolved r.json --max-age 2x rs.yaml
-	refused 2 age.log "too old" vmshift apply --resolved r.json --max-age 0s rs.yaml || true
 }
 
 t_version() {
