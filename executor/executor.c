@@ -486,35 +486,6 @@ resolved_check(struct plan *plan, const struct exec_opts *o, JsonObject **saved,
 	return rc;
 }
 
-/* resume, rollback --resolved FILE: FILE must be the one the run began with. */
-static int
-resolved_same_run(struct exec *x, GPtrArray *recs, GError **err)
-{
-	char sum[65];
-	g_autoptr(JsonObject) saved = NULL;
-
-	if (!x->o->resolved)
-		return 0;
-	if (!(saved = resolved_load(x->o->resolved, sum, err)))
-		return -1;
-	for (guint i = recs->len; i-- > 0;) {
-		const struct journal_rec *r = recs->pdata[i];
-
-		if (strcmp(r->ev, "run") || g_strcmp0(r->cmd, "apply"))
-			continue;
-		if (!g_strcmp0(r->resolved_sha256, sum))
-			return 0;
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "%s is not the resolved plan the run in %s began with (%s%.12s%s); give that file, or none (the journal keeps what the run resolved)",
-			    x->o->resolved, x->state_dir, r->resolved_sha256 ? "sha256 " : "it began without --resolved",
-			    r->resolved_sha256 ? r->resolved_sha256 : "", r->resolved_sha256 ? "..." : "");
-		return -1;
-	}
-	g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no run began in %s: nothing to tie %s to",
-		    x->state_dir, x->o->resolved);
-	return -1;
-}
-
 int
 executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GString *text, GError **err)
 {

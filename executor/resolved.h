@@ -10,7 +10,7 @@
  * the run compares every field it acts on with the hosts as they are.
  *
  * Between the units and the top: executor.c runs the dry runs and calls
- * these; it reads units and hosts, never the journal.
+ * these; they read units, hosts and the journal's run records.
  */
 #ifndef VMSHIFT_RESOLVED_H
 #define VMSHIFT_RESOLVED_H
@@ -44,5 +44,10 @@ GPtrArray *resolved_match_vms(JsonObject *saved, const char *id);
  * u->dst, the placement facts, and x->placed_now (placement_journal()
  * journals them). */
 void resolved_place(struct exec *x, JsonObject *saved);
+
+/* resume, rollback --resolved FILE: 0 if FILE is the resolved plan the
+ * run's apply journaled in @recs (or no --resolved was given), else -1
+ * with @err (G_IO_ERROR_INVALID_ARGUMENT). */
+int resolved_same_run(struct exec *x, GPtrArray *recs, GError **err);
 
 #endif
