@@ -60,7 +60,8 @@ unit_object(struct unit *u)
 	set_str_or_null(o, "uuid", u->sxml ? domxml_uuid(u->sxml) : fact_str(u, FACT_SOURCE_UUID));
 	json_object_set_string_member(o, "mode", mode_name(u->mode));
 	json_object_set_object_member(o, "source", host_object(u->m->from->name, u->src));
-	json_object_set_object_member(o, "target", host_object(u->to->name, u->dst));
+	/* a dry run that passed placed every unit it saves */
+	json_object_set_object_member(o, "target", host_object(u->to ? u->to->name : "", u->dst));
 	json_object_set_boolean_member(o, "already_done", fact_bool(u, FACT_ALREADY_DONE, FALSE));
 	set_str_or_null(o, "source_xml_sha256", ssum);
 	set_str_or_null(o, "target_xml_sha256", tsum);
