@@ -106,6 +106,27 @@ struct args {
 	const char *plan;
 };
 
+/* "90" or "90s", "30m", "2h", "1d" in seconds; -1 if not a duration. */
+static gint64
+parse_duration(const char *s)
+{
+	static const struct { char unit; gint64 s; } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	char *end = NULL;
+	guint64 n;
+
+	if (!g_ascii_isdigit(*s))
+		return -1;
+	n = g_ascii_strtoull(s, &end, 10);
+	if (n > G_MAXINT32)
+		return -1;
+	if (!*end)
+		return (gint64)n;
+	for (guint i = 0; i < G_N_ELEMENTS(units); i++)
+		if (end[0] == units[i].unit && !end[1])
+			return (gint64)n * units[i].s;
+	return -1;
+}
+
 /* One option of @ch; -1 when taken, else the exit code to return. */
 static int
 take_option(const struct cmd *self, enum which w, int ch, struct args *a)
@@ -159,6 +180,22 @@ take_option(const struct cmd *self, enum which w, int ch, struct args *a)
 		a->o.now = g_date_time_to_unix(d);
 		return -1;
 	}
+	case 'S':
+		if (w != W_APPLY)
+			return cmd_usage_error(self, "--save is for apply --dry-run");
+		a->o.save = optarg;
+		return -1;
+	case 'R':
+		if (w == W_STATUS)
+			return cmd_usage_error(self, "--resolved is for apply, resume and rollback");
+		a->o.resolved = optarg;
+		return -1;
+	case 'M':
+		if (w != W_APPLY)
+			return cmd_usage_error(self, "--max-age is for apply --resolved");
+		if ((a->o.max_age_s = parse_duration(optarg)) <= 0)
+			return cmd_usage_error(self, "--max-age must be a duration such as 90s, 30m, 2h or 1d, not '%s'", optarg);
+		return -1;
 	case 'h':
 		return cmd_print_help(self);
 	default:
@@ -180,6 +217,9 @@ parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct a
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "now", required_argument, NULL, 'N' },
+		{ "save", required_argument, NULL, 'S' },
+		{ "resolved", required_argument, NULL, 'R' },
+		{ "max-age", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -197,6 +237,12 @@ parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct a
 			return cmd_usage_error(self, "unexpected argument '%s'", argv[i]);
 		g_ptr_array_add(a->only, argv[i]);
 	}
+	if (a->o.save && !a->o.dry_run)
+		return cmd_usage_error(self, "--save writes what a dry run resolved: add --dry-run");
+	if (a->o.resolved && a->o.dry_run)
+		return cmd_usage_error(self, "--resolved runs a resolved plan: drop --dry-run (a dry run resolves afresh)");
+	if (a->o.max_age_s && !a->o.resolved)
+		return cmd_usage_error(self, "--max-age goes with --resolved");
 	if (a->only->len) {
 		g_ptr_array_add(a->only, NULL);
 		a->o.only = (char **)a->only->pdata;
@@ -265,7 +311,8 @@ static int
 run(const struct cmd *self, enum which w, int argc, char **argv)
 {
 	g_autoptr(GPtrArray) only = g_ptr_array_new();
-	struct args a = { .o = { .on_failure = ON_FAILURE_ROLLBACK, .interrupted = &interrupted }, .only = only };
+	struct args a = { .o = { .on_failure = ON_FAILURE_ROLLBACK, .interrupted = &interrupted, .version = VMSHIFT_VERSION },
+			  .only = only };
 	g_autoptr(GString) json = g_string_new(NULL);
 	g_autoptr(GString) text = g_string_new(NULL);
 	g_autoptr(GError) err = NULL;

@@ -17,10 +17,16 @@ const struct cmd cmd_table[] = {
 	  "  -o, --output FORMAT  text (for people, the default), json (stable, for tools),\n"
 	  "                       dot (the dependency graph, for 'dot -Tsvg')\n" },
 	{ "apply", CMD_EXECUTOR,
-	  "PLAN [--dry-run] [--state-dir DIR] [--only ID...] [--on-failure rollback|stop] [--now TIME] [--output text|json]",
+	  "PLAN [--dry-run [--save FILE]] [--resolved FILE [--max-age DURATION]] [--state-dir DIR] [--only ID...]\n"
+	  "               [--on-failure rollback|stop] [--now TIME] [--output text|json]",
 	  "run the plan's migrations (or, with --dry-run, show what they would do)",
 	  "  -n, --dry-run            connect read-only, run every preflight check, show the steps,\n"
 	  "                           files and the domain XML diff; change nothing, write no journal\n"
+	  "      --save FILE          with --dry-run: write the resolved plan (the VMs match: found, their\n"
+	  "                           UUIDs and XML sha256, the placement; docs/resolved-plan.md) to FILE\n"
+	  "      --resolved FILE      run exactly that resolved plan: refuse (exit 2, every difference\n"
+	  "                           listed) if the plan, the VMs, their XML or the placement differ now\n"
+	  "      --max-age DURATION   how old the resolved plan may be (default 24h; 90s, 30m, 2h, 1d)\n"
 	  "      --state-dir DIR      journal and saved XML (default: .vmshift/<plan name>/ beside the plan)\n"
 	  "      --only ID...         only these migrations (ids as in the plan)\n"
 	  "      --on-failure MODE    rollback (default: undo the failed migration's steps) or stop\n"
@@ -30,13 +36,16 @@ const struct cmd cmd_table[] = {
 	  "      --now TIME           the clock for the plan's window: (RFC 3339, for tests and rehearsals)\n"
 	  "  Exit status: 0 all done, 1 some migration failed or was deferred (window), 2 invalid plan or\n"
 	  "  usage, 3 interrupted.\n" },
-	{ "resume", CMD_EXECUTOR, "PLAN [--state-dir DIR] [--on-failure rollback|stop] [--now TIME] [--output text|json]",
+	{ "resume", CMD_EXECUTOR, "PLAN [--resolved FILE] [--state-dir DIR] [--on-failure rollback|stop] [--now TIME] [--output text|json]",
 	  "continue an interrupted, stopped or deferred run from its journal",
 	  "  Refuses a plan whose unfinished migrations changed since the run began.\n"
+	  "      --resolved FILE    must be the resolved plan the run began with (optional: the journal\n"
+	  "                         keeps what it resolved and placed)\n"
 	  "      --on-failure MODE  rollback (default) or stop, as for apply\n"
 	  "      --now TIME         the clock for the plan's window: (RFC 3339)\n" },
-	{ "rollback", CMD_EXECUTOR, "PLAN [--only ID...] [--force] [--state-dir DIR] [--output text|json]",
+	{ "rollback", CMD_EXECUTOR, "PLAN [--only ID...] [--force] [--resolved FILE] [--state-dir DIR] [--output text|json]",
 	  "undo the completed steps of the named, or the failed, migrations (newest first)",
+	  "      --resolved FILE  must be the resolved plan the run began with (optional)\n"
 	  "      --only ID...   these migrations (default: every failed or interrupted one)\n"
 	  "      --force        also roll back migrations that are done: stops the VM on the target,\n"
 	  "                     discards its copied disks (and what it wrote since), restarts it on the source\n" },

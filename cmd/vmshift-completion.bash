@@ -18,9 +18,9 @@ _vmshift_options()
 	case $1 in
 	validate) echo "-o --output -h --help" ;;
 	plan) echo "-o --output -h --help" ;;
-	apply) echo "-n --dry-run --state-dir --only --on-failure --accept-new-host-keys -o --output -q --quiet --now -h --help" ;;
-	resume) echo "--state-dir --now --on-failure --accept-new-host-keys -o --output -q --quiet -h --help" ;;
-	rollback) echo "--only --force --state-dir --accept-new-host-keys -o --output -q --quiet -h --help" ;;
+	apply) echo "-n --dry-run --save --resolved --max-age --state-dir --only --on-failure --accept-new-host-keys -o --output -q --quiet --now -h --help" ;;
+	resume) echo "--resolved --state-dir --now --on-failure --accept-new-host-keys -o --output -q --quiet -h --help" ;;
+	rollback) echo "--only --force --resolved --state-dir --accept-new-host-keys -o --output -q --quiet -h --help" ;;
 	status) echo "--state-dir --accept-new-host-keys -o --output -q --quiet -h --help" ;;
 	esac
 }
@@ -29,7 +29,7 @@ _vmshift_options()
 _vmshift_takes_arg()
 {
 	case $1 in
-	-o | --output | --state-dir | --only | --on-failure | --now) return 0 ;;
+	-o | --output | --state-dir | --only | --on-failure | --now | --save | --resolved | --max-age) return 0 ;;
 	esac
 	return 1
 }
@@ -135,7 +135,12 @@ _vmshift()
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return 0
 		;;
-	--now)
+	--now | --max-age)
+		return 0
+		;;
+	--save | --resolved)
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return 0
 		;;
 	--only)

@@ -4,6 +4,7 @@
 
 #include "engine.h"
 #include "placement.h"
+#include "resolved.h"
 #include "window.h"
 #include "sched.h"
 #include "step_common.h"
@@ -83,7 +84,8 @@ build_units(struct exec *x, GPtrArray *recs, GError **err)
 		}
 		if (!x->hosts)
 			continue;	/* status: not resolved yet */
-		if (!(vms = resolve_match(x, m, err)))
+		/* apply --resolved: the names reviewed, not those of now */
+		if (!(x->resolved && (vms = resolved_match_vms(x->resolved, m->id))) && !(vms = resolve_match(x, m, err)))
 			return -1;
 		sink_log(&x->sink, "%s: '%s' matches %u domain%s on %s", m->id, m->match, vms->len,
 			 vms->len == 1 ? "" : "s", m->from->name);
@@ -209,9 +211,14 @@ check_plan_file(struct exec *x, GPtrArray *recs, GError **err)
 }
 
 static int
-record_run(struct exec *x, const char *cmd, GError **err)
+record_run(struct exec *x, const char *cmd, const char *resolved_sum, GError **err)
 {
 	JsonObject *rec = unit_record_new("run", NULL);
+
+	if (resolved_sum) {
+		json_object_set_string_member(rec, "resolved", x->o->resolved);
+		json_object_set_string_member(rec, "resolved_sha256", resolved_sum);
+	}
 
 	/* each migration's fingerprint goes with its attempt (engine_run_unit()) */
 	if (x->only) {
@@ -450,14 +457,48 @@ exec_setup(struct exec *x, gboolean connect, gboolean lock, const char *const *f
 	return build_units(x, *recs, err);
 }
 
+/* apply --resolved: a dry run, read-only and without the journal's lock,
+ * compared with the resolved plan (resolved.h) before anything is
+ * written; *saved is the plan, checked. */
+static int
+resolved_check(struct plan *plan, const struct exec_opts *o, JsonObject **saved, char *sum, GError **err)
+{
+	struct exec_opts d = *o;
+	struct exec y;
+	g_autoptr(GPtrArray) recs = NULL;
+	g_autoptr(GString) text = g_string_new(NULL);
+	int rc = -1;
+
+	if (!(*saved = resolved_load(o->resolved, sum, err)))
+		return -1;
+	d.dry_run = TRUE;
+	exec_init(&y, plan, &d);
+	sink_log(&y.sink, "checking %s against the hosts (a dry run)", o->resolved);
+	if (exec_setup(&y, TRUE, FALSE, NULL, &recs, err) == 0) {
+		units_replay(&y, recs);
+		if (placement_restore(&y, TRUE, err) == 0) {
+			placement_decide(&y);
+			engine_dry_run(&y, text);
+			rc = resolved_compare(&y, *saved, o->resolved, o->max_age_s ? o->max_age_s : RESOLVED_MAX_AGE_S, err);
+		}
+	}
+	exec_release(&y);
+	return rc;
+}
+
 int
 executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GString *text, GError **err)
 {
 	struct exec x;
 	g_autoptr(GPtrArray) recs = NULL;
+	g_autoptr(JsonObject) saved = NULL;
+	char sum[65] = "";
 	int rc = -1;
 
+	if (o->resolved && !o->resume && !o->dry_run && resolved_check(plan, o, &saved, sum, err) < 0)
+		return -1;
 	exec_init(&x, plan, o);
+	x.resolved = saved;
 	if (o->resume) {
 		g_autofree char *jpath = g_build_filename(x.state_dir, "journal.jsonl", NULL);
 
@@ -483,15 +524,22 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 		engine_dry_run(&x, text);
 		rc = report_overall(&x) == RUN_OK ? RUN_OK : RUN_FAILED;
 		report_write(&x, "dry-run", rc, json, NULL);
+		if (o->save && rc != RUN_OK)
+			sink_log(&x.sink, "not saved to %s: the dry run found problems (see above)", o->save);
+		else if (o->save && resolved_save(&x, err) < 0)
+			rc = -1;
 		goto out;
 	}
 	units_replay(&x, recs);
-	if (check_plan_file(&x, recs, err) < 0 || placement_restore(&x, TRUE, err) < 0 || check_unchanged(&x, err) < 0)
+	if (check_plan_file(&x, recs, err) < 0 || (o->resume && resolved_same_run(&x, recs, err) < 0) ||
+	    placement_restore(&x, TRUE, err) < 0 || check_unchanged(&x, err) < 0)
 		goto out;
+	if (x.resolved)
+		resolved_place(&x, x.resolved);
 	/* where each VM of a to: list goes: a claim needs its target host;
 	 * journaled once the run starts, before its first step */
 	placement_decide(&x);
-	if (claims_check(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", err) < 0 ||
+	if (claims_check(&x, err) < 0 || record_run(&x, o->resume ? "resume" : "apply", x.resolved ? sum : NULL, err) < 0 ||
 	    placement_journal(&x, err) < 0)
 		goto out;
 	x.started_us = g_get_monotonic_time();	/* --now is the clock when the migrations start */
@@ -519,7 +567,8 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 	if (exec_setup(&x, TRUE, TRUE, NULL, &recs, err) < 0)
 		goto out;
 	units_replay(&x, recs);
-	if (check_plan_file(&x, recs, err) < 0 || placement_restore(&x, TRUE, err) < 0)
+	if (check_plan_file(&x, recs, err) < 0 || resolved_same_run(&x, recs, err) < 0 ||
+	    placement_restore(&x, TRUE, err) < 0)
 		goto out;
 	for (guint i = 0; i < x.units->len; i++) {
 		struct unit *u = x.units->pdata[i];
@@ -532,7 +581,7 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 			goto out;
 		}
 	}
-	if (check_unchanged(&x, err) < 0 || record_run(&x, "rollback", err) < 0)
+	if (check_unchanged(&x, err) < 0 || record_run(&x, "rollback", NULL, err) < 0)
 		goto out;
 	rc = RUN_OK;
 	/* dependents first: the reverse of execution order */

@@ -40,6 +40,10 @@ struct exec_opts {
 	gpointer log_ud;		/* for both */
 	volatile int *interrupted;	/* set by a signal handler: finish the current step, then stop */
 	gint64 now;			/* --now: the clock at the start, unix seconds (0: the system's) */
+	const char *save;		/* dry-run: write the resolved plan here (resolved.h) */
+	const char *resolved;		/* apply: run exactly this resolved plan, or refuse; resume, rollback: the run's */
+	gint64 max_age_s;		/* how old the resolved plan may be (0: RESOLVED_MAX_AGE_S) */
+	const char *version;		/* vmshift's, for the resolved plan */
 };
 
 /* apply, dry-run and resume.  @json gets the machine-readable report

@@ -36,6 +36,7 @@ struct journal_rec {
 	const char *ev;		/* "" if absent */
 	const char *unit, *step, *phase, *status, *error;	/* NULL if absent */
 	const char *migration, *cmd, *plan, *plan_sha256;	/* resolve, run */
+	const char *resolved_sha256;	/* run: of apply --resolved's file */
 	JsonArray *vms, *only;	/* resolve's, run's (strings); NULL if absent */
 	JsonObject *facts;	/* facts', with only the keys asked for; NULL if absent */
 };

@@ -29,6 +29,7 @@ static const struct {
 	MEMBER("cmd", cmd),
 	MEMBER("plan", plan),
 	MEMBER("plan_sha256", plan_sha256),
+	MEMBER("resolved_sha256", resolved_sha256),
 };
 
 enum capture { C_NONE, C_FACTS, C_VMS, C_ONLY };

@@ -77,6 +77,7 @@ struct exec {
 	GPtrArray *placed_now;	/* struct unit *, borrowed: placed by this run, not journaled yet (placement.c) */
 	gint64 started_us;	/* monotonic, when the run began (window.c's clock) */
 	gint64 moved_bytes, moved_us;	/* throughput measured so far (window.c; under mu) */
+	JsonObject *resolved;	/* apply --resolved: the resolved plan, checked (resolved.h); borrowed */
 };
 
 const char *unit_status_name(enum unit_status s);
