@@ -33,7 +33,7 @@ PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c p
 # The executor's layers, each calling only its own or lower ones (see
 # docs/architecture.md): entry points, engine, step table, steps, units
 # and hosts, and the leaves.
-EXECUTOR_SRC = executor/executor.c executor/resolved.c executor/placement.c executor/placement_facts.c executor/window.c \
+EXECUTOR_SRC = executor/executor.c executor/schedule.c executor/resolved.c executor/placement.c executor/placement_facts.c executor/window.c \
                executor/engine.c executor/sched.c executor/report.c \
                executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_verify.c executor/bridges.c executor/step_files.c executor/step_copy.c executor/step_direct.c executor/step_owner.c \
                executor/step_live.c executor/live_job.c executor/live_ladder.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \

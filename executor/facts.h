@@ -26,6 +26,10 @@
 /* the attempt: recorded before its first step */
 #define FACT_FINGERPRINT	"fingerprint"		/* the plan entry as it was (executor.c) */
 #define FACT_FINGERPRINT_VERSION "fingerprint_version"	/* absent: 1 */
+/* The version this vmshift writes: the planner's fingerprint walks its
+ * own field tables (1 and 2 were lists written by hand; 4 has issue 11's
+ * keys).  A journal of another version is refused on resume. */
+#define FINGERPRINT_VERSION	4
 #define FACT_SOURCE_HOST_UUID	"source_host_uuid"	/* the libvirt hosts the attempt used */
 #define FACT_TARGET_HOST_UUID	"target_host_uuid"
 
