@@ -38,7 +38,7 @@ EXECUTOR_SRC = executor/executor.c executor/placement.c executor/placement_facts
                executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_verify.c executor/bridges.c executor/step_files.c executor/step_copy.c executor/step_direct.c executor/step_owner.c \
                executor/step_live.c executor/live_job.c executor/live_ladder.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
-               executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
+               executor/sink.c executor/events.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_refs.c executor/domxml_paths.c \
                executor/domxml_remap.c executor/domxml_tpm.c \
                executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c \

@@ -1,4 +1,5 @@
 /* cmd_apply.c: vmshift apply | resume | rollback | status PLAN */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ struct term {
 	GPtrArray *units;	/* char *, in the order they appeared */
 	GHashTable *lines;	/* unit -> its progress line */
 	guint drawn;		/* lines of the block now on screen */
+	struct events_out *events;	/* --events (the sink's one user data) */
 };
 
 static void
@@ -97,6 +99,65 @@ progress_line(gpointer ud, const char *unit, const char *line)
 	g_mutex_unlock(&t->mu);
 }
 
+/* --events FILE: one JSON object a line (docs/events.md), written whole
+ * and flushed, under a lock (worker threads call in).  The first write
+ * error is said once on stderr; the run goes on without events (the
+ * journal is the record). */
+struct events_out {
+	GMutex mu;
+	FILE *f;		/* NULL: no --events */
+	const char *path;	/* as given; "-": stdout */
+	const char *cmd;
+	gboolean failed;
+};
+
+static void
+events_line(gpointer ud, const char *line)
+{
+	struct events_out *e = ((struct term *)ud)->events;
+
+	g_mutex_lock(&e->mu);
+	if (!e->failed) {
+		errno = 0;
+		if (fputs(line, e->f) == EOF || fputc('\n', e->f) == EOF || fflush(e->f) == EOF) {
+			e->failed = TRUE;
+			fprintf(stderr, "vmshift %s: cannot write the events to %s (%s); the run goes on without them (its journal is the record: vmshift status)\n",
+				e->cmd, strcmp(e->path, "-") ? e->path : "stdout", errno ? g_strerror(errno) : "write error");
+		}
+	}
+	g_mutex_unlock(&e->mu);
+}
+
+/* Open --events' file; -1 when none is asked or it is open, else the
+ * exit code to return. */
+static int
+events_open(struct events_out *e, const char *cmd, struct exec_opts *o)
+{
+	g_mutex_init(&e->mu);
+	e->cmd = cmd;
+	if (!e->path)
+		return -1;
+	if (!strcmp(e->path, "-"))
+		e->f = stdout;
+	else if (!(e->f = fopen(e->path, "we"))) {
+		fprintf(stderr, "vmshift %s: cannot open the events file '%s': %s; name a file you can write (or - for stdout)\n",
+			cmd, e->path, g_strerror(errno));
+		return EXIT_INVALID;
+	}
+	/* a reader that went away (a closed pipe) is a write error, not death */
+	signal(SIGPIPE, SIG_IGN);
+	o->event = events_line;
+	return -1;
+}
+
+static void
+events_close(struct events_out *e)
+{
+	if (e->f && e->f != stdout && fclose(e->f) == EOF && !e->failed)
+		fprintf(stderr, "vmshift %s: cannot write the events to %s (%s)\n", e->cmd, e->path, g_strerror(errno));
+	g_mutex_clear(&e->mu);
+}
+
 enum which { W_APPLY, W_RESUME, W_ROLLBACK, W_STATUS };
 
 struct args {
@@ -104,6 +165,7 @@ struct args {
 	GPtrArray *only;	/* char *, borrowed from argv */
 	gboolean as_json, quiet;
 	const char *plan;
+	const char *events;	/* --events FILE, or NULL */
 };
 
 /* One option of @ch; -1 when taken, else the exit code to return. */
@@ -159,6 +221,11 @@ take_option(const struct cmd *self, enum which w, int ch, struct args *a)
 		a->o.now = g_date_time_to_unix(d);
 		return -1;
 	}
+	case 'E':
+		if (w == W_STATUS)
+			return cmd_usage_error(self, "--events is for apply, resume and rollback");
+		a->events = optarg;
+		return -1;
 	case 'h':
 		return cmd_print_help(self);
 	default:
@@ -180,6 +247,7 @@ parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct a
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "now", required_argument, NULL, 'N' },
+		{ "events", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -189,6 +257,10 @@ parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct a
 	while ((ch = getopt_long(argc, argv, "nqho:", opts, NULL)) != -1)
 		if ((rc = take_option(self, w, ch, a)) >= 0)
 			return rc;
+	if (a->events && a->o.dry_run)
+		return cmd_usage_error(self, "--events is for runs, not --dry-run (its report is --output json)");
+	if (a->events && !strcmp(a->events, "-") && a->as_json)
+		return cmd_usage_error(self, "--events - needs stdout, which --output json gives the report; name a file for the events");
 	/* --only takes one id; more ids may follow as plain arguments */
 	if (argc - optind < 1)
 		return cmd_usage_error(self, "name the plan file");
@@ -270,7 +342,8 @@ run(const struct cmd *self, enum which w, int argc, char **argv)
 	g_autoptr(GString) text = g_string_new(NULL);
 	g_autoptr(GError) err = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct term term = { 0 };
+	struct events_out events = { 0 };
+	struct term term = { .events = &events };
 	struct plan *plan;
 	int rc;
 
@@ -279,12 +352,19 @@ run(const struct cmd *self, enum which w, int argc, char **argv)
 	if (!(plan = cmd_load_plan(a.plan)))
 		return EXIT_INVALID;
 	a.o.resume = w == W_RESUME;
+	events.path = a.events;
+	if ((rc = events_open(&events, self->name, &a.o)) >= 0) {
+		plan_free(plan);
+		g_mutex_clear(&events.mu);
+		return rc;
+	}
 	term_init(&term, a.quiet, &a.o);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	rc = execute(w, plan, &a.o, a.as_json ? json : NULL, text, &err);	/* JSON only when asked: it costs */
 	plan_free(plan);
 	term_release(&term);
+	events_close(&events);
 	if (rc < 0) {
 		fprintf(stderr, "vmshift %s: %s\n", self->name, err->message);
 		return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_INVALID : EXIT_FAILED;
