@@ -50,7 +50,7 @@ CMD_SHARED   = cmd/commands.c cmd/common.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/json.c $(CMD_SHARED)
 CMD_EXEC_SRC = cmd/main_executor.c cmd/cmd_apply.c $(CMD_SHARED)
 UNIT_TESTS   = test_ydoc test_plan test_order test_fields
-EXEC_TESTS   = test_journal test_udiff test_domxml test_sched test_extents test_live_ladder
+EXEC_TESTS   = test_journal test_udiff test_domxml test_sched test_extents test_live_ladder test_events
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
 EXECUTOR_OBJ = $(EXECUTOR_SRC:%.c=$(BUILD)/%.o)
@@ -108,6 +108,9 @@ $(BUILD)/tests/test_live_ladder: tests/unit/test_live_ladder.c $(BUILD)/executor
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(BUILD)/tests/test_extents: tests/unit/test_extents.c $(BUILD)/executor/extents.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+$(BUILD)/tests/test_events: tests/unit/test_events.c $(BUILD)/executor/events.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(BUILD)/tests/test_udiff: tests/unit/test_udiff.c $(BUILD)/executor/udiff.o

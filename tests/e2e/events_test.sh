@@ -1,0 +1,189 @@
+#!/bin/bash
+# End-to-end tests of `--events FILE` (docs/events.md) on the real lab
+# (tests/lab): real applies, a rollback and a failure, each event stream
+# parsed line by line and checked against the run and its journal.
+#
+#   VMSHIFT=build/vmshift tests/e2e/events_test.sh
+#
+# TAP output.  The lab must be up; the tests bring it back to the state
+# lab-up leaves (its guests on host-a) and leave it so.
+set -uo pipefail
+
+# shellcheck source=harness.bash
+. "$(dirname "$(readlink -f "$0")")/harness.bash"
+
+# vm-shared goes cold to host-c (shared storage), vm-local is copied to
+# host-b (its disk: progress events), as in apply_test.sh
+{
+	plan_head ev
+	echo "  - {vm: vm-shared, from: host-a, to: host-c, mode: cold}"
+	offline_entry vm-local
+} >"$W/plan.yaml"
+STATE=$W/.vmshift/ev
+
+# check_events FILE JOURNAL MODE... : every line of FILE is a JSON object
+# with "ev" and an RFC 3339 UTC "t" with milliseconds; the run's start
+# comes first and its end last; every step's and undo's start comes before
+# its end, which has "result" and "duration_ms"; per unit, the steps
+# start in the order of its mode (UNIT=MODE arguments); the step, undo
+# and unit events are the journal's records of this run, unit by unit.
+# Prints what a test may want to grep: one summary line per event.
+check_events() {
+	/usr/bin/python3 - "$@" <<'PY'
+import json, re, sys
+path, journal = sys.argv[1], sys.argv[2]
+modes = dict(a.split("=", 1) for a in sys.argv[3:])
+order = {
+    "cold": ["preflight", "shutdown-source", "export-xml", "prepare-target", "define-target",
+             "start-target", "verify-target", "undefine-source"],
+    "offline-with-scp-disk": ["preflight", "shutdown-source", "export-xml", "copy-disks", "prepare-target",
+                              "define-target", "start-target", "verify-target", "undefine-source",
+                              "delete-source-disks"],
+}
+lines = open(path).read().split("\n")
+assert lines[-1] == "", "the last line has no newline"
+evs = []
+for i, line in enumerate(lines[:-1], 1):
+    o = json.loads(line)
+    assert isinstance(o, dict), f"line {i} is no object: {line}"
+    assert list(o)[:2] == ["ev", "t"], f"line {i}: ev and t are not first: {line}"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["t"]), f"line {i}: t is {o['t']}"
+    evs.append(o)
+assert evs, "no events"
+first, last = evs[0], evs[-1]
+assert first["ev"] == "run" and first["phase"] == "start", f"first event: {first}"
+assert first["plan"].endswith(".yaml") and len(first["plan_sha256"]) == 64, first
+assert last["ev"] == "run" and last["phase"] == "end" and last["cmd"] == first["cmd"], f"last event: {last}"
+assert sum(e["ev"] == "run" for e in evs) == 2, "more than one run start or end"
+open_ = {}
+started = {}
+for e in evs:
+    if e["ev"] in ("step", "undo"):
+        k = (e["ev"], e["unit"], e["step"])
+        if e["phase"] == "start":
+            assert k not in open_, f"started twice: {k}"
+            open_[k] = e
+            if e["ev"] == "step":
+                started.setdefault(e["unit"], []).append(e["step"])
+        else:
+            assert k in open_, f"ended before it started: {e}"
+            del open_[k]
+            assert e["result"] == ("ok" if e["phase"] == "done" else "failed"), e
+            assert isinstance(e["duration_ms"], int) and e["duration_ms"] >= 0, e
+            assert e["phase"] == "done" or e["error"], e
+    elif e["ev"] == "progress":
+        assert e["bytes_done"] <= e["bytes_total"] and e["unit"] and e["step"], e
+assert not open_, f"started, never ended: {list(open_)}"
+for unit, mode in modes.items():
+    want = order[mode]
+    got = started.get(unit, [])
+    assert got == want[:len(got)], f"{unit}: steps {got}, not in {mode}'s order {want}"
+# the journal's records of this run (from its run record on), unit by unit
+recs = [json.loads(l) for l in open(journal)]
+start = max(i for i, r in enumerate(recs) if r["ev"] == "run")
+assert recs[start]["plan_sha256"] == first["plan_sha256"] and recs[start]["cmd"] == first["cmd"]
+def seq(rs):
+    out = {}
+    for r in rs:
+        if r["ev"] in ("step", "undo"):
+            out.setdefault(r["unit"], []).append((r["ev"], r["step"], r["phase"], r.get("error")))
+        elif r["ev"] == "unit":
+            out.setdefault(r["unit"], []).append(("unit", r["status"], r.get("error")))
+    return out
+assert seq(evs) == seq(recs[start:]), f"events {seq(evs)} != journal {seq(recs[start:])}"
+for e in evs:
+    print(e["ev"], e.get("unit", "-"), e.get("step", e.get("status", e.get("phase", "-"))),
+          e.get("phase", "-"), e.get("result", "-"))
+print("end", last["result"], last["exit"], json.dumps(last.get("counts", {}), sort_keys=True))
+PY
+}
+
+# ---------------------------------------------------------------- tests
+
+lab_reset
+snapshot >"$W/s0"
+
+json_stdout_refused() {
+	refused 2 json.log "--events - needs stdout" vmshift apply plan.yaml --events - --output json
+	[ ! -e "$W/.vmshift" ] || die "a refused apply made a state directory"
+	vmshift apply plan.yaml --events - --output json 2>/dev/null >"$W/json.out"
+	[ ! -s "$W/json.out" ] || die "a refused apply wrote on stdout: $(head -3 "$W/json.out")"
+	refused 2 dry.log "not --dry-run" vmshift apply plan.yaml --events "$W/x.jsonl" --dry-run
+	unchanged
+}
+t "--events - with --output json is refused (exit 2) and touches nothing" json_stdout_refused
+
+apply_events() {
+	vmshift apply plan.yaml --events "$W/apply.jsonl" 2>"$W/apply.log" || die "apply failed: $(tail -20 "$W/apply.log")"
+	running_on host-c vm-shared
+	running_on host-b vm-local
+	check_events "$W/apply.jsonl" "$STATE/journal.jsonl" vm-shared=cold vm-local=offline-with-scp-disk \
+		>"$W/apply.sum" || die "the event stream is wrong"
+	grep -qx 'end ok 0 {"done": 2}' "$W/apply.sum" || die "run end: $(tail -1 "$W/apply.sum")"
+	grep -qx 'unit vm-shared done - -' "$W/apply.sum" || die "no done event for vm-shared"
+	grep -qx 'unit vm-local done - -' "$W/apply.sum" || die "no done event for vm-local"
+	grep -qx 'step vm-local delete-source-disks done ok' "$W/apply.sum" || die "vm-local's last step did not end ok"
+}
+t "apply --events FILE: every line an event, in order, agreeing with the journal" apply_events
+
+copy_progress() {
+	/usr/bin/python3 - "$W/apply.jsonl" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+p = [e for e in evs if e["ev"] == "progress"]
+assert p, "no progress event"
+assert all(e["unit"] == "vm-local" and e["step"] == "copy-disks" for e in p), p
+assert all(e["path"].startswith("/var/lib/libvirt/images/") or e["path"].startswith("/srv/vms/") for e in p), p
+assert p[-1]["bytes_done"] == p[-1]["bytes_total"] > 0 and p[-1]["percent"] == 100, p[-1]
+assert all(isinstance(e["rate_mib_s"], (int, float)) for e in p), p
+# inside copy-disks: after its start, before its end
+i = [k for k, e in enumerate(evs) if e["ev"] == "step" and e["unit"] == "vm-local" and e["step"] == "copy-disks"]
+assert all(i[0] < evs.index(e) < i[1] for e in p), "progress outside copy-disks"
+PY
+}
+t "the copy's progress: events with bytes done of total, rate, between copy-disks' start and end" copy_progress
+
+write_error_goes_on() {
+	vmshift rollback plan.yaml --force --only vm-shared vm-local --events /dev/full 2>"$W/rb.log" ||
+		die "rollback failed: $(tail -20 "$W/rb.log")"
+	[ "$(grep -c "cannot write the events to /dev/full" "$W/rb.log")" = 1 ] ||
+		die "the write error is not said exactly once: $(grep -c "cannot write the events" "$W/rb.log")"
+	unchanged
+	running_on host-a vm-shared
+	running_on host-a vm-local
+}
+t "an events file that cannot be written is said once; the rollback goes on and restores every host" write_error_goes_on
+
+fault_events() {
+	rm -rf "$W/.vmshift"
+	VMSHIFT_FAULT="define-target:fail:vm-local" vmshift apply plan.yaml --only vm-local -q --events - \
+		>"$W/f.jsonl" 2>"$W/f.log"
+	[ $? = 1 ] || die "apply did not exit 1: $(tail -5 "$W/f.log")"
+	check_events "$W/f.jsonl" "$STATE/journal.jsonl" vm-local=offline-with-scp-disk >"$W/f.sum" ||
+		die "stdout is not only the event stream: $(head -5 "$W/f.jsonl")"
+	grep -qx 'step vm-local define-target failed failed' "$W/f.sum" || die "no failed define-target: $(cat "$W/f.sum")"
+	/usr/bin/python3 -c '
+import json, sys
+f = [e for e in map(json.loads, open(sys.argv[1])) if e["ev"] == "step" and e.get("phase") == "failed"]
+assert [(e["step"], e["error"]) for e in f] == [("define-target", "VMSHIFT_FAULT: injected failure at define-target")], f
+' "$W/f.jsonl" || die "the failed step has not its error"
+	for s in define-target prepare-target copy-disks export-xml shutdown-source; do
+		grep -qx "undo vm-local $s start -" "$W/f.sum" && grep -qx "undo vm-local $s done ok" "$W/f.sum" ||
+			die "no undo of $s: $(grep undo "$W/f.sum")"
+	done
+	# the failure first, then the undos, then rolled back; the run failed
+	/usr/bin/python3 - "$W/f.sum" <<'PY' || die "out of order: $(cat "$W/f.sum")"
+import sys
+s = open(sys.argv[1]).read().split("\n")
+a = s.index("step vm-local define-target failed failed")
+b = s.index("unit vm-local failed - -")
+c = s.index("undo vm-local define-target start -")
+d = s.index("unit vm-local rolled-back - -")
+assert a < b < c < d, (a, b, c, d)
+assert s[-2] == 'end failed 1 {"rolled-back": 1}', s[-2]
+PY
+	unchanged
+}
+t "a failure at define-target: the failed step, its error and the undos, on stdout alone with -q" fault_events
+
+tap_end
