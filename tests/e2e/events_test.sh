@@ -21,82 +21,9 @@ set -uo pipefail
 } >"$W/plan.yaml"
 STATE=$W/.vmshift/ev
 
-# check_events FILE JOURNAL MODE... : every line of FILE is a JSON object
-# with "ev" and an RFC 3339 UTC "t" with milliseconds; the run's start
-# comes first and its end last; every step's and undo's start comes before
-# its end, which has "result" and "duration_ms"; per unit, the steps
-# start in the order of its mode (UNIT=MODE arguments); the step, undo
-# and unit events are the journal's records of this run, unit by unit.
-# Prints what a test may want to grep: one summary line per event.
-check_events() {
-	/usr/bin/python3 - "$@" <<'PY'
-import json, re, sys
-path, journal = sys.argv[1], sys.argv[2]
-modes = dict(a.split("=", 1) for a in sys.argv[3:])
-order = {
-    "cold": ["preflight", "shutdown-source", "export-xml", "prepare-target", "define-target",
-             "start-target", "verify-target", "undefine-source"],
-    "offline-with-scp-disk": ["preflight", "shutdown-source", "export-xml", "copy-disks", "prepare-target",
-                              "define-target", "start-target", "verify-target", "undefine-source",
-                              "delete-source-disks"],
-}
-lines = open(path).read().split("\n")
-assert lines[-1] == "", "the last line has no newline"
-evs = []
-for i, line in enumerate(lines[:-1], 1):
-    o = json.loads(line)
-    assert isinstance(o, dict), f"line {i} is no object: {line}"
-    assert list(o)[:2] == ["ev", "t"], f"line {i}: ev and t are not first: {line}"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["t"]), f"line {i}: t is {o['t']}"
-    evs.append(o)
-assert evs, "no events"
-first, last = evs[0], evs[-1]
-assert first["ev"] == "run" and first["phase"] == "start", f"first event: {first}"
-assert first["plan"].endswith(".yaml") and len(first["plan_sha256"]) == 64, first
-assert last["ev"] == "run" and last["phase"] == "end" and last["cmd"] == first["cmd"], f"last event: {last}"
-assert sum(e["ev"] == "run" for e in evs) == 2, "more than one run start or end"
-open_ = {}
-started = {}
-for e in evs:
-    if e["ev"] in ("step", "undo"):
-        k = (e["ev"], e["unit"], e["step"])
-        if e["phase"] == "start":
-            assert k not in open_, f"started twice: {k}"
-            open_[k] = e
-            if e["ev"] == "step":
-                started.setdefault(e["unit"], []).append(e["step"])
-        else:
-            assert k in open_, f"ended before it started: {e}"
-            del open_[k]
-            assert e["result"] == ("ok" if e["phase"] == "done" else "failed"), e
-            assert isinstance(e["duration_ms"], int) and e["duration_ms"] >= 0, e
-            assert e["phase"] == "done" or e["error"], e
-    elif e["ev"] == "progress":
-        assert e["bytes_done"] <= e["bytes_total"] and e["unit"] and e["step"], e
-assert not open_, f"started, never ended: {list(open_)}"
-for unit, mode in modes.items():
-    want = order[mode]
-    got = started.get(unit, [])
-    assert got == want[:len(got)], f"{unit}: steps {got}, not in {mode}'s order {want}"
-# the journal's records of this run (from its run record on), unit by unit
-recs = [json.loads(l) for l in open(journal)]
-start = max(i for i, r in enumerate(recs) if r["ev"] == "run")
-assert recs[start]["plan_sha256"] == first["plan_sha256"] and recs[start]["cmd"] == first["cmd"]
-def seq(rs):
-    out = {}
-    for r in rs:
-        if r["ev"] in ("step", "undo"):
-            out.setdefault(r["unit"], []).append((r["ev"], r["step"], r["phase"], r.get("error")))
-        elif r["ev"] == "unit":
-            out.setdefault(r["unit"], []).append(("unit", r["status"], r.get("error")))
-    return out
-assert seq(evs) == seq(recs[start:]), f"events {seq(evs)} != journal {seq(recs[start:])}"
-for e in evs:
-    print(e["ev"], e.get("unit", "-"), e.get("step", e.get("status", e.get("phase", "-"))),
-          e.get("phase", "-"), e.get("result", "-"))
-print("end", last["result"], last["exit"], json.dumps(last.get("counts", {}), sort_keys=True))
-PY
-}
+# check_events EVENTS JOURNAL UNIT=MODE...: the stream parses, is in
+# order and agrees with the journal (see tests/events-check)
+check_events() { "$ROOT/tests/events-check" "$@"; }
 
 # ---------------------------------------------------------------- tests
 
