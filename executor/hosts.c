@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 
+#include <libxml/parser.h>
+
 #include "hosts.h"
 
 /* Where the SSH-endpoint proof makes its directory: libvirt's own state
@@ -118,6 +120,9 @@ hosts_connect(struct plan *plan, const struct sink *sink, gboolean read_only, gb
 
 	if (virt_event_loop_start(err) < 0)
 		return -1;
+	/* libxml2 (2.9) makes its global locks on first use, racing: once
+	 * here, before the threads that open connections parse XML */
+	xmlInitParser();
 	for (guint i = 0; i < plan->migrations->len; i++) {
 		struct migration *m = plan->migrations->pdata[i];
 
