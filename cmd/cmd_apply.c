@@ -1,5 +1,6 @@
 /* cmd_apply.c: vmshift apply | resume | rollback | status PLAN */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -99,13 +100,14 @@ progress_line(gpointer ud, const char *unit, const char *line)
 	g_mutex_unlock(&t->mu);
 }
 
-/* --events FILE: one JSON object a line (docs/events.md), written whole
- * and flushed, under a lock (worker threads call in).  The first write
- * error is said once on stderr; the run goes on without events (the
- * journal is the record). */
+/* --events FILE: one JSON object a line (docs/events.md), each written
+ * whole by write(2) under a lock (worker threads call in): nothing waits
+ * in a buffer, and stdout's FILE is not involved.  The first write error
+ * is said once on stderr; the run goes on without events (the journal is
+ * the record). */
 struct events_out {
 	GMutex mu;
-	FILE *f;		/* NULL: no --events */
+	int fd;			/* -1: no --events */
 	const char *path;	/* as given; "-": stdout */
 	const char *cmd;
 	gboolean failed;
@@ -116,13 +118,18 @@ events_line(gpointer ud, const char *line)
 {
 	struct events_out *e = ((struct term *)ud)->events;
 
+	g_autofree char *buf = g_strconcat(line, "\n", NULL);
+	gsize len = strlen(buf), off = 0;
+	ssize_t n;
+
 	g_mutex_lock(&e->mu);
-	if (!e->failed) {
-		errno = 0;
-		if (fputs(line, e->f) == EOF || fputc('\n', e->f) == EOF || fflush(e->f) == EOF) {
+	while (!e->failed && off < len) {
+		if ((n = write(e->fd, buf + off, len - off)) > 0) {
+			off += (gsize)n;
+		} else if (n < 0 && errno != EINTR) {
 			e->failed = TRUE;
 			fprintf(stderr, "vmshift %s: cannot write the events to %s (%s); the run goes on without them (its journal is the record: vmshift status)\n",
-				e->cmd, strcmp(e->path, "-") ? e->path : "stdout", errno ? g_strerror(errno) : "write error");
+				e->cmd, strcmp(e->path, "-") ? e->path : "stdout", g_strerror(errno));
 		}
 	}
 	g_mutex_unlock(&e->mu);
@@ -135,11 +142,12 @@ events_open(struct events_out *e, const char *cmd, struct exec_opts *o)
 {
 	g_mutex_init(&e->mu);
 	e->cmd = cmd;
+	e->fd = -1;
 	if (!e->path)
 		return -1;
 	if (!strcmp(e->path, "-"))
-		e->f = stdout;
-	else if (!(e->f = fopen(e->path, "we"))) {
+		e->fd = STDOUT_FILENO;
+	else if ((e->fd = open(e->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
 		fprintf(stderr, "vmshift %s: cannot open the events file '%s': %s; name a file you can write (or - for stdout)\n",
 			cmd, e->path, g_strerror(errno));
 		return EXIT_INVALID;
@@ -153,7 +161,7 @@ events_open(struct events_out *e, const char *cmd, struct exec_opts *o)
 static void
 events_close(struct events_out *e)
 {
-	if (e->f && e->f != stdout && fclose(e->f) == EOF && !e->failed)
+	if (e->path && strcmp(e->path, "-") && e->fd >= 0 && close(e->fd) < 0 && !e->failed)
 		fprintf(stderr, "vmshift %s: cannot write the events to %s (%s)\n", e->cmd, e->path, g_strerror(errno));
 	g_mutex_clear(&e->mu);
 }
