@@ -12,11 +12,12 @@ set -uo pipefail
 # shellcheck source=harness.bash
 . "$(dirname "$(readlink -f "$0")")/harness.bash"
 
-# vm-shared goes cold to host-c (shared storage), vm-local is copied to
-# host-b (its disk: progress events), as in apply_test.sh
+# vm-shared goes cold to the first of [host-b, host-c] that fits (shared
+# storage; a placement event), vm-local is copied to host-b (its disk:
+# progress events), as in apply_test.sh
 {
-	plan_head ev
-	echo "  - {vm: vm-shared, from: host-a, to: host-c, mode: cold}"
+	plan_head ev | sed 's/^defaults:/placement: {policy: pack}\ndefaults:/'
+	echo "  - {vm: vm-shared, from: host-a, to: [host-b, host-c], mode: cold}"
 	offline_entry vm-local
 } >"$W/plan.yaml"
 STATE=$W/.vmshift/ev
@@ -42,7 +43,7 @@ t "--events - with --output json is refused (exit 2) and touches nothing" json_s
 
 apply_events() {
 	vmshift apply plan.yaml --events "$W/apply.jsonl" 2>"$W/apply.log" || die "apply failed: $(tail -20 "$W/apply.log")"
-	running_on host-c vm-shared
+	running_on host-b vm-shared
 	running_on host-b vm-local
 	check_events "$W/apply.jsonl" "$STATE/journal.jsonl" vm-shared=cold vm-local=offline-with-scp-disk \
 		>"$W/apply.sum" || die "the event stream is wrong"
@@ -68,6 +69,22 @@ i = [k for k, e in enumerate(evs) if e["ev"] == "step" and e["unit"] == "vm-loca
 assert all(i[0] < evs.index(e) < i[1] for e in p), "progress outside copy-disks"
 PY
 }
+placement_event() {
+	/usr/bin/python3 - "$W/apply.jsonl" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+p = [e for e in evs if e["ev"] == "placement"]
+assert len(p) == 1, p
+p = p[0]
+assert p["unit"] == "vm-shared" and p["host"] == "host-b" and p["policy"] == "pack", p
+assert [c["host"] for c in p["candidates"]] == ["host-b", "host-c"], p
+assert all(c["verdict"] == "fits" for c in p["candidates"]) and p["need_mib"] > 0, p
+first = min(i for i, e in enumerate(evs) if e.get("unit") == "vm-shared" and e["ev"] == "step")
+assert 0 < evs.index(p) < first, "the placement is not between the run's start and the unit's first step"
+PY
+}
+t "the placement decision: an event with the host chosen, the policy and every candidate's figures" placement_event
+
 t "the copy's progress: events with bytes done of total, rate, between copy-disks' start and end" copy_progress
 
 write_error_goes_on() {
@@ -76,8 +93,6 @@ write_error_goes_on() {
 	[ "$(grep -c "cannot write the events to /dev/full" "$W/rb.log")" = 1 ] ||
 		die "the write error is not said exactly once: $(grep -c "cannot write the events" "$W/rb.log")"
 	unchanged
-	running_on host-a vm-shared
-	running_on host-a vm-local
 }
 t "an events file that cannot be written is said once; the rollback goes on and restores every host" write_error_goes_on
 
