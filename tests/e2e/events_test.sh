@@ -5,6 +5,8 @@
 #
 #   VMSHIFT=build/vmshift tests/e2e/events_test.sh
 #
+# EVENTS_KEEP=DIR keeps the event streams there (docs/events.md's example).
+#
 # TAP output.  The lab must be up; the tests bring it back to the state
 # lab-up leaves (its guests on host-a) and leave it so.
 set -uo pipefail
@@ -128,4 +130,46 @@ PY
 }
 t "a failure at define-target: the failed step, its error and the undos, on stdout alone with -q" fault_events
 
+# vm-dirty cannot converge at 1 MiB/s (harness.bash): live fails at
+# timeout_s, live.fallback moves it cold
+fallback_events() {
+	setup_dirty
+	cat >"$W/fb.yaml" <<PLAN
+version: 1
+name: evfb
+hosts:
+  host-a: {uri: "$A", migration_host: 127.0.0.2}
+  host-b: {uri: "$B", migration_host: 127.0.0.3}
+defaults:
+  shutdown: {timeout_s: 1, force: true}
+migrations:
+  - {vm: vm-dirty, from: host-a, to: host-b, mode: live,
+     live: {unsafe: true, bandwidth_mib_s: 1, on_timeout: abort, max_downtime_ms: 1, timeout_s: 3, fallback: cold}}
+PLAN
+	vmshift apply fb.yaml -q --events "$W/fb.jsonl" 2>"$W/fb.log" || die "apply failed: $(tail -20 "$W/fb.log")"
+	running_on host-b vm-dirty
+	check_events "$W/fb.jsonl" "$W/.vmshift/evfb/journal.jsonl" vm-dirty=live+cold >"$W/fb.sum" ||
+		die "the event stream is wrong"
+	/usr/bin/python3 - "$W/fb.jsonl" <<'PY' || die "no fallback event in its place: $(cat "$W/fb.sum")"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+i = lambda f: next(k for k, e in enumerate(evs) if f(e))
+fb = [e for e in evs if e["ev"] == "fallback"]
+assert len(fb) == 1, fb
+f = fb[0]
+assert (f["unit"], f["from"], f["to"], f["timed_out"]) == ("vm-dirty", "live", "cold", True), f
+assert f["why"].startswith("not converging"), f
+failed = i(lambda e: e["ev"] == "step" and e["step"] == "migrate-live" and e["phase"] == "failed")
+undo = i(lambda e: e["ev"] == "undo" and e["step"] == "migrate-live" and e["phase"] == "start")
+cold = i(lambda e: e["ev"] == "step" and e["step"] == "shutdown-source" and e["phase"] == "start")
+assert failed < evs.index(f) < undo < cold, (failed, evs.index(f), undo, cold)
+live = [e for e in evs if e["ev"] == "progress" and e["step"] == "migrate-live"]
+assert live and all(e["unit"] == "vm-dirty" and "path" not in e for e in live), live
+assert evs[-1]["result"] == "ok" and evs[-1]["counts"] == {"done": 1}, evs[-1]
+PY
+	remove_guest vm-dirty
+}
+t "live.fallback: the live job's progress, the failed attempt, the fallback event, its undo, then the cold steps" fallback_events
+
+if [ -n "${EVENTS_KEEP:-}" ]; then cp "$W"/*.jsonl "$EVENTS_KEEP"/; fi
 tap_end
