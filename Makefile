@@ -38,7 +38,7 @@ EXECUTOR_SRC = executor/executor.c executor/schedule.c executor/resolved.c execu
                executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_verify.c executor/bridges.c executor/step_files.c executor/step_copy.c executor/step_direct.c executor/step_owner.c \
                executor/step_live.c executor/live_job.c executor/live_ladder.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
-               executor/sink.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
+               executor/sink.c executor/events.c executor/virt.c executor/journal.c executor/journal_read.c executor/udiff.c \
                executor/domxml.c executor/domxml_splice.c executor/domxml_refs.c executor/domxml_paths.c \
                executor/domxml_remap.c executor/domxml_tpm.c \
                executor/sshx.c executor/sshx_connect.c executor/sshx_sftp.c executor/sshx_exec.c executor/sshx_copy.c \
@@ -50,7 +50,7 @@ CMD_SHARED   = cmd/commands.c cmd/common.c
 CMD_SRC      = cmd/main.c cmd/cmd_validate.c cmd/cmd_plan.c cmd/json.c $(CMD_SHARED)
 CMD_EXEC_SRC = cmd/main_executor.c cmd/cmd_apply.c $(CMD_SHARED)
 UNIT_TESTS   = test_ydoc test_plan test_order test_fields
-EXEC_TESTS   = test_journal test_udiff test_domxml test_sched test_extents test_live_ladder
+EXEC_TESTS   = test_journal test_udiff test_domxml test_sched test_extents test_live_ladder test_events
 
 PLANNER_OBJ  = $(PLANNER_SRC:%.c=$(BUILD)/%.o)
 EXECUTOR_OBJ = $(EXECUTOR_SRC:%.c=$(BUILD)/%.o)
@@ -108,6 +108,9 @@ $(BUILD)/tests/test_live_ladder: tests/unit/test_live_ladder.c $(BUILD)/executor
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(BUILD)/tests/test_extents: tests/unit/test_extents.c $(BUILD)/executor/extents.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+$(BUILD)/tests/test_events: tests/unit/test_events.c $(BUILD)/executor/events.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(BUILD)/tests/test_udiff: tests/unit/test_udiff.c $(BUILD)/executor/udiff.o

@@ -1,4 +1,6 @@
 /* cmd_apply.c: vmshift apply | resume | rollback | status PLAN */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@ struct term {
 	GPtrArray *units;	/* char *, in the order they appeared */
 	GHashTable *lines;	/* unit -> its progress line */
 	guint drawn;		/* lines of the block now on screen */
+	struct events_out *events;	/* --events (the sink's one user data) */
 };
 
 static void
@@ -97,6 +100,72 @@ progress_line(gpointer ud, const char *unit, const char *line)
 	g_mutex_unlock(&t->mu);
 }
 
+/* --events FILE: one JSON object a line (docs/events.md), each written
+ * whole by write(2) under a lock (worker threads call in): nothing waits
+ * in a buffer, and stdout's FILE is not involved.  The first write error
+ * is said once on stderr; the run goes on without events (the journal is
+ * the record). */
+struct events_out {
+	GMutex mu;
+	int fd;			/* -1: no --events */
+	const char *path;	/* as given; "-": stdout */
+	const char *cmd;
+	gboolean failed;
+};
+
+static void
+events_line(gpointer ud, const char *line)
+{
+	struct events_out *e = ((struct term *)ud)->events;
+
+	g_autofree char *buf = g_strconcat(line, "\n", NULL);
+	gsize len = strlen(buf), off = 0;
+	ssize_t n;
+
+	g_mutex_lock(&e->mu);
+	while (!e->failed && off < len) {
+		if ((n = write(e->fd, buf + off, len - off)) > 0) {
+			off += (gsize)n;
+		} else if (n < 0 && errno != EINTR) {
+			e->failed = TRUE;
+			fprintf(stderr, "vmshift %s: cannot write the events to %s (%s); the run goes on without them (its journal is the record: vmshift status)\n",
+				e->cmd, strcmp(e->path, "-") ? e->path : "stdout", g_strerror(errno));
+		}
+	}
+	g_mutex_unlock(&e->mu);
+}
+
+/* Open --events' file; -1 when none is asked or it is open, else the
+ * exit code to return. */
+static int
+events_open(struct events_out *e, const char *cmd, struct exec_opts *o)
+{
+	g_mutex_init(&e->mu);
+	e->cmd = cmd;
+	e->fd = -1;
+	if (!e->path)
+		return -1;
+	if (!strcmp(e->path, "-"))
+		e->fd = STDOUT_FILENO;
+	else if ((e->fd = open(e->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
+		fprintf(stderr, "vmshift %s: cannot open the events file '%s': %s; name a file you can write (or - for stdout)\n",
+			cmd, e->path, g_strerror(errno));
+		return EXIT_INVALID;
+	}
+	/* a reader that went away (a closed pipe) is a write error, not death */
+	signal(SIGPIPE, SIG_IGN);
+	o->event = events_line;
+	return -1;
+}
+
+static void
+events_close(struct events_out *e)
+{
+	if (e->path && strcmp(e->path, "-") && e->fd >= 0 && close(e->fd) < 0 && !e->failed)
+		fprintf(stderr, "vmshift %s: cannot write the events to %s (%s)\n", e->cmd, e->path, g_strerror(errno));
+	g_mutex_clear(&e->mu);
+}
+
 enum which { W_APPLY, W_RESUME, W_ROLLBACK, W_STATUS };
 
 struct args {
@@ -104,6 +173,7 @@ struct args {
 	GPtrArray *only;	/* char *, borrowed from argv */
 	gboolean as_json, quiet;
 	const char *plan;
+	const char *events;	/* --events FILE, or NULL */
 };
 
 /* "90" or "90s", "30m", "2h", "1d" in seconds; -1 if not a duration. */
@@ -196,6 +266,11 @@ take_option(const struct cmd *self, enum which w, int ch, struct args *a)
 		if ((a->o.max_age_s = parse_duration(optarg)) <= 0)
 			return cmd_usage_error(self, "--max-age must be a duration such as 90s, 30m, 2h or 1d, not '%s'", optarg);
 		return -1;
+	case 'E':
+		if (w == W_STATUS)
+			return cmd_usage_error(self, "--events is for apply, resume and rollback");
+		a->events = optarg;
+		return -1;
 	case 'h':
 		return cmd_print_help(self);
 	default:
@@ -220,6 +295,7 @@ parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct a
 		{ "save", required_argument, NULL, 'S' },
 		{ "resolved", required_argument, NULL, 'R' },
 		{ "max-age", required_argument, NULL, 'M' },
+		{ "events", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -229,6 +305,10 @@ parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct a
 	while ((ch = getopt_long(argc, argv, "nqho:", opts, NULL)) != -1)
 		if ((rc = take_option(self, w, ch, a)) >= 0)
 			return rc;
+	if (a->events && a->o.dry_run)
+		return cmd_usage_error(self, "--events is for runs, not --dry-run (its report is --output json)");
+	if (a->events && !strcmp(a->events, "-") && a->as_json)
+		return cmd_usage_error(self, "--events - needs stdout, which --output json gives the report; name a file for the events");
 	/* --only takes one id; more ids may follow as plain arguments */
 	if (argc - optind < 1)
 		return cmd_usage_error(self, "name the plan file");
@@ -317,7 +397,8 @@ run(const struct cmd *self, enum which w, int argc, char **argv)
 	g_autoptr(GString) text = g_string_new(NULL);
 	g_autoptr(GError) err = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct term term = { 0 };
+	struct events_out events = { 0 };
+	struct term term = { .events = &events };
 	struct plan *plan;
 	int rc;
 
@@ -326,12 +407,19 @@ run(const struct cmd *self, enum which w, int argc, char **argv)
 	if (!(plan = cmd_load_plan(a.plan)))
 		return EXIT_INVALID;
 	a.o.resume = w == W_RESUME;
+	events.path = a.events;
+	if ((rc = events_open(&events, self->name, &a.o)) >= 0) {
+		plan_free(plan);
+		g_mutex_clear(&events.mu);
+		return rc;
+	}
 	term_init(&term, a.quiet, &a.o);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	rc = execute(w, plan, &a.o, a.as_json ? json : NULL, text, &err);	/* JSON only when asked: it costs */
 	plan_free(plan);
 	term_release(&term);
+	events_close(&events);
 	if (rc < 0) {
 		fprintf(stderr, "vmshift %s: %s\n", self->name, err->message);
 		return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_INVALID : EXIT_FAILED;

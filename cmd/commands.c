@@ -18,7 +18,7 @@ const struct cmd cmd_table[] = {
 	  "                       dot (the dependency graph, for 'dot -Tsvg')\n" },
 	{ "apply", CMD_EXECUTOR,
 	  "PLAN [--dry-run [--save FILE]] [--resolved FILE [--max-age DURATION]] [--state-dir DIR] [--only ID...]\n"
-	  "               [--on-failure rollback|stop] [--now TIME] [--output text|json]",
+	  "               [--on-failure rollback|stop] [--now TIME] [--output text|json] [--events FILE]",
 	  "run the plan's migrations (or, with --dry-run, show what they would do)",
 	  "  -n, --dry-run            connect read-only, run every preflight check, show the steps,\n"
 	  "                           files and the domain XML diff; change nothing, write no journal\n"
@@ -34,21 +34,25 @@ const struct cmd cmd_table[] = {
 	  "  -o, --output FORMAT      text or json (the report on stdout; progress stays on stderr)\n"
 	  "  -q, --quiet              no progress lines\n"
 	  "      --now TIME           the clock for the plan's window: (RFC 3339, for tests and rehearsals)\n"
+	  "      --events FILE        one JSON object a line as things happen (docs/events.md); - for\n"
+	  "                           stdout (not with --output json); not with --dry-run\n"
 	  "  Exit status: 0 all done, 1 some migration failed or was deferred (window), 2 invalid plan or\n"
 	  "  usage, 3 interrupted.\n" },
-	{ "resume", CMD_EXECUTOR, "PLAN [--resolved FILE] [--state-dir DIR] [--on-failure rollback|stop] [--now TIME] [--output text|json]",
+	{ "resume", CMD_EXECUTOR, "PLAN [--resolved FILE] [--state-dir DIR] [--on-failure rollback|stop] [--now TIME] [--output text|json] [--events FILE]",
 	  "continue an interrupted, stopped or deferred run from its journal",
 	  "  Refuses a plan whose unfinished migrations changed since the run began.\n"
 	  "      --resolved FILE    must be the resolved plan the run began with (optional: the journal\n"
 	  "                         keeps what it resolved and placed)\n"
 	  "      --on-failure MODE  rollback (default) or stop, as for apply\n"
-	  "      --now TIME         the clock for the plan's window: (RFC 3339)\n" },
-	{ "rollback", CMD_EXECUTOR, "PLAN [--only ID...] [--force] [--resolved FILE] [--state-dir DIR] [--output text|json]",
+	  "      --now TIME         the clock for the plan's window: (RFC 3339)\n"
+	  "      --events FILE      the event stream, as for apply\n" },
+	{ "rollback", CMD_EXECUTOR, "PLAN [--only ID...] [--force] [--resolved FILE] [--state-dir DIR] [--output text|json] [--events FILE]",
 	  "undo the completed steps of the named, or the failed, migrations (newest first)",
 	  "      --resolved FILE  must be the resolved plan the run began with (optional)\n"
 	  "      --only ID...   these migrations (default: every failed or interrupted one)\n"
 	  "      --force        also roll back migrations that are done: stops the VM on the target,\n"
-	  "                     discards its copied disks (and what it wrote since), restarts it on the source\n" },
+	  "                     discards its copied disks (and what it wrote since), restarts it on the source\n"
+	  "      --events FILE  the event stream (undo steps, units, the run), as for apply\n" },
 	{ "status", CMD_EXECUTOR, "PLAN [--state-dir DIR] [--output text|json]",
 	  "what the journal says of each migration: pending, running, done, failed, rolled back", "" },
 	{ "help", CMD_PLANNER, "[COMMAND]", "show help for vmshift or one command", "" },

@@ -253,6 +253,7 @@ fallback_start(struct exec *x, struct unit *u)
 	g_autoptr(JsonObject) kept = NULL;
 	g_autoptr(GError) e = NULL;
 
+	events_fallback(&x->sink, u->id, mode_name(u->mode), mode_name(mode), f);
 	sink_log(&x->sink, "%s: %s", u->id, json_object_get_string_member_with_default(f, "error", "?"));
 	sink_log(&x->sink, "%s: live failed after %" G_GINT64_FORMAT " s (%s): rolling it back, then moving it %s (live.fallback)",
 		 u->id, json_object_get_int_member_with_default(f, "after_s", 0),

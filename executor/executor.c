@@ -228,7 +228,28 @@ record_run(struct exec *x, const char *cmd, const char *resolved_sum, GError **e
 	json_object_set_string_member(rec, "cmd", cmd);
 	json_object_set_string_member(rec, "plan", x->plan_file);
 	json_object_set_string_member(rec, "plan_sha256", x->plan->sha256);
+	events_record(&x->sink, rec, "start");
+	x->run_begun = TRUE;
 	return unit_journal_put(x, rec, err);
+}
+
+/* The run's end as an event, once its start was one: the exit code
+ * and the selected units by status. */
+static void
+run_ended(struct exec *x, const char *cmd, int rc, GError **err)
+{
+	g_autoptr(JsonObject) counts = json_object_new();
+
+	if (!x->run_begun || !events_wanted(&x->sink))
+		return;
+	for (guint i = 0; x->units && i < x->units->len; i++) {
+		struct unit *u = x->units->pdata[i];
+		const char *st = unit_status_name(u->status);
+
+		if (u->selected)
+			json_object_set_int_member(counts, st, json_object_get_int_member_with_default(counts, st, 0) + 1);
+	}
+	events_run_end(&x->sink, cmd, rc < 0 ? RUN_FAILED : rc, counts, rc < 0 && err && *err ? (*err)->message : NULL);
 }
 
 /* The run's last records on disk before it reports: a run whose journal
@@ -264,7 +285,7 @@ exec_init(struct exec *x, struct plan *plan, const struct exec_opts *o)
 	x->o = o;
 	x->state_dir = o->state_dir ? g_strdup(o->state_dir) : executor_default_state_dir(plan);
 	x->plan_file = g_canonicalize_filename(plan->path, NULL);
-	x->sink = (struct sink){ .log = o->log, .progress = o->progress, .ud = o->log_ud };
+	x->sink = (struct sink){ .log = o->log, .progress = o->progress, .event = o->event, .ud = o->log_ud };
 	x->by_id = g_hash_table_new(g_str_hash, g_str_equal);
 	x->started_us = g_get_monotonic_time();
 	x->placed_now = g_ptr_array_new();
@@ -432,6 +453,7 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 	rc = finish_journal(&x, report_overall(&x));
 	report_write(&x, o->resume ? "resume" : "apply", rc, json, text);
 out:
+	run_ended(&x, o->resume ? "resume" : "apply", rc, err);
 	exec_release(&x);
 	return rc;
 }
@@ -489,6 +511,7 @@ executor_rollback(struct plan *plan, const struct exec_opts *o, GString *json, G
 	rc = finish_journal(&x, rc);
 	report_write(&x, "rollback", rc, json, text);
 out:
+	run_ended(&x, "rollback", rc, err);
 	exec_release(&x);
 	return rc;
 }

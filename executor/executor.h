@@ -37,7 +37,8 @@ struct exec_opts {
 	gboolean force;			/* rollback: also migrations that are done */
 	exec_log_fn log;		/* what happens, a line at a time (for stderr) */
 	exec_progress_fn progress;	/* NULL: progress goes to log every few seconds */
-	gpointer log_ud;		/* for both */
+	exec_log_fn event;		/* NULL: no events; else one JSON object a line (docs/events.md), called from worker threads */
+	gpointer log_ud;		/* for all three */
 	volatile int *interrupted;	/* set by a signal handler: finish the current step, then stop */
 	gint64 now;			/* --now: the clock at the start, unix seconds (0: the system's) */
 	const char *save;		/* dry-run: write the resolved plan here (resolved.h) */

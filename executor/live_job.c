@@ -190,6 +190,7 @@ job_progress(struct watch *w, virTypedParameterPtr st, int nst)
 		      "migrate-live %3llu%% %llu/%llu MiB, %.1f MiB/s, dirtying %.1f MiB/s, pass %" G_GUINT64_FORMAT ", downtime <= %" G_GINT64_FORMAT " ms, ETA %s",
 		      total ? done * 100 / total : 0, done >> 20, total >> 20, bps / 1048576.0, w->end->dirty_mib_s,
 		      w->passes, w->limit, eta);
+	events_progress(&w->x->sink, w->u->id, step_name(STEP_MIGRATE_LIVE), done, total, bps / 1048576.0, bps ? (gint64)(rem / bps) : -1, NULL);
 }
 
 /* Journal @ms as the newest downtime limit: a fresh list for the first

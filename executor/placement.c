@@ -290,6 +290,7 @@ placement_journal(struct exec *x, GError **err)
 		if (u->to)
 			json_object_set_string_member(f, FACT_PLACED_HOST, u->to->name);
 		g_mutex_unlock(&x->mu);
+		events_placement(&x->sink, u->id, u->to ? u->to->name : NULL, json_object_get_object_member(f, FACT_PLACEMENT));
 		if (unit_record_facts(x, u, STEP_PREFLIGHT, f, err) < 0 || (!u->to && unit_record_status(x, u, err) < 0))
 			return -1;
 	}

@@ -1,4 +1,4 @@
-/* sink.h: where the executor's log lines and progress go.
+/* sink.h: where the executor's log lines, progress and events go.
  *
  * The bottom of the executor: every file that logs is handed a sink and
  * knows nothing else of the run.  cmd/ gives the callbacks (exec_opts in
@@ -14,6 +14,10 @@ struct sink {
 	/* the current progress of one migration, or NULL: it has none now.
 	 * NULL callback: progress goes to log (the caller limits how often) */
 	void (*progress)(gpointer ud, const char *unit, const char *line);
+	/* one event (docs/events.md): a JSON object on one line, without
+	 * its newline, to be written whole; NULL: nobody wants events.
+	 * Called from worker threads.  events.h builds them. */
+	void (*event)(gpointer ud, const char *line);
 	gpointer ud;
 };
 

@@ -120,6 +120,7 @@ unit_record_step(struct exec *x, struct unit *u, const char *ev, enum step s, co
 	json_object_set_string_member(rec, "phase", phase);
 	if (error)
 		json_object_set_string_member(rec, "error", error);
+	events_step(&x->sink, rec, &u->step_began_us);
 	/* a step's end may be lost in a crash: the step is done again.  An
 	 * undo's is not: a lost one would leave the step "done" */
 	return journal_put(x, rec, strcmp(ev, "step") || strcmp(phase, "done"), err);
@@ -133,6 +134,7 @@ unit_record_status(struct exec *x, struct unit *u, GError **err)
 	json_object_set_string_member(rec, "status", unit_status_name(u->status));
 	if (u->error)
 		json_object_set_string_member(rec, "error", u->error);
+	events_record(&x->sink, rec, NULL);
 	/* done, blocked, interrupted: what the replay concludes from the
 	 * steps if the record is lost (each run decides blocked afresh);
 	 * failed and rolled back are not derived: on disk before going on */

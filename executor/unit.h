@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "domxml.h"
+#include "events.h"
 #include "executor.h"
 #include "facts.h"
 #include "hosts.h"
@@ -55,6 +56,7 @@ struct unit {
 	struct domxml *txml;	/* remapped for the target */
 	char *xml_text;		/* the definition both were made from */
 	GPtrArray *changes;	/* struct dom_change * */
+	gint64 step_began_us;	/* monotonic: when the step or undo under way began (events' duration_ms) */
 };
 
 /* One run of a command over a plan: what its units share. */
@@ -78,6 +80,7 @@ struct exec {
 	gint64 started_us;	/* monotonic, when the run began (window.c's clock) */
 	gint64 moved_bytes, moved_us;	/* throughput measured so far (window.c; under mu) */
 	JsonObject *resolved;	/* apply --resolved: the resolved plan, checked (resolved.h); borrowed */
+	gboolean run_begun;	/* the run's record is journaled: its end is an event (events.h) */
 };
 
 const char *unit_status_name(enum unit_status s);
