@@ -17,7 +17,7 @@ const struct cmd cmd_table[] = {
 	  "  -o, --output FORMAT  text (for people, the default), json (stable, for tools),\n"
 	  "                       dot (the dependency graph, for 'dot -Tsvg')\n" },
 	{ "apply", CMD_EXECUTOR,
-	  "PLAN [--dry-run] [--state-dir DIR] [--only ID...] [--on-failure rollback|stop] [--now TIME] [--output text|json]",
+	  "PLAN [--dry-run] [--state-dir DIR] [--only ID...] [--on-failure rollback|stop] [--now TIME] [--output text|json|markdown]",
 	  "run the plan's migrations (or, with --dry-run, show what they would do)",
 	  "  -n, --dry-run            connect read-only, run every preflight check, show the steps,\n"
 	  "                           files and the domain XML diff; change nothing, write no journal\n"
@@ -25,7 +25,9 @@ const struct cmd cmd_table[] = {
 	  "      --only ID...         only these migrations (ids as in the plan)\n"
 	  "      --on-failure MODE    rollback (default: undo the failed migration's steps) or stop\n"
 	  "      --accept-new-host-keys  add unknown SSH host keys to known_hosts (changed keys are refused)\n"
-	  "  -o, --output FORMAT      text or json (the report on stdout; progress stays on stderr)\n"
+	  "  -o, --output FORMAT      text or json (the report on stdout; progress stays on stderr); with\n"
+	  "                           --dry-run also json as in schema/dry-run.schema.json, or markdown\n"
+	  "                           (a report for a pull-request comment)\n"
 	  "  -q, --quiet              no progress lines\n"
 	  "      --now TIME           the clock for the plan's window: (RFC 3339, for tests and rehearsals)\n"
 	  "  Exit status: 0 all done, 1 some migration failed or was deferred (window), 2 invalid plan or\n"

@@ -483,6 +483,8 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 		engine_dry_run(&x, text);
 		rc = report_overall(&x) == RUN_OK ? RUN_OK : RUN_FAILED;
 		report_write(&x, "dry-run", rc, json, NULL);
+		if (o->markdown)
+			report_markdown(&x, rc, text);
 		goto out;
 	}
 	units_replay(&x, recs);

@@ -40,6 +40,7 @@ struct exec_opts {
 	gpointer log_ud;		/* for both */
 	volatile int *interrupted;	/* set by a signal handler: finish the current step, then stop */
 	gint64 now;			/* --now: the clock at the start, unix seconds (0: the system's) */
+	gboolean markdown;		/* dry-run: @text gets the Markdown report (report_md.c), not the text one */
 };
 
 /* apply, dry-run and resume.  @json gets the machine-readable report
