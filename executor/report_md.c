@@ -200,7 +200,8 @@ placement_section(struct unit *u, GString *md)
 		g_string_append(md, "|");
 		md_cell(md, json_object_get_string_member_with_default(f, "host", "?"));
 		for (guint k = 0; k < G_N_ELEMENTS(cols); k++) {
-			g_autofree char *v = g_strdup_printf("%" G_GINT64_FORMAT, json_object_get_int_member_with_default(f, cols[k], 0));
+			g_autofree char *v = json_object_has_member(f, cols[k]) ?
+				g_strdup_printf("%" G_GINT64_FORMAT, json_object_get_int_member(f, cols[k])) : g_strdup("?");
 
 			md_cell(md, v);
 		}
