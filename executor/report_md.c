@@ -258,27 +258,26 @@ list_section(GString *md, const char *title, char **lines, gboolean trim)
 		g_string_append_c(md, '\n');
 }
 
+/* A collapsed block: the XML diff, or the definition itself when the
+ * remap changes nothing (what will be defined, for review either way). */
 static void
-diff_section(struct unit *u, GString *md)
+xml_section(struct unit *u, GString *md)
 {
 	g_autofree char *d = report_xml_diff(u);
-	g_autofree char *fence = NULL;
-	g_autofree char *to = u->to ? g_strdup(u->to->name) : NULL;
+	g_autofree char *body = NULL, *fence = NULL;
 	guint nc = u->changes ? u->changes->len : 0;
 
 	if (!d)
 		return;
-	if (!*d) {
-		g_string_append(md, "**Domain XML:** unchanged.\n\n");
-		return;
-	}
-	fence = md_fence(d);
-	g_string_append(md, "<details>\n<summary>Domain XML diff: ");
-	md_text(md, u->m->from->name, FALSE);
-	g_string_append(md, " → ");
-	md_text(md, to, FALSE);
-	g_string_append_printf(md, " (%u change%s)</summary>\n\n%sdiff\n%s", nc, nc == 1 ? "" : "s", fence, d);
-	if (d[strlen(d) - 1] != '\n')
+	body = *d ? g_steal_pointer(&d) : domxml_format(u->txml);
+	fence = md_fence(body);
+	g_string_append(md, "<details>\n<summary>");
+	if (d)	/* the diff is empty */
+		g_string_append(md, "Domain XML: unchanged (as it will be defined)");
+	else
+		g_string_append_printf(md, "Domain XML diff: %u change%s", nc, nc == 1 ? "" : "s");
+	g_string_append_printf(md, "</summary>\n\n%s%s\n%s", fence, d ? "xml" : "diff", body);
+	if (*body && body[strlen(body) - 1] != '\n')
 		g_string_append_c(md, '\n');
 	g_string_append_printf(md, "%s\n\n</details>\n\n", fence);
 }
@@ -304,7 +303,7 @@ unit_section(struct unit *u, GString *md)
 		     strcmp(report_preflight(u), "failed") && u->to ? NULL : (char **)failed, FALSE);
 	placement_section(u, md);
 	steps_section(u, md);
-	diff_section(u, md);
+	xml_section(u, md);
 	list_section(md, "Notes", notes, TRUE);
 }
 
