@@ -34,7 +34,7 @@ PLANNER_SRC  = planner/diag.c planner/ydoc.c planner/ytree.c planner/suggest.c p
 # docs/architecture.md): entry points, engine, step table, steps, units
 # and hosts, and the leaves.
 EXECUTOR_SRC = executor/executor.c executor/schedule.c executor/resolved.c executor/placement.c executor/placement_facts.c executor/window.c \
-               executor/engine.c executor/sched.c executor/report.c \
+               executor/engine.c executor/sched.c executor/report.c executor/report_md.c \
                executor/steps.c executor/step_preflight.c executor/step_domain.c executor/step_verify.c executor/bridges.c executor/step_files.c executor/step_copy.c executor/step_direct.c executor/step_owner.c \
                executor/step_live.c executor/live_job.c executor/live_ladder.c executor/claims.c executor/storage.c executor/chain.c executor/step_xml.c executor/step_common.c \
                executor/unit.c executor/fault.c executor/hosts.c \
@@ -62,7 +62,7 @@ UNIT_BIN     = $(UNIT_TESTS:%=$(BUILD)/tests/%) $(EXEC_TESTS:%=$(BUILD)/tests/%)
 # validator, man page linters), to run the lab.
 DEB_BUILD = build-essential pkg-config libvirt-dev libyaml-dev libxml2-dev \
             libssh2-1-dev libpcre2-dev libglib2.0-dev libjson-glib-dev libyajl-dev libssl-dev scdoc
-DEB_TEST  = python3 python3-jsonschema python3-yaml mandoc man-db groff-base
+DEB_TEST  = python3 python3-jsonschema python3-yaml python3-markdown mandoc man-db groff-base
 DEB_LAB   = libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
             qemu-system-x86 qemu-utils openssh-server openssh-client iproute2 procps
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_LAB)

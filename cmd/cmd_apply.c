@@ -224,10 +224,13 @@ take_option(const struct cmd *self, enum which w, int ch, struct args *a)
 			return cmd_usage_error(self, "--on-failure must be rollback or stop, not '%s'", optarg);
 		return -1;
 	case 'o':
-		if (!strcmp(optarg, "json"))
-			a->as_json = TRUE;
-		else if (strcmp(optarg, "text"))
-			return cmd_usage_error(self, "--output must be text or json, not '%s'", optarg);
+		a->as_json = !strcmp(optarg, "json");
+		a->o.markdown = !strcmp(optarg, "markdown");
+		if (a->o.markdown && w != W_APPLY)
+			return cmd_usage_error(self, "--output markdown is for apply --dry-run (the report for a pull request)");
+		if (!a->as_json && !a->o.markdown && strcmp(optarg, "text"))
+			return cmd_usage_error(self, "--output must be text or json%s, not '%s'",
+					       w == W_APPLY ? " (or markdown, with --dry-run)" : "", optarg);
 		return -1;
 	case 'A':
 		a->o.accept_new_host_keys = TRUE;
@@ -309,6 +312,8 @@ parse_args(const struct cmd *self, enum which w, int argc, char **argv, struct a
 		return cmd_usage_error(self, "--events is for runs, not --dry-run (its report is --output json)");
 	if (a->events && !strcmp(a->events, "-") && a->as_json)
 		return cmd_usage_error(self, "--events - needs stdout, which --output json gives the report; name a file for the events");
+	if (a->o.markdown && !a->o.dry_run)
+		return cmd_usage_error(self, "--output markdown needs --dry-run: it is the report of what apply would do");
 	/* --only takes one id; more ids may follow as plain arguments */
 	if (argc - optind < 1)
 		return cmd_usage_error(self, "name the plan file");

@@ -18,7 +18,7 @@ const struct cmd cmd_table[] = {
 	  "                       dot (the dependency graph, for 'dot -Tsvg')\n" },
 	{ "apply", CMD_EXECUTOR,
 	  "PLAN [--dry-run [--save FILE]] [--resolved FILE [--max-age DURATION]] [--state-dir DIR] [--only ID...]\n"
-	  "               [--on-failure rollback|stop] [--now TIME] [--output text|json] [--events FILE]",
+	  "               [--on-failure rollback|stop] [--now TIME] [--output text|json|markdown] [--events FILE]",
 	  "run the plan's migrations (or, with --dry-run, show what they would do)",
 	  "  -n, --dry-run            connect read-only, run every preflight check, show the steps,\n"
 	  "                           files and the domain XML diff; change nothing, write no journal\n"
@@ -31,7 +31,9 @@ const struct cmd cmd_table[] = {
 	  "      --only ID...         only these migrations (ids as in the plan)\n"
 	  "      --on-failure MODE    rollback (default: undo the failed migration's steps) or stop\n"
 	  "      --accept-new-host-keys  add unknown SSH host keys to known_hosts (changed keys are refused)\n"
-	  "  -o, --output FORMAT      text or json (the report on stdout; progress stays on stderr)\n"
+	  "  -o, --output FORMAT      text or json (the report on stdout; progress stays on stderr); with\n"
+	  "                           --dry-run also json as in schema/dry-run.schema.json, or markdown\n"
+	  "                           (a report for a pull-request comment)\n"
 	  "  -q, --quiet              no progress lines\n"
 	  "      --now TIME           the clock for the plan's window: (RFC 3339, for tests and rehearsals)\n"
 	  "      --events FILE        one JSON object a line as things happen (docs/events.md); - for\n"

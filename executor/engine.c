@@ -7,7 +7,6 @@
 #include "engine.h"
 #include "placement.h"
 #include "steps.h"
-#include "udiff.h"
 
 /* ---- running a unit ---- */
 
@@ -359,6 +358,7 @@ engine_dry_run(struct exec *x, GString *text)
 	for (guint i = 0; i < x->units->len; i++) {
 		struct unit *u = x->units->pdata[i];
 		g_autoptr(GError) e = NULL;
+		g_autofree char *d = NULL;
 		guint n;
 		const enum step *steps = mode_steps(u->mode, &n);
 
@@ -403,13 +403,7 @@ engine_dry_run(struct exec *x, GString *text)
 		if (u->mode == MODE_LIVE && fallback_mode(u->m->set.live.fallback) != MODE_UNSET)
 			g_string_append_printf(text, "    if the live job fails with the guest still running on %s: rolled back, then moved %s (live.fallback)\n",
 					       u->m->from->name, mode_name(fallback_mode(u->m->set.live.fallback)));
-		if (u->sxml && u->txml) {
-			g_autofree char *a = domxml_format(u->sxml), *b = domxml_format(u->txml);
-			g_autofree char *an = g_strdup_printf("%s/%s (source)", u->m->from->name, u->vm);
-			g_autofree char *bn = g_strdup_printf("%s/%s (target)", u->to->name, u->vm);
-			g_autofree char *d = udiff(a, b, an, bn);
-
+		if ((d = report_xml_diff(u)))
 			g_string_append(text, *d ? d : "    domain XML: unchanged\n");
-		}
 	}
 }

@@ -21,4 +21,13 @@ void engine_dry_run(struct exec *x, GString *text);
 void report_write(struct exec *x, const char *what, int result, GString *json, GString *text);
 int report_overall(struct exec *x);
 
+/* report_md.c: the dry-run as Markdown for a pull-request comment, in
+ * place of @text (the text dry-run's): a summary table, then per
+ * migration its XML diff, placement, steps and preflight problems.
+ * @result: the dry-run's enum run_result.  After engine_dry_run(). */
+void report_markdown(struct exec *x, int result, GString *text);
+/* What engine_dry_run() says of @u, for both reports (report.c). */
+char *report_xml_diff(struct unit *u);			/* "" if unchanged, NULL if no XML */
+const char *report_preflight(struct unit *u);		/* "ok", "failed", "not run" */
+
 #endif

@@ -430,6 +430,8 @@ executor_apply(struct plan *plan, const struct exec_opts *o, GString *json, GStr
 		engine_dry_run(&x, text);
 		rc = report_overall(&x) == RUN_OK ? RUN_OK : RUN_FAILED;
 		report_write(&x, "dry-run", rc, json, NULL);
+		if (o->markdown)
+			report_markdown(&x, rc, text);
 		if (o->save && rc != RUN_OK)
 			sink_log(&x.sink, "not saved to %s: the dry run found problems (see above)", o->save);
 		else if (o->save && resolved_save(&x, err) < 0)

@@ -45,6 +45,7 @@ struct exec_opts {
 	const char *resolved;		/* apply: run exactly this resolved plan, or refuse; resume, rollback: the run's */
 	gint64 max_age_s;		/* how old the resolved plan may be (0: RESOLVED_MAX_AGE_S) */
 	const char *version;		/* vmshift's, for the resolved plan */
+	gboolean markdown;		/* dry-run: @text gets the Markdown report (report_md.c), not the text one */
 };
 
 /* apply, dry-run and resume.  @json gets the machine-readable report

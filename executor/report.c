@@ -3,11 +3,124 @@
 
 #include "engine.h"
 #include "placement.h"
+#include "steps.h"
+#include "udiff.h"
+
+/* ---- what a dry run found, for both reports ---- */
+
+char *
+report_xml_diff(struct unit *u)
+{
+	g_autofree char *a = NULL, *b = NULL, *an = NULL, *bn = NULL;
+
+	if (!u->sxml || !u->txml || !u->to)
+		return NULL;
+	a = domxml_format(u->sxml);
+	b = domxml_format(u->txml);
+	an = g_strdup_printf("%s/%s (source)", u->m->from->name, u->vm);
+	bn = g_strdup_printf("%s/%s (target)", u->to->name, u->vm);
+	return udiff(a, b, an, bn);
+}
+
+const char *
+report_preflight(struct unit *u)
+{
+	if (u->failed_step == STEP_PREFLIGHT || (u->status == U_FAILED && u->problems))
+		return "failed";
+	return u->status == U_DONE ? "ok" : "not run";
+}
+
+static void
+add_strings(JsonBuilder *b, const char *name, char **v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_begin_array(b);
+	for (guint i = 0; v && v[i]; i++)
+		json_builder_add_string_value(b, v[i]);
+	json_builder_end_array(b);
+}
+
+static void
+add_fact(JsonBuilder *b, struct unit *u, const char *key, const char *name)
+{
+	if (!json_object_has_member(u->facts, key))
+		return;
+	json_builder_set_member_name(b, name);
+	json_builder_add_value(b, json_node_copy(json_object_get_member(u->facts, key)));
+}
+
+/* The dry-run's own members of a migration (schema/dry-run.schema.json). */
+static void
+unit_dry_json(struct unit *u, JsonBuilder *b)
+{
+	g_auto(GStrv) notes = NULL;
+	g_autoptr(GPtrArray) keep = g_ptr_array_new();
+	const char *failed[] = { u->error, NULL };
+	guint n;
+	const enum step *steps = mode_steps(u->mode, &n);
+
+	json_builder_set_member_name(b, "preflight");
+	json_builder_add_string_value(b, report_preflight(u));
+	json_builder_set_member_name(b, "target_xml");
+	if (u->txml && u->to) {
+		g_autofree char *t = domxml_format(u->txml);
+
+		json_builder_add_string_value(b, t);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, "changes");
+	json_builder_begin_array(b);
+	for (guint i = 0; u->changes && i < u->changes->len; i++) {
+		struct dom_change *c = u->changes->pdata[i];
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "what");
+		json_builder_add_string_value(b, c->what);
+		json_builder_set_member_name(b, "from");
+		json_builder_add_string_value(b, c->from);
+		json_builder_set_member_name(b, "to");
+		json_builder_add_string_value(b, c->to);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	add_fact(b, u, FACT_COPY_BYTES, "copy_bytes");
+	add_fact(b, u, FACT_SOURCE_FILES, "source_files");
+	add_fact(b, u, FACT_TARGET_FILES, "target_files");
+	add_fact(b, u, FACT_CHAINS, "chains");
+	json_builder_set_member_name(b, "would_run");
+	json_builder_begin_array(b);
+	for (guint k = 0; !strcmp(report_preflight(u), "ok") && !fact_bool(u, FACT_ALREADY_DONE, FALSE) && k < n; k++) {
+		const struct step_impl *impl = step_impl(steps[k]);
+		const char *skip = impl->skip ? impl->skip(u) : NULL;
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "step");
+		json_builder_add_string_value(b, step_name(steps[k]));
+		json_builder_set_member_name(b, "undo");
+		json_builder_add_string_value(b, impl->undo_says);
+		if (skip) {
+			json_builder_set_member_name(b, "skipped");
+			json_builder_add_string_value(b, skip);
+		}
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	/* the notes: what u->report says, a line each */
+	notes = g_strsplit(u->report ? u->report->str : "", "\n", -1);
+	for (guint i = 0; notes[i]; i++)
+		if (*g_strstrip(notes[i]))
+			g_ptr_array_add(keep, notes[i]);
+	g_ptr_array_add(keep, NULL);
+	add_strings(b, "notes", (char **)keep->pdata);
+	add_strings(b, "problems", u->problems ? (char **)u->problems->pdata :
+		    !strcmp(report_preflight(u), "failed") || !u->to ? (char **)failed : NULL);
+}
 
 /* ---- reports ---- */
 
 static void
-unit_json(struct unit *u, JsonBuilder *b)
+unit_json(struct unit *u, gboolean dry, JsonBuilder *b)
 {
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "id");
@@ -52,6 +165,8 @@ unit_json(struct unit *u, JsonBuilder *b)
 		json_builder_set_member_name(b, "attempts");
 		json_builder_add_value(b, json_node_copy(json_object_get_member(u->facts, FACT_ATTEMPTS)));
 	}
+	if (dry)
+		unit_dry_json(u, b);
 	json_builder_end_object(b);
 }
 
@@ -136,11 +251,15 @@ report_json(struct exec *x, const char *what, int result, GString *json)
 	json_builder_add_string_value(b, results[result]);
 	json_builder_set_member_name(b, "state_dir");
 	json_builder_add_string_value(b, x->state_dir);
+	if (!strcmp(what, "dry-run")) {
+		json_builder_set_member_name(b, "plan_sha256");
+		json_builder_add_string_value(b, x->plan->sha256);
+	}
 	json_builder_set_member_name(b, "migrations");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < x->units->len; i++)
 		if (((struct unit *)x->units->pdata[i])->selected || !strcmp(what, "status"))
-			unit_json(x->units->pdata[i], b);
+			unit_json(x->units->pdata[i], !strcmp(what, "dry-run"), b);
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);

@@ -551,6 +551,8 @@ step_preflight(struct exec *x, struct unit *u, GError **err)
 	preflight_room(x, u, running, problems);
 	verify_preflight(u, running, problems);
 	if (problems->len) {
+		if (u->report && !u->problems)	/* dry-run: each one for the reports (NULL-terminated) */
+			u->problems = g_ptr_array_ref(problems);
 		g_ptr_array_add(problems, NULL);
 		g_autofree char *all = g_strjoinv("; ", (char **)problems->pdata);
 

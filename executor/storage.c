@@ -105,6 +105,26 @@ layer_on_target(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds
 	return err && *err ? NULL : "there and different: set aside if disks.overwrite, else refused";
 }
 
+/* The chain of the disk @what as a fact (the dry-run's reports show it). */
+static void
+chain_fact(JsonObject *facts, const char *what, GPtrArray *layers)
+{
+	JsonArray *a = json_array_new();
+
+	if (!json_object_has_member(facts, FACT_CHAINS))
+		json_object_set_object_member(facts, FACT_CHAINS, json_object_new());
+	for (guint i = 0; i < layers->len; i++) {
+		const struct layer *l = layers->pdata[i];
+		JsonObject *o = json_object_new();
+
+		json_object_set_string_member(o, "source", l->src);
+		json_object_set_string_member(o, "target", l->dst);
+		json_object_set_string_member(o, "format", l->format);
+		json_array_add_object_element(a, o);
+	}
+	json_object_set_array_member(json_object_get_object_member(facts, FACT_CHAINS), what, a);
+}
+
 /* offline-with-scp-disk: the disk and its backing chain are copied, each
  * layer once per target and run; the layers count among the files the
  * unit claims.  A shareable disk is in use by another VM. */
@@ -127,6 +147,7 @@ offline_disk(struct exec *x, struct unit *u, struct sshx *ss, struct sshx *ds, c
 		problem(problems, "%s: %s", t->what, e->message);
 		return;
 	}
+	chain_fact(facts, t->what, layers);
 	for (guint i = 1; i < layers->len; i++) {
 		const struct layer *l = layers->pdata[i];
 		gboolean same;

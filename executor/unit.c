@@ -222,6 +222,8 @@ unit_free(gpointer p)
 	g_free(u->xml_text);
 	if (u->changes)
 		g_ptr_array_unref(u->changes);
+	if (u->problems)
+		g_ptr_array_unref(u->problems);
 	g_free(u);
 }
 

@@ -51,6 +51,7 @@ struct unit {
 	gboolean selected;	/* by --only (or everything) */
 	gboolean undoing;	/* being rolled back: its files count as gone (under exec->mu) */
 	GString *report;	/* dry-run: what it would do */
+	GPtrArray *problems;	/* dry-run: preflight's problems, one each (char *, NULL-terminated; report.c) */
 	/* runtime */
 	struct domxml *sxml;	/* source definition */
 	struct domxml *txml;	/* remapped for the target */
