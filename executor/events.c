@@ -131,9 +131,10 @@ events_progress(const struct sink *s, const char *unit, const char *step, guint6
 		json_object_set_string_member(f, "path", path);
 	json_object_set_int_member(f, "bytes_done", (gint64)done);
 	json_object_set_int_member(f, "bytes_total", (gint64)total);
-	json_object_set_int_member(f, "percent", total ? (gint64)(done * 100 / total) : 100);
-	/* two decimals: enough for people, short for the file */
-	json_object_set_double_member(f, "rate_mib_s", (double)(gint64)(rate_mib_s * 100 + 0.5) / 100);
+	if (total)
+		json_object_set_int_member(f, "percent", (gint64)(done * 100 / total));
+	/* bytes/s, an integer: a double would come out as 38.619999999999997 */
+	json_object_set_int_member(f, "rate_bytes_s", (gint64)(rate_mib_s * 1048576.0 + 0.5));
 	if (eta_s >= 0)
 		json_object_set_int_member(f, "eta_s", eta_s);
 	events_emit(s, "progress", f);

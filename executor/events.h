@@ -39,9 +39,11 @@ void events_step(const struct sink *s, JsonObject *rec, gint64 *began_us);
  * the run stopped short, or NULL). */
 void events_run_end(const struct sink *s, const char *cmd, int exit_code, JsonObject *counts, const char *error);
 
-/* Progress of a copy or a live job: bytes done of @total, the rate in
- * MiB/s, the ETA in s (@eta_s < 0: unknown, left out), @path the file
- * (NULL: none).  At the callers' cadence (that of the log's lines). */
+/* Progress of a copy or a live job: bytes done of @total ("percent" left
+ * out when @total is 0: unknown), the rate (given in MiB/s, written as
+ * "rate_bytes_s"), the ETA in s (@eta_s < 0: unknown, left out), @path
+ * the file (NULL: none).  At the callers' cadence (that of the log's
+ * lines). */
 void events_progress(const struct sink *s, const char *unit, const char *step, guint64 done, guint64 total,
 		     double rate_mib_s, gint64 eta_s, const char *path);
 

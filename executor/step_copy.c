@@ -116,7 +116,7 @@ copy_progress(guint64 done, guint64 total, gpointer ud)
 		sink_progress(&x->sink, p->c->u->id,
 			      "copy-disks %3" G_GUINT64_FORMAT "%% %s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " MiB of data, %.1f MiB/s, ETA %.0f s",
 			      total ? done * 100 / total : 100, p->path, done >> 20, total >> 20, rate, eta);
-		events_progress(&x->sink, p->c->u->id, step_name(STEP_COPY_DISKS), done, total, rate, (gint64)eta, p->path);
+		events_progress(&x->sink, p->c->u->id, step_name(STEP_COPY_DISKS), done, total, rate, rate > 0 ? (gint64)eta : -1, p->path);
 	}
 	return TRUE;
 }

@@ -65,7 +65,8 @@ assert p, "no progress event"
 assert all(e["unit"] == "vm-local" and e["step"] == "copy-disks" for e in p), p
 assert all(e["path"].startswith("/var/lib/libvirt/images/") or e["path"].startswith("/srv/vms/") for e in p), p
 assert p[-1]["bytes_done"] == p[-1]["bytes_total"] > 0 and p[-1]["percent"] == 100, p[-1]
-assert all(isinstance(e["rate_mib_s"], (int, float)) for e in p), p
+assert all(isinstance(e["rate_bytes_s"], int) and e["rate_bytes_s"] >= 0 for e in p), p
+assert all(e["eta_s"] >= 0 for e in p if "eta_s" in e) and any(e["rate_bytes_s"] > 0 for e in p), p
 # inside copy-disks: after its start, before its end
 i = [k for k, e in enumerate(evs) if e["ev"] == "step" and e["unit"] == "vm-local" and e["step"] == "copy-disks"]
 assert all(i[0] < evs.index(e) < i[1] for e in p), "progress outside copy-disks"
