@@ -79,12 +79,12 @@ rows = [re.findall(r'<td[^>]*>(.*?)</td>', row, re.S) for row in re.findall(r'<t
 vms = [c[0].split(' ')[0] for c in rows]
 assert vms == ['vm-shared', 'vm-local', 'rp-pool', 'rp-bad'], rows
 by = dict(zip(vms, rows))
-assert by['vm-local'][3] == 'offline-with-scp-disk' and re.match(r'1 file, [0-9.]+ [KM]iB$', by['vm-local'][4]), by['vm-local']
+assert by['vm-local'][3] == 'offline-with-scp-disk' and re.match(r'1 file, [0-9.]+\s[KM]iB$', by['vm-local'][4]), by['vm-local']
 assert by['vm-local'][5].startswith('~') and by['vm-shared'][5] == '—', rows
 assert re.match(r'host-[bc] \(placed: spread\)$', by['rp-pool'][2]), by['rp-pool']
 assert [c[6].split(':')[0] for c in rows] == ['passed', 'passed', 'passed', 'failed'], rows
 assert 'rpnobr0' in by['rp-bad'][6], by['rp-bad']
-" || die "the rendered table: $(cat "$W/dry.md")"
+" || die "the rendered table (the assertion above)"
 }
 t "rendered by python3-markdown: the summary table, one row per VM, the failure in its row" rendered_table
 
@@ -99,7 +99,7 @@ assert codes[1].group(1) == 'diff' and '\n+      &lt;source file=&#x27;/srv/vms/
 assert '\n-      &lt;source file=' in local.replace(chr(39), '&#x27;'), local
 bad = codes[3].group(2)
 assert 'rpnobr0' in bad, bad
-" || die "the details blocks: $(cat "$W/dry.md")"
+" || die "the details blocks (the assertion above)"
 }
 t "rendered: a <details> per migration, the remapped disk's diff inside a <code> block" rendered_details
 
@@ -113,7 +113,7 @@ assert 'Steps that would run' not in bad, bad
 pool = secs[2]
 assert '<th>Host</th>' in pool and 'host-b' in pool and 'host-c' in pool, pool
 assert 'copy-disks' in secs[1] and 'copy-disks' not in secs[0], secs[:2]
-" || die "the sections: $(cat "$W/dry.md")"
+" || die "the sections (the assertion above)"
 }
 t "rendered: the failing VM's problem listed, the pool's placement figures, the steps" rendered_sections
 
@@ -132,7 +132,7 @@ assert loc['copy_bytes'] > 0 and list(loc['chains'].values())[0][0]['target'] ==
 assert by['pool']['to'] in ('host-b', 'host-c') and len(by['pool']['placement']['candidates']) == 2, by['pool']
 assert by['bad']['preflight'] == 'failed' and any('rpnobr0' in p for p in by['bad']['problems']), by['bad']
 assert r['result'] == 'failed' and r['plan_sha256'], r
-" || die "the dry-run JSON: $(head -c 3000 "$W/dry.json")"
+" || die "the dry-run JSON (the assertion above)"
 }
 t "dry-run --output json validates against schema/dry-run.schema.json, with changes, chains, placement, problems" json_schema
 
