@@ -18,9 +18,9 @@ _vmshift_options()
 	case $1 in
 	validate) echo "-o --output -h --help" ;;
 	plan) echo "-o --output -h --help" ;;
-	apply) echo "-n --dry-run --save --resolved --max-age --state-dir --only --on-failure --accept-new-host-keys -o --output -q --quiet --now -h --help" ;;
-	resume) echo "--resolved --state-dir --now --on-failure --accept-new-host-keys -o --output -q --quiet -h --help" ;;
-	rollback) echo "--only --force --resolved --state-dir --accept-new-host-keys -o --output -q --quiet -h --help" ;;
+	apply) echo "-n --dry-run --save --resolved --max-age --state-dir --only --on-failure --accept-new-host-keys -o --output -q --quiet --now --events -h --help" ;;
+	resume) echo "--resolved --state-dir --now --on-failure --accept-new-host-keys -o --output -q --quiet --events -h --help" ;;
+	rollback) echo "--only --force --resolved --state-dir --accept-new-host-keys -o --output -q --quiet --events -h --help" ;;
 	status) echo "--state-dir --accept-new-host-keys -o --output -q --quiet -h --help" ;;
 	esac
 }
@@ -29,7 +29,7 @@ _vmshift_options()
 _vmshift_takes_arg()
 {
 	case $1 in
-	-o | --output | --state-dir | --only | --on-failure | --now | --save | --resolved | --max-age) return 0 ;;
+	-o | --output | --state-dir | --only | --on-failure | --now | --save | --resolved | --max-age | --events) return 0 ;;
 	esac
 	return 1
 }
@@ -122,6 +122,7 @@ _vmshift()
 		case $cmd in
 		validate) COMPREPLY=($(compgen -W "text json github" -- "$cur")) ;;
 		plan) COMPREPLY=($(compgen -W "text json dot" -- "$cur")) ;;
+		apply) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
 		esac
 		return 0
