@@ -68,6 +68,9 @@ unit_object(struct unit *u)
 	json_object_set_int_member(o, "copy_bytes",
 				   json_object_get_int_member_with_default(u->facts, FACT_COPY_BYTES, 0));
 	json_object_set_array_member(o, "files", files_of(u));
+	/* offline qcow2 disks: each layer of the chain, top first, source and target */
+	if (json_object_has_member(u->facts, FACT_CHAINS))
+		json_object_set_member(o, "chains", json_object_dup_member(u->facts, FACT_CHAINS));
 	if (json_object_has_member(u->facts, FACT_PLACEMENT))
 		json_object_set_member(o, "placement", json_object_dup_member(u->facts, FACT_PLACEMENT));
 	return o;
