@@ -47,6 +47,7 @@
 #define FACT_TARGET_FILES	"target_files"		/* the files the target domain uses that vmshift may copy */
 #define FACT_SOURCE_FILES	"source_files"		/* their source paths, the same order */
 #define FACT_COPY_BYTES		"copy_bytes"		/* what copy-disks will copy */
+#define FACT_FILE_SIZES		"file_sizes"		/* offline: {source path: size in bytes} of the files it copies */
 #define FACT_CHAINS		"chains"		/* offline-with-scp-disk: {disk: [{source, target, format}]}, its qcow2 chain, top first */
 
 /* export-xml */

@@ -36,12 +36,17 @@ static JsonArray *
 files_of(struct unit *u)
 {
 	JsonArray *a = json_array_new(), *t = fact_array(u, FACT_TARGET_FILES), *s = fact_array(u, FACT_SOURCE_FILES);
+	JsonNode *sizes = json_object_get_member(u->facts, FACT_FILE_SIZES);
+	JsonObject *so = sizes && JSON_NODE_HOLDS_OBJECT(sizes) ? json_node_get_object(sizes) : NULL;
 
 	for (guint i = 0; t && s && i < json_array_get_length(t) && i < json_array_get_length(s); i++) {
 		JsonObject *f = json_object_new();
+		const char *sp = json_array_get_string_element(s, i);
 
-		json_object_set_string_member(f, "source", json_array_get_string_element(s, i));
+		json_object_set_string_member(f, "source", sp);
 		json_object_set_string_member(f, "target", json_array_get_string_element(t, i));
+		if (so && sp && json_object_has_member(so, sp))	/* offline: preflight's size of it */
+			json_object_set_int_member(f, "size", json_object_get_int_member(so, sp));
 		json_array_add_object_element(a, f);
 	}
 	return a;

@@ -15,6 +15,7 @@ struct pf {
 	GPtrArray *problems;
 	GHashTable *dirs_for_space;	/* existing directory -> bytes to copy below it */
 	guint64 total;
+	JsonObject *sizes;	/* source path -> its size (FACT_FILE_SIZES) */
 };
 
 static void
@@ -174,6 +175,7 @@ pf_offline(struct pf *p, struct file_pair *fp)
 	before = GPOINTER_TO_SIZE(g_hash_table_lookup(p->dirs_for_space, anc));
 	g_hash_table_insert(p->dirs_for_space, g_steal_pointer(&anc), GSIZE_TO_POINTER(before + size));
 	p->total += size;
+	json_object_set_int_member(p->sizes, sp, (gint64)size);
 }
 
 /* offline-with-scp-disk: room for the copies, directory by directory */
@@ -226,6 +228,7 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 	struct host_lock lk;
 
 	p.dirs_for_space = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	p.sizes = json_object_new();
 	step_files_load(u, &f);
 	pf_file_facts(&f, facts);
 	host_lock(&lk, u->src, u->dst);
@@ -255,6 +258,7 @@ preflight_files(struct exec *x, struct unit *u, GPtrArray *problems, JsonObject 
 	}
 	if (offline && p.ds)
 		pf_space(&p, facts);
+	json_object_set_object_member(facts, FACT_FILE_SIZES, p.sizes);	/* consumed */
 	if (offline)
 		step_direct_preflight(x, u, p.ss, p.ds, problems);
 	storage_preflight(x, u, p.ss, p.ds, facts, problems);
