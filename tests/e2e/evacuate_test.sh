@@ -16,21 +16,6 @@ set -uo pipefail
 # shellcheck source=harness.bash
 . "$(dirname "$(readlink -f "$0")")/harness.bash"
 
-# ev_clone NAME [MEM_MIB [start]]: on host-a, a copy of vm-shared on its own
-# disk in the shared directory (so cold can move it), MEM_MIB of memory
-# (default 64), started if asked
-ev_clone() {
-	local name=$1 mem=${2:-64}
-	"$LAB/lab-host" host-a cp "$LAB_VM_SHARED_DISK" "$LAB_SHARED/$name.qcow2" || die "cannot copy the disk of $name"
-	vsh host-a dumpxml --inactive vm-shared |
-		sed -e "s|<name>vm-shared</name>|<name>$name</name>|" -e '/<uuid>/d' -e '/<mac address/d' \
-		    -e "s|$LAB_VM_SHARED_DISK|$LAB_SHARED/$name.qcow2|" -e "s|vm-shared-serial.log|$name-serial.log|g" \
-		    -e "s|<memory unit='KiB'>[0-9]*</memory>|<memory unit='MiB'>$mem</memory>|" \
-		    -e "s|<currentMemory unit='KiB'>[0-9]*</currentMemory>|<currentMemory unit='MiB'>$mem</currentMemory>|" \
-		    >"$W/$name.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/$name.xml" >/dev/null || die "cannot define $name"
-	if [ "${3:-}" = start ]; then vsh host-a start "$name" >/dev/null || die "cannot start $name"; fi
-}
 ev_drop() {	# ev_drop: every ev-* guest gone from every host, with its disk
 	local h d
 	for h in host-a host-b host-c; do
@@ -77,8 +62,8 @@ where_is() {	# where_is VM: the hosts that define it
 
 t_spread() {
 	ev_drop
-	ev_clone ev-0big 2048	# shut off: it needs its room, not the lab's memory
-	ev_clone ev-1 64 start; ev_clone ev-2 64 start; ev_clone ev-3 64 start
+	shared_clone ev-0big 2048	# shut off: it needs its room, not the lab's memory
+	shared_clone ev-1 64 start; shared_clone ev-2 64 start; shared_clone ev-3 64 start
 	ev_plan spread spread >"$W/spread.yaml"
 	vmshift apply -q spread.yaml >"$W/out" 2>&1 || die "apply failed: $(tail -5 "$W/out")"
 	got=$(placed "$W/.vmshift/spread/journal.jsonl")
@@ -93,7 +78,7 @@ t_spread() {
 
 t_spread_even() {
 	ev_drop
-	ev_clone ev-1 64 start; ev_clone ev-2 64 start; ev_clone ev-3 64 start; ev_clone ev-4 64 start
+	shared_clone ev-1 64 start; shared_clone ev-2 64 start; shared_clone ev-3 64 start; shared_clone ev-4 64 start
 	ev_plan even spread >"$W/even.yaml"
 	vmshift apply -q even.yaml >"$W/out" 2>&1 || die "apply failed: $(tail -5 "$W/out")"
 	got=$(placed "$W/.vmshift/even/journal.jsonl")
@@ -105,7 +90,7 @@ t_spread_even() {
 
 t_pack() {
 	ev_drop
-	ev_clone ev-1 64 start; ev_clone ev-2 64 start; ev_clone ev-3 64
+	shared_clone ev-1 64 start; shared_clone ev-2 64 start; shared_clone ev-3 64
 	ev_plan pack pack >"$W/pack.yaml"
 	vmshift apply -q pack.yaml >"$W/out" 2>&1 || die "apply failed: $(tail -5 "$W/out")"
 	got=$(placed "$W/.vmshift/pack/journal.jsonl")
@@ -116,7 +101,7 @@ t_pack() {
 
 t_anti_affinity() {
 	ev_drop
-	ev_clone ev-db1 64 start; ev_clone ev-db2 64 start; ev_clone ev-web 64 start
+	shared_clone ev-db1 64 start; shared_clone ev-db2 64 start; shared_clone ev-web 64 start
 	ev_plan anti pack 'anti_affinity: [["ev-db.*"]]' >"$W/anti.yaml"
 	vmshift apply -q anti.yaml >"$W/out" 2>&1 || die "apply failed: $(tail -5 "$W/out")"
 	got=$(placed "$W/.vmshift/anti/journal.jsonl")
@@ -127,8 +112,8 @@ t_anti_affinity() {
 
 t_too_large() {
 	ev_drop
-	ev_clone ev-huge 4194304	# 4 TiB: no lab host has it
-	ev_clone ev-small 64 start
+	shared_clone ev-huge 4194304	# 4 TiB: no lab host has it
+	shared_clone ev-small 64 start
 	ev_plan huge spread >"$W/huge.yaml"
 	vmshift apply -q huge.yaml >"$W/out" 2>&1
 	rc=$?
@@ -143,7 +128,7 @@ t_too_large() {
 
 t_no_bridge() {
 	ev_drop
-	ev_clone ev-1 64 start
+	shared_clone ev-1 64 start
 	ev_plan nobr spread "" "" 'remap: {bridges: [{from: "^labbr0$", to: "evnobr0"}]}' >"$W/nobr.yaml"
 	vmshift apply -q nobr.yaml >"$W/out" 2>&1
 	[ $? = 1 ] || die "apply should exit 1: $(tail -5 "$W/out")"
@@ -154,7 +139,7 @@ t_no_bridge() {
 
 t_dry_run() {
 	ev_drop
-	ev_clone ev-1 64 start; ev_clone ev-huge 4194304
+	shared_clone ev-1 64 start; shared_clone ev-huge 4194304
 	ev_plan dry spread 'reserve_memory_mib: 512' >"$W/dry.yaml"
 	snapshot >"$W/s0"
 	vmshift apply --dry-run dry.yaml >"$W/out" 2>&1
@@ -168,7 +153,7 @@ t_dry_run() {
 
 t_kept_on_resume() {
 	ev_drop
-	ev_clone ev-1 64 start; ev_clone ev-2 64 start
+	shared_clone ev-1 64 start; shared_clone ev-2 64 start
 	ev_plan keep pack >"$W/keep.yaml"
 	faulty "shutdown-source:kill:evac/ev-1" apply -q keep.yaml >"$W/out" 2>&1
 	[ "$(placed "$W/.vmshift/keep/journal.jsonl")" = "evac/ev-1=host-b evac/ev-2=host-b" ] || die "placed: $(placed "$W/.vmshift/keep/journal.jsonl")"
@@ -182,7 +167,7 @@ t_kept_on_resume() {
 
 t_kept_after_rollback() {
 	ev_drop
-	ev_clone ev-1 64 start; ev_clone ev-2 64 start
+	shared_clone ev-1 64 start; shared_clone ev-2 64 start
 	ev_plan again pack >"$W/again.yaml"
 	faulty "define-target:fail:evac/ev-1" apply -q again.yaml >"$W/out" 2>&1
 	[ "$(vsh host-a domstate ev-1)" = running ] || die "ev-1 was not rolled back"

@@ -174,6 +174,22 @@ offline_entry() {
 }
 
 
+# shared_clone NAME [MEM_MIB [start]]: on host-a, a copy of vm-shared on its
+# own disk in the shared directory (so cold can move it), MEM_MIB of memory
+# (default 64, vm-shared's own), started if asked
+shared_clone() {
+	local name=$1 mem=${2:-64}
+	"$LAB/lab-host" host-a cp "$LAB_VM_SHARED_DISK" "$LAB_SHARED/$name.qcow2" || die "cannot copy the disk of $name"
+	vsh host-a dumpxml --inactive vm-shared |
+		sed -e "s|<name>vm-shared</name>|<name>$name</name>|" -e '/<uuid>/d' -e '/<mac address/d' \
+		    -e "s|$LAB_VM_SHARED_DISK|$LAB_SHARED/$name.qcow2|" -e "s|vm-shared-serial.log|$name-serial.log|g" \
+		    -e "s|<memory unit='KiB'>[0-9]*</memory>|<memory unit='MiB'>$mem</memory>|" \
+		    -e "s|<currentMemory unit='KiB'>[0-9]*</currentMemory>|<currentMemory unit='MiB'>$mem</currentMemory>|" \
+		    >"$W/$name.xml"
+	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/$name.xml" >/dev/null || die "cannot define $name"
+	if [ "${3:-}" = start ]; then vsh host-a start "$name" >/dev/null || die "cannot start $name"; fi
+}
+
 # ---- running guests the live and fallback tests make ----
 # define_clone HOST NAME DISK [raw]: a copy of vm-shared's definition with
 # its own name, disk and serial log (libvirt picks uuid and mac).

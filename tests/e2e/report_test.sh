@@ -15,15 +15,6 @@ set -uo pipefail
 # shellcheck source=harness.bash
 . "$(dirname "$(readlink -f "$0")")/harness.bash"
 
-# rp_clone NAME: on host-a, a shut-off copy of vm-shared on its own disk in
-# the shared directory (cold moves it)
-rp_clone() {
-	"$LAB/lab-host" host-a cp "$LAB_VM_SHARED_DISK" "$LAB_SHARED/$1.qcow2" || die "cannot copy the disk of $1"
-	vsh host-a dumpxml --inactive vm-shared |
-		sed -e "s|<name>vm-shared</name>|<name>$1</name>|" -e '/<uuid>/d' -e '/<mac address/d' \
-		    -e "s|$LAB_VM_SHARED_DISK|$LAB_SHARED/$1.qcow2|" -e "s|vm-shared-serial.log|$1-serial.log|g" >"$W/$1.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/$1.xml" >/dev/null || die "cannot define $1"
-}
 rp_drop() {
 	local v
 	for v in rp-pool rp-bad; do
@@ -49,8 +40,8 @@ PY
 lab_reset
 rp_drop
 trap 'rp_drop; rm -rf "$W"' EXIT
-rp_clone rp-pool
-rp_clone rp-bad
+shared_clone rp-pool
+shared_clone rp-bad
 {
 	plan_head report
 	echo "  - {id: cold, vm: vm-shared, from: host-a, to: host-c, mode: cold}"

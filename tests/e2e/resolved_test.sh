@@ -13,18 +13,6 @@ set -uo pipefail
 # shellcheck source=harness.bash
 . "$(dirname "$(readlink -f "$0")")/harness.bash"
 
-# rs_clone NAME: on host-a, a shut-off copy of vm-shared on its own disk in
-# the shared directory (cold moves it), 64 MiB
-rs_clone() {
-	"$LAB/lab-host" host-a cp "$LAB_VM_SHARED_DISK" "$LAB_SHARED/$1.qcow2" || die "cannot copy the disk of $1"
-	vsh host-a dumpxml --inactive vm-shared |
-		sed -e "s|<name>vm-shared</name>|<name>$1</name>|" -e '/<uuid>/d' -e '/<mac address/d' \
-		    -e "s|$LAB_VM_SHARED_DISK|$LAB_SHARED/$1.qcow2|" -e "s|vm-shared-serial.log|$1-serial.log|g" \
-		    -e "s|<memory unit='KiB'>[0-9]*</memory>|<memory unit='MiB'>64</memory>|" \
-		    -e "s|<currentMemory unit='KiB'>[0-9]*</currentMemory>|<currentMemory unit='MiB'>64</currentMemory>|" \
-		    >"$W/$1.xml"
-	"$LAB/lab-host" host-a virsh -q -c qemu:///system define "$W/$1.xml" >/dev/null || die "cannot define $1"
-}
 rs_undefine() {	# rs_undefine HOST NAME
 	vsh "$1" undefine "$2" >/dev/null 2>&1
 	return 0
@@ -67,7 +55,7 @@ edit_file() {	# edit_file PYTHON_STATEMENT: change r.json (d) in place, into r-e
 
 t_setup() {
 	lab_reset
-	rs_clone rs-1
+	shared_clone rs-1
 	rs_plan >"$W/rs.yaml"
 	cp "$W/rs.yaml" "$W/rs.yaml.orig"
 	vsh host-a dumpxml --inactive rs-1 >"$W/rs-1.orig.xml"
@@ -95,7 +83,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 }
 
 t_new_vm() {
-	rs_clone rs-2
+	shared_clone rs-2
 	resolved_refused "grp/rs-2: VM new for match '^rs-'"
 	rs_undefine host-a rs-2
 }
