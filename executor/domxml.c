@@ -299,3 +299,21 @@ domxml_cpu_element(const char *xml)
 		return g_strndup(a, (b + strlen("</cpu>")) - a);
 	return (b = strstr(a, "/>")) ? g_strndup(a, (b + 2) - a) : NULL;
 }
+
+char *
+domxml_virt_type(const char *xml)
+{
+	const char *a = strstr(xml, "<domain"), *end, *t;
+	char q;
+
+	if (!a || !(end = strchr(a, '>')))
+		return NULL;
+	for (t = a + strlen("<domain"); (t = strstr(t, "type=")) && t < end; t += 5) {
+		if (t[-1] != ' ' && t[-1] != '\t' && t[-1] != '\n')
+			continue;
+		q = t[5];
+		if ((q == '\'' || q == '"') && strchr(t + 6, q) && strchr(t + 6, q) < end)
+			return g_strndup(t + 6, strchr(t + 6, q) - (t + 6));
+	}
+	return NULL;
+}

@@ -217,6 +217,10 @@ GPtrArray *domxml_networks(const struct domxml *d);
 /* The <cpu> element of the domain XML text @xml (skipping <cputune> and
  * other elements that begin alike), or NULL.  Caller frees. */
 char *domxml_cpu_element(const char *xml);
+/* The type attribute of the root <domain> of the XML text @xml ("kvm",
+ * "qemu": the virttype a CPU comparison must be made for), or NULL.
+ * Caller frees. */
+char *domxml_virt_type(const char *xml);
 
 /* Rewrite every value with remap_apply(): paths rules to every path
  * domxml_paths() lists, bridges rules to bridge names, networks rules to

@@ -55,7 +55,7 @@ cand_check(struct placer *p, struct unit *u, const struct need *nd, struct host 
 			return g_strdup_printf("%" G_GINT64_FORMAT " vCPUs defined + %" G_GINT64_FORMAT " placed + %" G_GINT64_FORMAT " > %g x %" G_GINT64_FORMAT " CPUs",
 					       c->vcpus_defined, c->placed_vcpus, nd->vcpus, ratio, c->cpus);
 	}
-	if (nd->cpu && !place_cpu_compatible(p, c, nd->cpu))
+	if (nd->cpu && !place_cpu_compatible(p, c, nd))
 		return g_strdup("cannot run the VM's CPU (virConnectCompareHypervisorCPU)");
 	if ((why = place_cand_networks(c, u, nd)) || (why = place_cand_disks(c, nd, fig)))
 		return why;

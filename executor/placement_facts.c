@@ -8,6 +8,7 @@ void
 place_need_clear(struct need *nd)
 {
 	g_free(nd->cpu);
+	g_free(nd->virttype);
 	if (nd->nets)
 		g_ptr_array_unref(nd->nets);
 	if (nd->bridges)
@@ -251,6 +252,7 @@ place_need_of(struct placer *p, struct unit *u, struct need *nd, GError **err)
 		g_autofree char *xml = virDomainGetXMLDesc(d, 0);
 
 		nd->cpu = xml ? domxml_cpu_element(xml) : NULL;
+		nd->virttype = xml ? domxml_virt_type(xml) : NULL;
 	}
 	return need_networks(p, u, d, nd, err);
 }
@@ -301,13 +303,13 @@ place_affinity_conflict(struct placer *p, struct unit *u, struct host *h, struct
 }
 
 gboolean
-place_cpu_compatible(struct placer *p, struct cand *c, const char *cpu)
+place_cpu_compatible(struct placer *p, struct cand *c, const struct need *nd)
 {
-	g_autofree char *key = g_strdup_printf("%s\n%s", c->hc->h->name, cpu);
+	g_autofree char *key = g_strdup_printf("%s\n%s\n%s", c->hc->h->name, nd->virttype ? nd->virttype : "", nd->cpu);
 	gpointer v = g_hash_table_lookup(p->cpu_ok, key);
 
 	if (!v) {
-		int r = virConnectCompareHypervisorCPU(c->hc->conn, NULL, NULL, NULL, NULL, cpu, 0);
+		int r = virConnectCompareHypervisorCPU(c->hc->conn, NULL, NULL, NULL, nd->virttype, nd->cpu, 0);
 
 		v = GINT_TO_POINTER(r == VIR_CPU_COMPARE_INCOMPATIBLE ? 2 : 1);
 		g_hash_table_insert(p->cpu_ok, g_steal_pointer(&key), v);

@@ -24,6 +24,7 @@ struct cand {
 struct need {
 	gint64 mib, vcpus;
 	char *cpu;		/* its <cpu> element (live only), or NULL */
+	char *virttype;		/* its domain type (kvm, qemu): what the CPU is compared for */
 	GPtrArray *nets, *bridges;	/* of its remapped definition */
 	/* offline-with-scp-disk: the directories its copies go to, and the
 	 * bytes of each (the files' sizes on the source host) */
@@ -49,7 +50,7 @@ struct cand *place_cand_get(struct placer *p, struct host *h);
 /* What @u needs: memory, vCPUs, its CPU (live), the networks and
  * bridges of its remapped definition. */
 int place_need_of(struct placer *p, struct unit *u, struct need *nd, GError **err);
-gboolean place_cpu_compatible(struct placer *p, struct cand *c, const char *cpu);
+gboolean place_cpu_compatible(struct placer *p, struct cand *c, const struct need *nd);
 /* Why @c lacks what @nd names, or NULL. */
 char *place_cand_networks(struct cand *c, struct unit *u, const struct need *nd);
 /* Why @c has no room for the copies of @nd, or NULL; the figures go to @fig. */

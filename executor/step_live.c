@@ -42,6 +42,7 @@ step_preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray 
 	const struct live_opts *l = &u->m->set.live;
 	g_autofree char *xml = virDomainGetXMLDesc(src, 0);
 	g_autofree char *cpu = xml ? domxml_cpu_element(xml) : NULL;
+	g_autofree char *virttype = xml ? domxml_virt_type(xml) : NULL;	/* kvm's CPU is not TCG's */
 	g_autoptr(GError) e = NULL;
 
 	if (l->skip_cpu_check) {
@@ -49,7 +50,7 @@ step_preflight_live(struct exec *x, struct unit *u, virDomainPtr src, GPtrArray 
 	} else if (!cpu) {
 		step_note(u, "cpu: the guest's definition names no CPU: nothing to compare");
 	} else {
-		int r = virConnectCompareHypervisorCPU(u->dst->conn, NULL, NULL, NULL, NULL, cpu, 0);
+		int r = virConnectCompareHypervisorCPU(u->dst->conn, NULL, NULL, NULL, virttype, cpu, 0);
 
 		if (r == VIR_CPU_COMPARE_INCOMPATIBLE)
 			g_ptr_array_add(problems, g_strdup_printf("%s cannot run the CPU '%s' runs with (virConnectCompareHypervisorCPU); set live.skip_cpu_check: true to try anyway",

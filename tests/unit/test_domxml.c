@@ -1428,6 +1428,18 @@ test_domxml__cpu_element(void)
 	g_assert_null(c);
 }
 
+static void
+test_domxml__virt_type(void)
+{
+	g_autofree char *a = domxml_virt_type("<domain type='qemu' id='3'><name>x</name></domain>");
+	g_autofree char *b = domxml_virt_type("<domain id=\"3\" type=\"kvm\">");
+	g_autofree char *c = domxml_virt_type("<domain><devices><disk type='file'/></devices></domain>");
+
+	g_assert_cmpstr(a, ==, "qemu");
+	g_assert_cmpstr(b, ==, "kvm");
+	g_assert_null(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1456,6 +1468,7 @@ main(int argc, char **argv)
 	g_test_add_func("/domxml/malformed_names_line", test_domxml__malformed_names_line);
 	g_test_add_func("/domxml/remap_errors_change_nothing", test_domxml__remap_errors_change_nothing);
 	g_test_add_func("/domxml/cpu_element", test_domxml__cpu_element);
+	g_test_add_func("/domxml/virt_type", test_domxml__virt_type);
 	for (gsize i = 0; i < G_N_ELEMENTS(corpus); i++) {
 		g_autofree char *name = g_strdup_printf("/domxml/corpus/%s", corpus[i].file);
 
